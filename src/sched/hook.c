@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * src/sched/hook.c - scheduling-point hooks, spin-wait and voluntary preemption
+ * points, the monotonic clock, and the frame-byte movers.
+ */
+#define _GNU_SOURCE
+
+#include <string.h>
+#include <time.h>
+
+#include "sched/sched.h"
+
+/*
+ * The hook of this OS thread.  NULL (the common case) makes every scheduling point
+ * one thread-local load and a not-taken branch.  Never shared between threads, so
+ * plain accesses suffice.
+ */
+__thread const struct sched_hook *sched_hook_cur __attribute__((tls_model("initial-exec")));
+
+/*
+ * Out of line so that the inline fast path stays one load and one branch.  @obj is
+ * an identity, never dereferenced (access(none) in sched.h); gcc then warns that
+ * passing it on "may use it uninitialized", which is why the warning is off here.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+void sched_point_slow(enum sched_point_kind kind, const void *obj)
+{
+	const struct sched_hook *hook = sched_hook_cur;
+
+	/* A hook without a callback is a valid way to mark a thread and observe nothing. */
+	if (hook != NULL && hook->point != NULL)
+		hook->point(hook->arg, kind, obj);
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+/* Swap the calling thread's hook; the caller owns @hook's lifetime while installed. */
+const struct sched_hook *sched_hook_install(const struct sched_hook *hook)
+{
+	const struct sched_hook *old = sched_hook_cur;
+
+	sched_hook_cur = hook;
+	return old;
+}
+
+/*
+ * One iteration of a spin-wait.  The point lets a hook interleave other tasks; the
+ * pause tells an SMT sibling we are idle.  Spin loops that may wait on a preempted
+ * OS thread also call sched_yield() themselves every so often (see lock.c, irq.c):
+ * this function keeps no per-thread counter (the hook is the only TLS allowed).
+ */
+void cpu_relax(void)
+{
+	sched_point(SP_YIELD, NULL);
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/* A voluntary preemption point for long loops: only a hook can act on it. */
+void cond_resched(void)
+{
+	sched_point(SP_YIELD, NULL);
+}
+
+/* Monotonic nanoseconds; for timeouts and statistics, never for correctness. */
+uint64_t sched_clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * UINT64_C(1000000000) + (uint64_t)ts.tv_nsec;
+}

@@ -1,0 +1,661 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * src/sched/sched.h - the substrate: every shared-memory operation of the engine.
+ *
+ * The one rule that makes the laboratory possible: engine code never calls pthreads,
+ * sleeps or raw atomics.  Every atomic, lock, barrier, PTE access, TLB shootdown and
+ * DMA step goes through a primitive of this header, and each primitive is a
+ * *scheduling point*: sched_point(kind, object).
+ *
+ * Free mode (this issue): tasks are pthreads, and a scheduling point costs one load
+ * of a thread-local pointer and one predictable branch.  A per-OS-thread hook can be
+ * installed (sched_hook_install) to observe or perturb points: tests use it to count
+ * points and to inject yields ("chaos" mode); the deterministic explorer of a later
+ * issue installs its scheduler there.
+ *
+ * Each point names the object it touches (a PTE, a page's counts, a lock, a frame's
+ * bytes) and whether it reads, writes or read-modify-writes it, because that is the
+ * dependency relation a partial-order reduction needs.
+ *
+ * Memory-ordering conventions follow Linux (Documentation/atomic_t.txt):
+ *   - value-returning RMW atomics are fully ordered (seq_cst here);
+ *   - non-value-returning ones (atomic_inc, atomic_add...) are relaxed;
+ *   - READ_ONCE/WRITE_ONCE are relaxed single-copy-atomic accesses;
+ *   - smp_load_acquire/smp_store_release, smp_mb/smp_rmb/smp_wmb as in the kernel.
+ * Every shared field of the engine is declared _Atomic so that these are C11-correct.
+ */
+#ifndef GUP_SCHED_H
+#define GUP_SCHED_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * <stdatomic.h> defines the generic atomic_fetch_{add,sub,or,and,xor} as macros; the
+ * kernel names them for atomic_t.  We use only the *_explicit forms of C11, so the
+ * kernel names win.
+ */
+#undef atomic_fetch_add
+#undef atomic_fetch_sub
+#undef atomic_fetch_or
+#undef atomic_fetch_and
+#undef atomic_fetch_xor
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* ------------------------------------------------------------------------ */
+/* Scheduling points                                                        */
+/* ------------------------------------------------------------------------ */
+
+enum sched_point_kind {
+	SP_READ,	/* plain shared load (READ_ONCE, acquire load)            */
+	SP_WRITE,	/* plain shared store (WRITE_ONCE, release store)          */
+	SP_RMW,		/* atomic read-modify-write                               */
+	SP_FENCE,	/* smp_mb / smp_rmb / smp_wmb                              */
+	SP_LOCK,	/* about to acquire a lock (spin, rwsem, mutex)            */
+	SP_UNLOCK,	/* released a lock                                         */
+	SP_BLOCK,	/* about to wait (wait queue, completion, shootdown)       */
+	SP_WAKE,	/* woke waiters                                            */
+	SP_IRQ_OFF,	/* entered an irq-off section                              */
+	SP_IRQ_ON,	/* left an irq-off section                                 */
+	SP_MEM_READ,	/* read bytes of a frame (obj = frame data)               */
+	SP_MEM_WRITE,	/* wrote bytes of a frame                                  */
+	SP_YIELD,	/* voluntary point: cond_resched, cpu_relax                */
+	SP_NR_KINDS,
+};
+
+struct sched_hook {
+	/* Called at every scheduling point of the OS thread it is installed on. */
+	void (*point)(void *arg, enum sched_point_kind kind, const void *obj);
+	void *arg;
+};
+
+/*
+ * The one piece of thread-local state in the project: the hook of this OS thread,
+ * NULL in plain free mode.  initial-exec: a single %fs-relative load, also in the .so.
+ */
+extern __thread const struct sched_hook *sched_hook_cur
+	__attribute__((tls_model("initial-exec")));
+
+/* The hook never dereferences @obj; tell gcc so (no false "maybe-uninitialized"). */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11
+#define SCHED_NO_ACCESS(n) __attribute__((access(none, n)))
+#else
+#define SCHED_NO_ACCESS(n)
+#endif
+SCHED_NO_ACCESS(2) void sched_point_slow(enum sched_point_kind kind, const void *obj);
+
+static inline void sched_point(enum sched_point_kind kind, const void *obj)
+{
+	if (unlikely(sched_hook_cur != NULL))
+		sched_point_slow(kind, obj);
+}
+
+/*
+ * A small number that differs between OS threads that run at once, like
+ * raw_smp_processor_id(): it picks per-"cpu" shards of counters and free lists.
+ * Derived from the address of this thread's TLS block, so it needs no state.
+ */
+static inline unsigned sched_cpu_hint(void)
+{
+	return (unsigned)((((uintptr_t)&sched_hook_cur >> 12) * UINT64_C(0x9E3779B97F4A7C15)) >> 60);
+}
+
+/* Install (or with NULL remove) the hook of the calling OS thread; returns the old one. */
+const struct sched_hook *sched_hook_install(const struct sched_hook *hook);
+
+/* A spin-wait iteration: a point and a pause.  Loops that may wait on a preempted
+ * OS thread yield it themselves. */
+void cpu_relax(void);
+/* A voluntary preemption point in long loops (fork's copy, zap, the checker). */
+void cond_resched(void);
+
+/* ------------------------------------------------------------------------ */
+/* READ_ONCE / WRITE_ONCE / acquire / release on _Atomic scalars            */
+/* ------------------------------------------------------------------------ */
+
+#define SCHED_DEFINE_ONCE(name, T)                                              \
+static inline T read_once_##name(_Atomic T *p)                                  \
+{                                                                               \
+	sched_point(SP_READ, (const void *)p);                                  \
+	return atomic_load_explicit(p, memory_order_relaxed);                   \
+}                                                                               \
+static inline void write_once_##name(_Atomic T *p, T v)                         \
+{                                                                               \
+	sched_point(SP_WRITE, (const void *)p);                                 \
+	atomic_store_explicit(p, v, memory_order_relaxed);                      \
+}                                                                               \
+static inline T load_acquire_##name(_Atomic T *p)                               \
+{                                                                               \
+	sched_point(SP_READ, (const void *)p);                                  \
+	return atomic_load_explicit(p, memory_order_acquire);                   \
+}                                                                               \
+static inline void store_release_##name(_Atomic T *p, T v)                      \
+{                                                                               \
+	sched_point(SP_WRITE, (const void *)p);                                 \
+	atomic_store_explicit(p, v, memory_order_release);                      \
+}
+
+SCHED_DEFINE_ONCE(u8, uint8_t)
+SCHED_DEFINE_ONCE(bool, bool)
+SCHED_DEFINE_ONCE(u32, uint32_t)
+SCHED_DEFINE_ONCE(int, int)
+SCHED_DEFINE_ONCE(u64, uint64_t)
+SCHED_DEFINE_ONCE(i64, int64_t)
+SCHED_DEFINE_ONCE(uptr, uintptr_t)
+
+#define SCHED_ONCE_GENERIC(op, p)                  \
+	_Generic((p),                              \
+		_Atomic uint8_t *: op##_u8,        \
+		_Atomic bool *: op##_bool,         \
+		_Atomic uint32_t *: op##_u32,      \
+		_Atomic int *: op##_int,           \
+		_Atomic uint64_t *: op##_u64,      \
+		_Atomic int64_t *: op##_i64)
+
+#define READ_ONCE(x)		SCHED_ONCE_GENERIC(read_once, &(x))(&(x))
+#define WRITE_ONCE(x, v)	SCHED_ONCE_GENERIC(write_once, &(x))(&(x), (v))
+#define smp_load_acquire(p)	SCHED_ONCE_GENERIC(load_acquire, (p))(p)
+#define smp_store_release(p, v)	SCHED_ONCE_GENERIC(store_release, (p))((p), (v))
+
+/* Pointers shared between tasks are stored as uintptr_t; these give them a type back. */
+#define READ_ONCE_PTR(T, x)	((T)read_once_uptr(&(x)))
+#define WRITE_ONCE_PTR(x, v)	write_once_uptr(&(x), (uintptr_t)(v))
+#define LOAD_ACQUIRE_PTR(T, x)	((T)load_acquire_uptr(&(x)))
+#define STORE_RELEASE_PTR(x, v)	store_release_uptr(&(x), (uintptr_t)(v))
+
+/* ------------------------------------------------------------------------ */
+/* Barriers                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * ThreadSanitizer does not model atomic_thread_fence and gcc says so at each
+ * inlined use (-Wtsan).  The fences remain correct C11; silence the note.
+ */
+#if defined(__SANITIZE_THREAD__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wtsan"
+#endif
+
+static inline void smp_mb(void)
+{
+	sched_point(SP_FENCE, NULL);
+	atomic_thread_fence(memory_order_seq_cst);
+}
+
+static inline void smp_rmb(void)
+{
+	sched_point(SP_FENCE, NULL);
+	atomic_thread_fence(memory_order_acquire);
+}
+
+static inline void smp_wmb(void)
+{
+	sched_point(SP_FENCE, NULL);
+	atomic_thread_fence(memory_order_release);
+}
+
+/* Our value-returning RMWs are seq_cst; the _after_atomic forms only order relaxed ones. */
+static inline void smp_mb__after_atomic(void) { smp_mb(); }
+static inline void smp_mb__before_atomic(void) { smp_mb(); }
+
+/* ------------------------------------------------------------------------ */
+/* atomic_t, atomic64_t, atomic_long_t                                      */
+/* ------------------------------------------------------------------------ */
+
+typedef struct { _Atomic int counter; } atomic_t;
+typedef struct { _Atomic int64_t counter; } atomic64_t;
+typedef atomic64_t atomic_long_t;	/* LP64: long is 64 bits */
+
+#define SCHED_DEFINE_ATOMIC(pfx, AT, T)                                                  \
+static inline T pfx##_read(const AT *v)                                                  \
+{                                                                                        \
+	sched_point(SP_READ, (const void *)v);                                           \
+	return atomic_load_explicit(&((AT *)v)->counter, memory_order_relaxed);          \
+}                                                                                        \
+static inline void pfx##_set(AT *v, T i)                                                 \
+{                                                                                        \
+	sched_point(SP_WRITE, (const void *)v);                                          \
+	atomic_store_explicit(&v->counter, i, memory_order_relaxed);                     \
+}                                                                                        \
+static inline void pfx##_add(T i, AT *v)                                                 \
+{                                                                                        \
+	sched_point(SP_RMW, (const void *)v);                                            \
+	atomic_fetch_add_explicit(&v->counter, i, memory_order_relaxed);                 \
+}                                                                                        \
+static inline void pfx##_sub(T i, AT *v)                                                 \
+{                                                                                        \
+	sched_point(SP_RMW, (const void *)v);                                            \
+	atomic_fetch_sub_explicit(&v->counter, i, memory_order_relaxed);                 \
+}                                                                                        \
+static inline void pfx##_inc(AT *v) { pfx##_add(1, v); }                                 \
+static inline void pfx##_dec(AT *v) { pfx##_sub(1, v); }                                 \
+static inline T pfx##_fetch_add(T i, AT *v)                                              \
+{                                                                                        \
+	sched_point(SP_RMW, (const void *)v);                                            \
+	return atomic_fetch_add_explicit(&v->counter, i, memory_order_seq_cst);          \
+}                                                                                        \
+static inline T pfx##_add_return(T i, AT *v) { return pfx##_fetch_add(i, v) + i; }       \
+static inline T pfx##_sub_return(T i, AT *v) { return pfx##_fetch_add(-i, v) - i; }      \
+static inline T pfx##_inc_return(AT *v) { return pfx##_add_return(1, v); }               \
+static inline T pfx##_dec_return(AT *v) { return pfx##_sub_return(1, v); }               \
+static inline bool pfx##_dec_and_test(AT *v) { return pfx##_dec_return(v) == 0; }        \
+static inline bool pfx##_sub_and_test(T i, AT *v) { return pfx##_sub_return(i, v) == 0; }\
+static inline T pfx##_fetch_or(T i, AT *v)                                               \
+{                                                                                        \
+	sched_point(SP_RMW, (const void *)v);                                            \
+	return atomic_fetch_or_explicit(&v->counter, i, memory_order_seq_cst);           \
+}                                                                                        \
+static inline T pfx##_fetch_and(T i, AT *v)                                              \
+{                                                                                        \
+	sched_point(SP_RMW, (const void *)v);                                            \
+	return atomic_fetch_and_explicit(&v->counter, i, memory_order_seq_cst);          \
+}                                                                                        \
+static inline T pfx##_xchg(AT *v, T i)                                                   \
+{                                                                                        \
+	sched_point(SP_RMW, (const void *)v);                                            \
+	return atomic_exchange_explicit(&v->counter, i, memory_order_seq_cst);           \
+}                                                                                        \
+/* On failure *old is updated to the current value, as in the kernel. */                \
+static inline bool pfx##_try_cmpxchg(AT *v, T *old, T new)                               \
+{                                                                                        \
+	sched_point(SP_RMW, (const void *)v);                                            \
+	return atomic_compare_exchange_strong_explicit(&v->counter, old, new,            \
+			memory_order_seq_cst, memory_order_seq_cst);                     \
+}                                                                                        \
+static inline T pfx##_cmpxchg(AT *v, T old, T new)                                       \
+{                                                                                        \
+	pfx##_try_cmpxchg(v, &old, new);                                                 \
+	return old;                                                                      \
+}                                                                                        \
+/* Add @a unless the value is @u; true if added (folio_ref_try_add shape). */            \
+static inline bool pfx##_add_unless(AT *v, T a, T u)                                     \
+{                                                                                        \
+	T c = pfx##_read(v);                                                             \
+	do {                                                                             \
+		if (c == u)                                                              \
+			return false;                                                    \
+	} while (!pfx##_try_cmpxchg(v, &c, c + a));                                      \
+	return true;                                                                     \
+}
+
+SCHED_DEFINE_ATOMIC(atomic, atomic_t, int)
+SCHED_DEFINE_ATOMIC(atomic64, atomic64_t, int64_t)
+
+#define atomic_long_read	atomic64_read
+#define atomic_long_set		atomic64_set
+#define atomic_long_add		atomic64_add
+#define atomic_long_sub		atomic64_sub
+#define atomic_long_inc		atomic64_inc
+#define atomic_long_dec		atomic64_dec
+#define atomic_long_fetch_add	atomic64_fetch_add
+#define atomic_long_add_return	atomic64_add_return
+#define atomic_long_dec_and_test atomic64_dec_and_test
+#define atomic_long_try_cmpxchg	atomic64_try_cmpxchg
+
+/* Bit operations on an unsigned 64-bit word (page flags, mm flags). */
+static inline void set_bit(unsigned nr, _Atomic uint64_t *addr)
+{
+	sched_point(SP_RMW, (const void *)addr);
+	atomic_fetch_or_explicit(addr, UINT64_C(1) << nr, memory_order_relaxed);
+}
+
+static inline void clear_bit(unsigned nr, _Atomic uint64_t *addr)
+{
+	sched_point(SP_RMW, (const void *)addr);
+	atomic_fetch_and_explicit(addr, ~(UINT64_C(1) << nr), memory_order_relaxed);
+}
+
+static inline bool test_bit(unsigned nr, _Atomic uint64_t *addr)
+{
+	return (read_once_u64(addr) >> nr) & 1;
+}
+
+static inline bool test_and_set_bit(unsigned nr, _Atomic uint64_t *addr)
+{
+	sched_point(SP_RMW, (const void *)addr);
+	return (atomic_fetch_or_explicit(addr, UINT64_C(1) << nr, memory_order_seq_cst) >> nr) & 1;
+}
+
+static inline bool test_and_clear_bit(unsigned nr, _Atomic uint64_t *addr)
+{
+	sched_point(SP_RMW, (const void *)addr);
+	return (atomic_fetch_and_explicit(addr, ~(UINT64_C(1) << nr), memory_order_seq_cst) >> nr) & 1;
+}
+
+/* Acquire/release bit lock, as lock_page uses. */
+static inline bool test_and_set_bit_lock(unsigned nr, _Atomic uint64_t *addr)
+{
+	sched_point(SP_LOCK, (const void *)addr);
+	return (atomic_fetch_or_explicit(addr, UINT64_C(1) << nr, memory_order_acquire) >> nr) & 1;
+}
+
+static inline void clear_bit_unlock(unsigned nr, _Atomic uint64_t *addr)
+{
+	atomic_fetch_and_explicit(addr, ~(UINT64_C(1) << nr), memory_order_release);
+	sched_point(SP_UNLOCK, (const void *)addr);
+}
+
+/* 64-bit word RMWs (PTEs, page counts) that the engine builds its own types from. */
+static inline uint64_t xchg_u64(_Atomic uint64_t *p, uint64_t v)
+{
+	sched_point(SP_RMW, (const void *)p);
+	return atomic_exchange_explicit(p, v, memory_order_seq_cst);
+}
+
+static inline bool try_cmpxchg_u64(_Atomic uint64_t *p, uint64_t *old, uint64_t new)
+{
+	sched_point(SP_RMW, (const void *)p);
+	return atomic_compare_exchange_strong_explicit(p, old, new,
+			memory_order_seq_cst, memory_order_seq_cst);
+}
+
+static inline uint64_t fetch_add_u64(_Atomic uint64_t *p, uint64_t v)
+{
+	sched_point(SP_RMW, (const void *)p);
+	return atomic_fetch_add_explicit(p, v, memory_order_seq_cst);
+}
+
+static inline uint64_t fetch_and_u64(_Atomic uint64_t *p, uint64_t v)
+{
+	sched_point(SP_RMW, (const void *)p);
+	return atomic_fetch_and_explicit(p, v, memory_order_seq_cst);
+}
+
+static inline uint64_t fetch_or_u64(_Atomic uint64_t *p, uint64_t v)
+{
+	sched_point(SP_RMW, (const void *)p);
+	return atomic_fetch_or_explicit(p, v, memory_order_seq_cst);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Statistics counters: relaxed adds, no ordering (vmstat semantics)         */
+/* ------------------------------------------------------------------------ */
+
+static inline void stat_add(_Atomic uint64_t *c, uint64_t n)
+{
+	/* Not a scheduling point: counters are observations, never synchronisation. */
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+static inline uint64_t stat_read(_Atomic uint64_t *c)
+{
+	return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Frame bytes: the data a CPU or a DMA engine moves                        */
+/* ------------------------------------------------------------------------ */
+
+/* Each is one point on the frame it touches (@frame identifies the object). */
+void mem_copy_from(void *dst, const void *frame_src, size_t n, const void *frame);
+void mem_copy_to(void *frame_dst, const void *src, size_t n, const void *frame);
+void mem_copy_frame(void *dst_frame, const void *src_frame, size_t n);
+void mem_zero_frame(void *frame, size_t n);
+/* memset of user-visible bytes: @frame_dst within the frame @frame. */
+void mem_set(void *frame_dst, int c, size_t n, const void *frame);
+
+/* ------------------------------------------------------------------------ */
+/* Spinlock (PT lock, allocator shards, task lists)                         */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+	_Atomic uint32_t locked;	/* 0 free, 1 held */
+} spinlock_t;
+
+#define SPINLOCK_INIT { 0 }
+
+void spin_lock_slow(spinlock_t *lock);
+
+static inline void spin_lock_init(spinlock_t *lock)
+{
+	atomic_init(&lock->locked, 0);
+}
+
+static inline bool spin_trylock(spinlock_t *lock)
+{
+	uint32_t zero = 0;
+
+	sched_point(SP_LOCK, lock);
+	return atomic_load_explicit(&lock->locked, memory_order_relaxed) == 0 &&
+	       atomic_compare_exchange_strong_explicit(&lock->locked, &zero, 1,
+			memory_order_acquire, memory_order_relaxed);
+}
+
+static inline void spin_lock(spinlock_t *lock)
+{
+	if (likely(spin_trylock(lock)))
+		return;
+	spin_lock_slow(lock);
+}
+
+static inline void spin_unlock(spinlock_t *lock)
+{
+	atomic_store_explicit(&lock->locked, 0, memory_order_release);
+	sched_point(SP_UNLOCK, lock);
+}
+
+static inline bool spin_is_locked(spinlock_t *lock)
+{
+	return atomic_load_explicit(&lock->locked, memory_order_relaxed) != 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sleeping primitives: mutex, fair rwsem, wait queue, completion           */
+/* ------------------------------------------------------------------------ */
+
+struct sched_waiter;
+
+/*
+ * The OS-level blocking object under every sleeping primitive.  Free mode: a
+ * pthread mutex and condition variable; explore mode will block the coroutine.
+ * Opaque storage so that engine headers need not include <pthread.h>.
+ */
+struct sched_wait_base {
+	_Alignas(16) unsigned char opaque[96];
+};
+
+struct mutex {
+	spinlock_t fast;		/* the lock word itself */
+	_Atomic uint32_t nr_waiting;	/* sleepers, so unlock knows to wake */
+	struct sched_wait_base wb;
+};
+
+void mutex_init(struct mutex *m);
+void mutex_destroy(struct mutex *m);
+void mutex_lock(struct mutex *m);
+bool mutex_trylock(struct mutex *m);
+void mutex_unlock(struct mutex *m);
+
+/*
+ * Fair reader/writer semaphore (the mmap lock).  FIFO: a queued writer blocks
+ * readers that arrive after it (seed004 L2127-2130 relies on this: while fork holds
+ * the lock for write, a parent thread's fault waits).  Uncontended down_read and
+ * down_write are one CAS on @count; contended acquirers queue under @wait_lock and
+ * are granted the lock by the releaser (hand-off), in arrival order, consecutive
+ * readers together.
+ */
+struct rw_semaphore {
+	/* bit 0: writer holds; bit 1: waiters queued (fast paths off); bits 2..: readers */
+	_Atomic uint64_t count;
+	struct sched_waiter *head, *tail;	/* FIFO of sleepers, under wait_lock */
+	struct sched_wait_base wb;		/* wait_lock + condition variable    */
+};
+
+#define RWSEM_WRITER	UINT64_C(1)
+#define RWSEM_WAITERS	UINT64_C(2)
+#define RWSEM_READER	UINT64_C(4)
+
+void init_rwsem(struct rw_semaphore *sem);
+void rwsem_destroy(struct rw_semaphore *sem);
+void down_read(struct rw_semaphore *sem);
+bool down_read_trylock(struct rw_semaphore *sem);
+void up_read(struct rw_semaphore *sem);
+void down_write(struct rw_semaphore *sem);
+bool down_write_trylock(struct rw_semaphore *sem);
+void up_write(struct rw_semaphore *sem);
+void downgrade_write(struct rw_semaphore *sem);
+/*
+ * Killable acquisition: gives up with -EINTR when *@fatal becomes true while waiting
+ * (the task's fatal-signal flag).  @fatal may be NULL.
+ */
+int down_read_killable(struct rw_semaphore *sem, _Atomic bool *fatal);
+int down_write_killable(struct rw_semaphore *sem, _Atomic bool *fatal);
+
+static inline bool rwsem_is_locked(struct rw_semaphore *sem)
+{
+	return (atomic_load_explicit(&sem->count, memory_order_relaxed) &
+		~RWSEM_WAITERS) != 0;
+}
+
+static inline bool rwsem_is_write_locked(struct rw_semaphore *sem)
+{
+	return atomic_load_explicit(&sem->count, memory_order_relaxed) & RWSEM_WRITER;
+}
+
+/* Wait queue: sleep until a condition holds, re-evaluated after every wake-up. */
+struct wait_queue_head {
+	struct sched_wait_base wb;
+	_Atomic uint32_t nr_waiting;
+};
+
+void init_waitqueue_head(struct wait_queue_head *wq);
+void waitqueue_destroy(struct wait_queue_head *wq);
+/* Returns 0 once @cond(arg) is true; -EINTR if *@fatal becomes true first (may be NULL). */
+int wait_event_fn(struct wait_queue_head *wq, bool (*cond)(void *arg), void *arg,
+		  _Atomic bool *fatal);
+/* As wait_event_fn with a timeout in nanoseconds: -ETIMEDOUT when it expires. */
+int wait_event_timeout_fn(struct wait_queue_head *wq, bool (*cond)(void *arg), void *arg,
+			  _Atomic bool *fatal, uint64_t timeout_ns);
+/* Wake every waiter; callers change the condition before calling (release order). */
+void wake_up_all(struct wait_queue_head *wq);
+
+struct completion {
+	_Atomic uint32_t done;
+	struct wait_queue_head wait;
+};
+
+void init_completion(struct completion *x);
+void completion_destroy(struct completion *x);
+void reinit_completion(struct completion *x);
+void complete(struct completion *x);
+void complete_all(struct completion *x);
+void wait_for_completion(struct completion *x);
+bool try_wait_for_completion(struct completion *x);
+bool completion_done(struct completion *x);
+
+/* ------------------------------------------------------------------------ */
+/* Sequence counts (write_protect_seq)                                      */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+	_Atomic uint32_t sequence;	/* odd while a writer is inside */
+} seqcount_t;
+
+static inline void seqcount_init(seqcount_t *s)
+{
+	atomic_init(&s->sequence, 0);
+}
+
+/* Writers are serialised by an outer lock (mmap lock for write_protect_seq). */
+static inline void raw_write_seqcount_begin(seqcount_t *s)
+{
+	write_once_u32(&s->sequence, read_once_u32(&s->sequence) + 1);
+	smp_wmb();	/* sequence odd before the protected stores; pairs with read_seqcount_retry */
+}
+
+static inline void raw_write_seqcount_end(seqcount_t *s)
+{
+	smp_wmb();	/* protected stores before sequence even; pairs with raw_seqcount_try_begin */
+	write_once_u32(&s->sequence, read_once_u32(&s->sequence) + 1);
+}
+
+/* Reader that does not wait: false if a writer is inside (gup-fast backs off). */
+static inline bool raw_seqcount_try_begin(seqcount_t *s, uint32_t *start)
+{
+	*start = smp_load_acquire(&s->sequence);
+	return !(*start & 1);
+}
+
+static inline uint32_t read_seqcount_begin(seqcount_t *s)
+{
+	uint32_t seq;
+
+	while ((seq = smp_load_acquire(&s->sequence)) & 1)
+		cpu_relax();
+	return seq;
+}
+
+static inline bool read_seqcount_retry(seqcount_t *s, uint32_t start)
+{
+	smp_rmb();	/* protected loads before the re-read; pairs with raw_write_seqcount_begin */
+	return read_once_u32(&s->sequence) != start;
+}
+
+/* ------------------------------------------------------------------------ */
+/* irq-off sections and the IPI wait                                        */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A task's interrupt state.  @seq is odd while the task is inside an irq-off
+ * section (gup-fast's walk, one user access).  A TLB shootdown is an IPI: it cannot
+ * complete on a task until that task has left the section it was in, so the flusher
+ * first publishes its change (smp_mb) and then irq_sync()s every other task.  The
+ * task side pairs: local_irq_disable() makes @seq odd and issues smp_mb before it
+ * reads anything the flusher may have changed (Dekker: one of the two sees the other).
+ */
+struct irq_state {
+	_Atomic uint32_t seq;
+};
+
+static inline void irq_state_init(struct irq_state *irq)
+{
+	atomic_init(&irq->seq, 0);
+}
+
+static inline void local_irq_disable(struct irq_state *irq)
+{
+	sched_point(SP_IRQ_OFF, irq);
+	atomic_store_explicit(&irq->seq,
+			      atomic_load_explicit(&irq->seq, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+	/* Section entry visible before our reads of PTEs / tlb_gen; pairs with irq_sync(). */
+	atomic_thread_fence(memory_order_seq_cst);
+}
+
+static inline void local_irq_enable(struct irq_state *irq)
+{
+	/* Everything done in the section happens-before a flusher that sees us leave. */
+	atomic_store_explicit(&irq->seq,
+			      atomic_load_explicit(&irq->seq, memory_order_relaxed) + 1,
+			      memory_order_release);
+	sched_point(SP_IRQ_ON, irq);
+}
+
+static inline bool irqs_disabled(struct irq_state *irq)
+{
+	return atomic_load_explicit(&irq->seq, memory_order_relaxed) & 1;
+}
+
+/*
+ * Wait until @irq's owner is not inside the irq-off section it was in when we
+ * looked (it may have entered a new one since: that one began after our smp_mb and
+ * so sees our change).  The caller has made its change visible with smp_mb().
+ */
+void irq_sync(struct irq_state *irq);
+
+/* ------------------------------------------------------------------------ */
+/* Threads of execution (free mode: pthreads)                               */
+/* ------------------------------------------------------------------------ */
+
+struct sched_thread;
+
+int sched_thread_start(struct sched_thread **out, void (*fn)(void *arg), void *arg);
+int sched_thread_join(struct sched_thread *t);
+
+/* Monotonic nanoseconds, for timeouts and statistics (never for correctness). */
+uint64_t sched_clock_ns(void);
+
+#endif /* GUP_SCHED_H */

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * src/sched/thread.c - tasks' threads of execution; free mode: one pthread each.
+ */
+#define _GNU_SOURCE
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "sched/sched_internal.h"
+
+struct sched_thread {
+	pthread_t tid;
+	void (*fn)(void *arg);
+	void *arg;
+};
+
+/* pthread's entry: run the task's function; a new thread starts without a hook. */
+static void *sched_thread_main(void *p)
+{
+	struct sched_thread *t = p;
+
+	t->fn(t->arg);
+	return NULL;
+}
+
+/* Start @fn(@arg) on a new thread; 0 and *@out, or a negative errno. */
+int sched_thread_start(struct sched_thread **out, void (*fn)(void *arg), void *arg)
+{
+	struct sched_thread *t = malloc(sizeof(*t));
+	int err;
+
+	if (t == NULL)
+		return -ENOMEM;
+	t->fn = fn;
+	t->arg = arg;
+	/* pthread_create's start happens-before the thread's first instruction. */
+	err = pthread_create(&t->tid, NULL, sched_thread_main, t);
+	if (err != 0) {
+		free(t);
+		return -err;
+	}
+	*out = t;
+	return 0;
+}
+
+/* Wait for @t to finish and free it; everything it did happens-before our return. */
+int sched_thread_join(struct sched_thread *t)
+{
+	int err = pthread_join(t->tid, NULL);
+
+	if (err != 0)
+		return -err;
+	free(t);
+	return 0;
+}
