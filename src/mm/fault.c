@@ -1,0 +1,435 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * src/mm/fault.c - handle_mm_fault: anonymous, shared-anon and file faults,
+ * write-protect (COW) faults with the policy's reuse rule, unshare faults.
+ *
+ * Every decision is made on a PTE value read under the PT lock, or re-validated
+ * under it (pte_same) after work done without it (allocating, copying).  The mmap
+ * lock is held for read throughout; a handler that drops it says so with
+ * VM_FAULT_RETRY / VM_FAULT_COMPLETED (fault.h).
+ */
+#include "mm/fault.h"
+#include "world.h"
+#include "debug.h"
+
+struct page *vm_normal_page(struct gup_vma *vma, uint64_t addr, uint64_t pte)
+{
+	(void)addr;
+	if (pte_special(pte))
+		return NULL;
+	return pfn_to_page(&vma->mm->w->arena, pte_pfn(pte));
+}
+
+int vm_fault_to_errno(unsigned ret, bool hwpoison_errno)
+{
+	if (ret & VM_FAULT_OOM)
+		return -ENOMEM;
+	if (ret & VM_FAULT_HWPOISON)
+		return hwpoison_errno ? -EHWPOISON : -EFAULT;
+	if (ret & (VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV))
+		return -EFAULT;
+	return 0;
+}
+
+static bool pte_same_locked(struct vm_fault *vmf)
+{
+	return ptep_get(vmf->pte) == vmf->orig_pte;
+}
+
+static uint64_t maybe_mkwrite(uint64_t pte, struct gup_vma *vma)
+{
+	return (vma->vm_flags & VM_WRITE) ? pte_mkwrite(pte) : pte;
+}
+
+/* A fresh private anon page for @vmf: exclusive, mapped once (the caller maps it). */
+static void new_anon_page(struct vm_fault *vmf, struct page *page)
+{
+	page_init_private(page, (UINT64_C(1) << PG_anon) | (UINT64_C(1) << PG_uptodate),
+			  PAGE_MAP_REF, vmf->address >> PAGE_SHIFT, true);
+	/*
+	 * __SetPageUptodate: the frame's contents and metadata before the PTE that
+	 * publishes them; pairs with the acquire PTE load of the TLB walker.
+	 */
+	smp_wmb();
+}
+
+/* Undo new_anon_page for a page that lost a race and was never mapped. */
+static void discard_new_page(struct gup_world *w, struct page *page)
+{
+	page_init_private(page, 0, 0, 0, false);
+	free_frame(w, page);
+}
+
+/* ---- anonymous ---- */
+
+static unsigned do_anonymous_page(struct vm_fault *vmf)
+{
+	struct gup_vma *vma = vmf->vma;
+	struct gup_world *w = vmf->w;
+	struct page *page;
+	uint64_t entry;
+
+	if (!(vmf->flags & FAULT_FLAG_WRITE)) {
+		/* Read (or unshare of nothing): map the shared zero page R/O. */
+		entry = pfn_pte(ZERO_PFN, PTE_PRESENT | PTE_SPECIAL | PTE_ACCESSED);
+		spin_lock(&vmf->pt->ptl);
+		if (pte_none(ptep_get(vmf->pte)))
+			set_pte(vmf->pte, entry);
+		spin_unlock(&vmf->pt->ptl);
+		count_vm_event(w, GUP_STAT_FAULT_ANON_READ);
+		return 0;
+	}
+	page = alloc_page(w, GFP_MOVABLE | GFP_ZERO);
+	if (!page) {
+		count_vm_event(w, GUP_STAT_FAULT_OOM);
+		return VM_FAULT_OOM;
+	}
+	new_anon_page(vmf, page);
+	entry = pfn_pte(page_to_pfn(&w->arena, page), PTE_PRESENT | PTE_ACCESSED);
+	entry = maybe_mkwrite(pte_mkdirty(entry), vma);
+
+	spin_lock(&vmf->pt->ptl);
+	if (!pte_none(ptep_get(vmf->pte))) {
+		spin_unlock(&vmf->pt->ptl);
+		discard_new_page(w, page);	/* another task faulted it in */
+		return 0;
+	}
+	set_pte(vmf->pte, entry);
+	spin_unlock(&vmf->pt->ptl);
+	add_mm_rss(vmf->mm, 1);
+	count_vm_event(w, GUP_STAT_FAULT_ANON_WRITE);
+	return 0;
+}
+
+/*
+ * Map @page (one reference held by the caller, which the mapping takes over) at
+ * vmf->address if the PTE is still none.  Returns false if it lost the race (the
+ * caller's reference is then dropped here).
+ */
+static bool finish_fault_map(struct vm_fault *vmf, struct page *page, uint64_t entry)
+{
+	spin_lock(&vmf->pt->ptl);
+	if (!pte_none(ptep_get(vmf->pte))) {
+		spin_unlock(&vmf->pt->ptl);
+		put_page(vmf->w, page);
+		return false;
+	}
+	fetch_add_u64(&page->count, PAGE_MAP_ONE);	/* our reference becomes the map's */
+	set_pte(vmf->pte, entry);
+	spin_unlock(&vmf->pt->ptl);
+	add_mm_rss(vmf->mm, 1);
+	return true;
+}
+
+/* Shared anonymous memory: the page comes from the shmem object. */
+static unsigned do_shmem_fault(struct vm_fault *vmf)
+{
+	struct gup_vma *vma = vmf->vma;
+	struct page *page;
+	uint64_t entry;
+	int ret;
+
+	ret = shmem_get_page(vmf->w, vma->shmem, vmf->pgoff, &page);
+	if (ret == -ENOMEM) {
+		count_vm_event(vmf->w, GUP_STAT_FAULT_OOM);
+		return VM_FAULT_OOM;
+	}
+	if (ret)
+		return VM_FAULT_SIGBUS;
+	if (PageHWPoison(page)) {
+		put_page(vmf->w, page);
+		return VM_FAULT_HWPOISON;
+	}
+	/* No write notification for shmem: a writable VMA maps writable at once. */
+	entry = pfn_pte(page_to_pfn(&vmf->w->arena, page), PTE_PRESENT | PTE_ACCESSED);
+	entry = maybe_mkwrite(entry, vma);
+	if (vmf->flags & FAULT_FLAG_WRITE) {
+		entry = pte_mkdirty(entry);
+		SetPageDirty(page);
+	}
+	finish_fault_map(vmf, page, entry);
+	count_vm_event(vmf->w, GUP_STAT_FAULT_SHARED);
+	return 0;
+}
+
+static unsigned wp_page_copy(struct vm_fault *vmf, struct page *old);
+
+/* A file-backed VMA (hooks from vm_ops; the files issue supplies real files). */
+static unsigned do_file_fault(struct vm_fault *vmf)
+{
+	struct gup_vma *vma = vmf->vma;
+	unsigned ret;
+	uint64_t entry;
+
+	if (!vma->vm_ops->fault)
+		return VM_FAULT_SIGBUS;
+	ret = vma->vm_ops->fault(vmf);
+	if (ret & (VM_FAULT_ERROR | VM_FAULT_RETRY | VM_FAULT_COMPLETED | VM_FAULT_NOPAGE))
+		return ret;
+	GUP_BUG_ON(!vmf->page, "vm_ops->fault returned no page");
+	if ((vmf->flags & FAULT_FLAG_WRITE) && !(vma->vm_flags & VM_SHARED)) {
+		/* do_cow_fault: a private write gets its own anon copy at once. */
+		vmf->orig_pte = 0;
+		ret = wp_page_copy(vmf, vmf->page);
+		put_page(vmf->w, vmf->page);
+		return ret;
+	}
+	entry = pfn_pte(page_to_pfn(&vmf->w->arena, vmf->page), PTE_PRESENT | PTE_ACCESSED);
+	if ((vmf->flags & FAULT_FLAG_WRITE) && vma->vm_ops->page_mkwrite) {
+		ret = vma->vm_ops->page_mkwrite(vmf);
+		if (ret & VM_FAULT_ERROR) {
+			put_page(vmf->w, vmf->page);
+			return ret;
+		}
+	}
+	if (vmf->flags & FAULT_FLAG_WRITE) {
+		/* Shared write: map writable and dirty; read faults map R/O so the
+		 * first write is noticed (dirty tracking). */
+		entry = maybe_mkwrite(pte_mkdirty(entry), vma);
+		SetPageDirty(vmf->page);
+	}
+	finish_fault_map(vmf, vmf->page, entry);
+	return 0;
+}
+
+/* ---- write-protect and unshare ---- */
+
+/*
+ * wp_page_copy - give this mapping its own copy of @old (NULL: the zero page).
+ * Entered without the PT lock; the copy is made unlocked, then installed only if
+ * the PTE is unchanged.  Unshare maps the copy R/O (linux_anchor 1.10).
+ */
+static unsigned wp_page_copy(struct vm_fault *vmf, struct page *old)
+{
+	struct gup_world *w = vmf->w;
+	bool unshare = vmf->flags & FAULT_FLAG_UNSHARE;
+	struct page *new;
+	uint64_t entry, pte;
+
+	if (old)
+		get_page(old);	/* keep it while we copy without the PT lock */
+	new = alloc_page(w, GFP_MOVABLE | (old ? 0 : GFP_ZERO));
+	if (!new) {
+		if (old)
+			put_page(w, old);
+		count_vm_event(w, GUP_STAT_FAULT_OOM);
+		return VM_FAULT_OOM;
+	}
+	if (old)
+		mem_copy_frame(page_data(&w->arena, new), page_data(&w->arena, old), PAGE_SIZE);
+	new_anon_page(vmf, new);
+	entry = pfn_pte(page_to_pfn(&w->arena, new), PTE_PRESENT | PTE_ACCESSED);
+	if (!unshare)
+		entry = maybe_mkwrite(pte_mkdirty(entry), vmf->vma);
+
+	spin_lock(&vmf->pt->ptl);
+	if (!pte_same_locked(vmf)) {
+		spin_unlock(&vmf->pt->ptl);
+		discard_new_page(w, new);
+		if (old)
+			put_page(w, old);
+		return 0;	/* someone else resolved it; the access retries */
+	}
+	/* ptep_clear_flush: no task may keep using the old page through its TLB. */
+	pte = ptep_get_and_clear(vmf->pte);
+	if (pte_present(pte))
+		flush_tlb_page(vmf->mm, vmf->address);
+	set_pte(vmf->pte, entry);
+	if (old && pte_present(pte))
+		page_remove_rmap(old);
+	spin_unlock(&vmf->pt->ptl);
+
+	if (old && pte_present(pte))
+		page_ref_sub(w, old, 2);	/* the old mapping's and ours */
+	else if (old)
+		put_page(w, old);
+	else if (pte_present(pte) || vmf->orig_pte == 0)
+		add_mm_rss(vmf->mm, 1);		/* zero page (or nothing) became a page */
+	if (!old)
+		count_vm_event(w, GUP_STAT_COW_ZERO);
+	count_vm_event(w, unshare ? GUP_STAT_UNSHARE_COPY : GUP_STAT_COW_COPY);
+	return 0;
+}
+
+/* The policy's reuse rule for a private anon page (PT lock held). */
+static bool wp_can_reuse_anon(struct gup_world *w, struct page *page)
+{
+	bool reuse;
+
+	switch (w->policy->reuse) {
+	case REUSE_ANON_EXCLUSIVE:
+		/* Exclusive: reuse with no refcount check - what makes pins reliable. */
+		if (PageAnonExclusive(page))
+			return true;
+		return page_ref_count(page) == 1;
+	case REUSE_REFCOUNT:
+		return page_ref_count(page) == 1;
+	case REUSE_MAPCOUNT:
+		/* 2.6.29 do_wp_page: trylock_page, reuse_swap_page (mapcount == 1). */
+		if (!trylock_page(page))
+			return false;
+		reuse = page_mapcount(page) == 1;
+		unlock_page(page);
+		return reuse;
+	}
+	return false;
+}
+
+static unsigned wp_page_reuse(struct vm_fault *vmf, struct page *page)
+{
+	struct gup_world *w = vmf->w;
+	uint64_t entry;
+
+	/* A reused page belongs to this mapping alone from now on. */
+	SetPageAnonExclusive(page);
+	if (vmf->flags & FAULT_FLAG_UNSHARE) {
+		spin_unlock(&vmf->pt->ptl);
+		count_vm_event(w, GUP_STAT_UNSHARE_REUSE);
+		return 0;	/* the PTE stays R/O: unshare never grants write */
+	}
+	entry = maybe_mkwrite(pte_mkdirty(pte_mkyoung(vmf->orig_pte)), vmf->vma);
+	/* Gaining write needs no flush: a stale R/O entry just faults again. */
+	set_pte(vmf->pte, entry);
+	spin_unlock(&vmf->pt->ptl);
+	count_vm_event(w, GUP_STAT_COW_REUSE);
+	return 0;
+}
+
+/* A write (or unshare) to a shared mapping: no COW, just permission and dirty. */
+static unsigned wp_page_shared(struct vm_fault *vmf, struct page *page)
+{
+	struct gup_vma *vma = vmf->vma;
+
+	if (vmf->flags & FAULT_FLAG_UNSHARE)
+		return 0;	/* UNSHARE on a non-COW mapping is a read fault */
+	if (page && vma->vm_ops && vma->vm_ops->page_mkwrite) {
+		unsigned ret;
+
+		vmf->page = page;
+		ret = vma->vm_ops->page_mkwrite(vmf);
+		if (ret & (VM_FAULT_ERROR | VM_FAULT_RETRY))
+			return ret;
+	}
+	spin_lock(&vmf->pt->ptl);
+	if (pte_same_locked(vmf))
+		set_pte(vmf->pte, maybe_mkwrite(pte_mkdirty(pte_mkyoung(vmf->orig_pte)), vma));
+	spin_unlock(&vmf->pt->ptl);
+	if (page)
+		SetPageDirty(page);
+	return 0;
+}
+
+static unsigned do_wp_page(struct vm_fault *vmf)
+{
+	struct gup_vma *vma = vmf->vma;
+	struct page *page = vm_normal_page(vma, vmf->address, vmf->orig_pte);
+
+	count_vm_event(vmf->w, (vmf->flags & FAULT_FLAG_UNSHARE) ? GUP_STAT_FAULT_UNSHARE
+								 : GUP_STAT_FAULT_WP);
+	if (vma->vm_flags & (VM_SHARED | VM_MAYSHARE))
+		return wp_page_shared(vmf, page);
+	if (page && PageAnon(page)) {
+		spin_lock(&vmf->pt->ptl);
+		if (!pte_same_locked(vmf)) {
+			spin_unlock(&vmf->pt->ptl);
+			return 0;
+		}
+		if (wp_can_reuse_anon(vmf->w, page))
+			return wp_page_reuse(vmf, page);	/* unlocks */
+		spin_unlock(&vmf->pt->ptl);
+	}
+	/* Shared anon page, zero page, or a page-cache page in a private mapping. */
+	return wp_page_copy(vmf, page);
+}
+
+/* ---- dispatch ---- */
+
+static unsigned handle_pte_fault(struct vm_fault *vmf)
+{
+	uint64_t pte = ptep_get(vmf->pte);
+	bool want_write = vmf->flags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE);
+
+	vmf->orig_pte = pte;
+	if (pte_none(pte)) {
+		if (vma_is_anonymous(vmf->vma))
+			return do_anonymous_page(vmf);
+		if (vma_is_shmem(vmf->vma))
+			return do_shmem_fault(vmf);
+		return do_file_fault(vmf);
+	}
+	if (!pte_present(pte) || pte_protnone(pte))
+		return VM_FAULT_SIGBUS;	/* no swap yet; PROT_NONE was refused earlier */
+	if (want_write && !pte_write(pte))
+		return do_wp_page(vmf);
+	if (vmf->flags & FAULT_FLAG_WRITE) {
+		/* Spurious: writable already (a stale TLB entry); note dirty and young. */
+		spin_lock(&vmf->pt->ptl);
+		if (pte_same_locked(vmf))
+			set_pte(vmf->pte, pte_mkdirty(pte_mkyoung(pte)));
+		spin_unlock(&vmf->pt->ptl);
+	}
+	return 0;
+}
+
+unsigned handle_mm_fault(struct gup_vma *vma, uint64_t addr, unsigned flags,
+			 _Atomic bool *fatal)
+{
+	struct vm_fault vmf = {
+		.vma = vma,
+		.mm = vma->mm,
+		.w = vma->mm->w,
+		.address = addr & PAGE_MASK,
+		.flags = flags,
+		.fatal = fatal,
+	};
+
+	if ((flags & FAULT_FLAG_WRITE) && (flags & FAULT_FLAG_UNSHARE))
+		return VM_FAULT_SIGBUS;		/* illegal combination (fault.h) */
+	if ((flags & FAULT_FLAG_TRIED) && !(flags & FAULT_FLAG_ALLOW_RETRY))
+		return VM_FAULT_SIGBUS;
+	count_vm_event(vmf.w, GUP_STAT_FAULT);
+	vmf.pgoff = linear_page_index(vma, vmf.address);
+	vmf.pte = pte_alloc_map(vmf.mm, vmf.address, &vmf.pt);
+	if (!vmf.pte)
+		return VM_FAULT_OOM;
+	return handle_pte_fault(&vmf);
+}
+
+/* The access check of the CPU's fault path: does @vma allow this access at all? */
+static bool access_error(struct gup_vma *vma, bool write)
+{
+	if (write)
+		return !(vma->vm_flags & VM_WRITE);
+	return !(vma->vm_flags & (VM_READ | VM_WRITE | VM_EXEC));
+}
+
+int do_user_fault(struct gup_task *t, uint64_t addr, bool write)
+{
+	struct gup_mm *mm = t->mm;
+	unsigned flags = FAULT_FLAG_USER | FAULT_FLAG_ALLOW_RETRY | FAULT_FLAG_KILLABLE |
+			 (write ? FAULT_FLAG_WRITE : 0);
+	struct gup_vma *vma;
+	unsigned ret;
+
+retry:
+	if (down_read_killable(&mm->mmap_lock, &t->fatal_signal))
+		return -EINTR;
+	vma = vma_lookup(mm, addr);
+	if (!vma || access_error(vma, write)) {
+		mmap_read_unlock(mm);
+		count_vm_event(t->w, GUP_STAT_FAULT_SIGSEGV);
+		return -EFAULT;
+	}
+	ret = handle_mm_fault(vma, addr, flags, &t->fatal_signal);
+	if (ret & VM_FAULT_COMPLETED)
+		return 0;
+	if (ret & VM_FAULT_RETRY) {
+		/* The handler dropped the lock (e.g. to wait for I/O); try again. */
+		if (read_once_bool(&t->fatal_signal))
+			return -EINTR;
+		flags |= FAULT_FLAG_TRIED;
+		goto retry;
+	}
+	mmap_read_unlock(mm);
+	return vm_fault_to_errno(ret, false);
+}

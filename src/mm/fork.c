@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * src/mm/fork.c - dup_mm: the child's address space, copy_page_range.
+ *
+ * Only the calling task is copied (the child mm gets one task).  Both mmap locks
+ * are held for write (parent's first), so no fault or slow GUP runs in either mm
+ * while PTEs are copied; other parent tasks can still store through writable
+ * TLB entries and gup-fast can still walk, until the single flush at the end
+ * (seed004 1.10, L619-622: "a single IPI in the common case").
+ *
+ * Per present PTE of a private mapping:
+ *   - the zero page is copied as is (special, R/O);
+ *   - the policy may copy a page for the child at once: linux-6.x copies an
+ *     exclusive anon page that may be DMA-pinned (linux_anchor 1.12), leaving the
+ *     parent's PTE and page untouched - the pin stays coherent with the parent;
+ *   - otherwise the page is shared: exclusivity cleared, one atomic for
+ *     mapcount+refcount, both PTEs write-protected.
+ * The copy is bracketed by mm->write_protect_seq so that a concurrent gup-fast
+ * FOLL_PIN backs off instead of pinning a page that is becoming shared.
+ */
+#include "mm/fault.h"
+#include "world.h"
+
+struct copy_args {
+	struct gup_vma *src_vma, *dst_vma;
+	bool cow;		/* is_cow_mapping(src) */
+	bool copy_pinned;	/* policy says copy maybe-pinned pages, and MMF_HAS_PINNED */
+	bool wrprotected;	/* some parent PTE lost write: flush needed */
+	uint64_t nr_shared, nr_copied;
+};
+
+/* The child gets its own copy of @page (copy_present_page).  Both PT locks held. */
+static int copy_present_page(struct copy_args *ca, pte_t *dst, uint64_t addr,
+			     struct page *page)
+{
+	struct gup_world *w = ca->dst_vma->mm->w;
+	struct page *new = alloc_page(w, GFP_MOVABLE);
+	uint64_t entry;
+
+	if (!new)
+		return -ENOMEM;
+	mem_copy_frame(page_data(&w->arena, new), page_data(&w->arena, page), PAGE_SIZE);
+	page_init_private(new, (UINT64_C(1) << PG_anon) | (UINT64_C(1) << PG_uptodate),
+			  PAGE_MAP_REF, addr >> PAGE_SHIFT, true);
+	smp_wmb();	/* contents before the child's PTE (as new_anon_page) */
+	entry = pfn_pte(page_to_pfn(&w->arena, new), PTE_PRESENT | PTE_ACCESSED);
+	entry = pte_mkdirty(entry);
+	if (ca->dst_vma->vm_flags & VM_WRITE)
+		entry = pte_mkwrite(entry);
+	set_pte(dst, entry);
+	ca->nr_copied++;
+	return 0;
+}
+
+/* Copy one present PTE.  Both PT locks held.  0 or -ENOMEM. */
+static int copy_present_pte(struct copy_args *ca, pte_t *dst, pte_t *src, uint64_t pte,
+			    uint64_t addr)
+{
+	struct page *page = vm_normal_page(ca->src_vma, addr, pte);
+
+	if (!page) {		/* zero page: nothing to count */
+		set_pte(dst, pte);
+		return 0;
+	}
+	if (PageAnon(page) && PageAnonExclusive(page)) {
+		if (ca->copy_pinned && page_maybe_dma_pinned(page))
+			return copy_present_page(ca, dst, addr, page);
+		ClearPageAnonExclusive(page);	/* about to be mapped twice */
+	}
+	page_add_map_ref(page);
+	if (ca->cow && pte_write(pte)) {
+		ptep_set_wrprotect(src, pte);
+		pte = pte_wrprotect(pte);
+		ca->wrprotected = true;
+	}
+	set_pte(dst, pte_mkold(pte));
+	ca->nr_shared++;
+	return 0;
+}
+
+static int copy_pte_table(struct pgtable *src_pt, uint64_t addr, uint64_t end, void *arg)
+{
+	struct copy_args *ca = arg;
+	struct gup_mm *dst_mm = ca->dst_vma->mm;
+	struct pgtable *dst_pt;
+	int64_t rss = 0;
+	int ret = 0;
+
+	if (!pte_alloc_map(dst_mm, addr, &dst_pt))
+		return -ENOMEM;
+	spin_lock(&src_pt->ptl);
+	spin_lock(&dst_pt->ptl);	/* lock order: parent's table, then the child's */
+	for (; addr != end; addr += PAGE_SIZE) {
+		unsigned i = pte_index(addr);
+		uint64_t pte = ptep_get(&src_pt->ent[i]);
+
+		if (pte_none(pte))
+			continue;
+		if (!pte_present(pte)) {
+			set_pte(&dst_pt->ent[i], pte);	/* swap entries (later) */
+			continue;
+		}
+		ret = copy_present_pte(ca, &dst_pt->ent[i], &src_pt->ent[i], pte, addr);
+		if (ret)
+			break;
+		if (!pte_special(pte))
+			rss++;
+	}
+	spin_unlock(&dst_pt->ptl);
+	spin_unlock(&src_pt->ptl);
+	add_mm_rss(dst_mm, rss);
+	cond_resched();
+	return ret;
+}
+
+static int copy_page_range(struct gup_vma *dst_vma, struct gup_vma *src_vma,
+			   bool *wrprotected)
+{
+	struct gup_mm *src_mm = src_vma->mm;
+	struct gup_world *w = src_mm->w;
+	struct copy_args ca = {
+		.src_vma = src_vma,
+		.dst_vma = dst_vma,
+		.cow = is_cow_mapping(src_vma->vm_flags),
+		.copy_pinned = w->policy->fork_copy == FORK_COPY_MAYBE_PINNED &&
+			       test_bit(MMF_HAS_PINNED, &src_mm->flags),
+	};
+	int ret;
+
+	if (ca.cow)
+		raw_write_seqcount_begin(&src_mm->write_protect_seq);
+	ret = walk_pte_tables(src_mm, vma_start(src_vma), vma_end(src_vma),
+			      copy_pte_table, &ca);
+	if (ca.cow)
+		raw_write_seqcount_end(&src_mm->write_protect_seq);
+	*wrprotected |= ca.wrprotected;
+	count_vm_events(w, GUP_STAT_FORK_PTE_SHARED, ca.nr_shared);
+	count_vm_events(w, GUP_STAT_FORK_PAGE_COPIED, ca.nr_copied);
+	return ret;
+}
+
+/* Does fork copy the PTEs of @vma?  Shared mappings fault in again in the child. */
+static bool vma_needs_copy(const struct gup_vma *vma)
+{
+	return !(vma->vm_flags & VM_SHARED);
+}
+
+static int dup_mmap(struct gup_mm *mm, struct gup_mm *oldmm, bool *wrprotected)
+{
+	struct gup_vma *vma, *tmp;
+	int ret;
+
+	for (vma = node_vma(vma_tree_first(&oldmm->vmas)); vma; vma = vma_next(vma)) {
+		if (vma->vm_flags & VM_DONTCOPY)
+			continue;	/* MADV_DONTFORK: the child has a hole here */
+		tmp = vma_dup(mm, vma);
+		if (!tmp)
+			return -ENOMEM;
+		ret = vma_link(mm, tmp);
+		if (ret) {
+			vma_free(tmp);
+			return ret;
+		}
+		if (vma->vm_flags & VM_WIPEONFORK)
+			continue;	/* the child starts with fresh zero-fill memory */
+		if (vma_needs_copy(vma)) {
+			ret = copy_page_range(tmp, vma, wrprotected);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+int dup_mm(struct gup_mm *oldmm, struct gup_mm **out)
+{
+	struct gup_mm *mm = mm_alloc(oldmm->w);
+	bool wrprotected = false;
+	int ret;
+
+	if (!mm)
+		return -ENOMEM;
+	mmap_write_lock(oldmm);
+	mmap_write_lock(mm);	/* nobody can see it yet; taken for the assertions' sake */
+	mm->mmap_base = oldmm->mmap_base;
+	ret = dup_mmap(mm, oldmm, &wrprotected);
+	/* One flush for the whole fork: stale writable entries die here. */
+	if (wrprotected)
+		flush_tlb_mm(oldmm);
+	mmap_write_unlock(mm);
+	mmap_write_unlock(oldmm);
+	if (ret) {
+		mmput(mm);	/* tears down whatever was copied */
+		return ret;
+	}
+	count_vm_event(oldmm->w, GUP_STAT_FORK);
+	*out = mm;
+	return 0;
+}

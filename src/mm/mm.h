@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * src/mm/mm.h - address spaces, VMAs, tasks, and the operations on them.
+ *
+ * LOCK ORDER (outermost first; the one table of the project, mirrored in
+ * docs/locking.md).  A lock may be taken while holding only locks above it.
+ *
+ *   1. mm->mmap_lock           rwsem.  fork: parent's before the child's.
+ *   2. page lock (PG_locked)   only trylock_page while holding a PT lock.
+ *   3. shmem->lock             spinlock: a shared-anon object's page array.
+ *   4. PT lock (pgtable->ptl)  spinlock.  fork: parent's table before the child's.
+ *   5. mm->page_table_lock     spinlock: populating upper-level entries.
+ *   6. leaf locks, never nested with each other:
+ *        free_shard->lock, pgtable_pool->lock, mm->tasks_lock, world->lock.
+ *
+ * Sleeping (rwsem, waiting) is allowed only at level 1.  A TLB shootdown (which
+ * waits for irq-off sections) may be issued holding any of these: an irq-off section
+ * never takes a lock, so it always ends.
+ */
+#ifndef GUP_MM_MM_H
+#define GUP_MM_MM_H
+
+#include <errno.h>
+
+#include "gup/gup.h"
+#include "mm/page.h"
+#include "mm/pgtable.h"
+#include "mm/vma_tree.h"
+
+struct gup_world;
+struct gup_vma;
+struct vm_fault;
+struct shmem_obj;
+
+/* ---- VMAs ---- */
+
+#define VM_READ		0x00000001u
+#define VM_WRITE	0x00000002u
+#define VM_EXEC		0x00000004u
+#define VM_SHARED	0x00000008u
+#define VM_MAYREAD	0x00000010u
+#define VM_MAYWRITE	0x00000020u
+#define VM_MAYEXEC	0x00000040u
+#define VM_MAYSHARE	0x00000080u
+#define VM_PFNMAP	0x00000400u
+#define VM_LOCKED	0x00002000u
+#define VM_IO		0x00004000u
+#define VM_DONTCOPY	0x00020000u	/* MADV_DONTFORK */
+#define VM_WIPEONFORK	0x02000000u
+#define VM_FSDAX	0x04000000u	/* fs-DAX file mapping (files issue) */
+
+#define VM_ACCESS_FLAGS	(VM_READ | VM_WRITE | VM_EXEC)
+
+/* File-backed hooks (the files issue provides real ones; tests provide fakes). */
+struct vm_operations {
+	/* Fill vmf->page (one reference held) or return VM_FAULT_* error/RETRY. */
+	unsigned (*fault)(struct vm_fault *vmf);
+	/* A write to a shared file page is about to be allowed (dirty tracking). */
+	unsigned (*page_mkwrite)(struct vm_fault *vmf);
+	void (*open)(struct gup_vma *vma);	/* VMA duplicated (fork, split) */
+	void (*close)(struct gup_vma *vma);	/* VMA going away               */
+	const char *name;
+};
+
+/*
+ * struct gup_vma - a virtual memory area.  All fields are protected by the mmap
+ * lock: written with it held for write, read with it held for read.  The range is
+ * the tree node's [start, end).
+ */
+struct gup_vma {
+	struct vma_node node;		/* start, end; linked in mm->vmas          */
+	struct gup_mm *mm;
+	uint32_t vm_flags;
+	uint64_t pgoff;			/* file/shmem offset of start, in pages    */
+	struct shmem_obj *shmem;	/* shared anon backing (a reference)       */
+	const struct vm_operations *vm_ops;
+	void *vm_private;		/* for vm_ops                              */
+};
+
+static inline uint64_t vma_start(const struct gup_vma *v) { return v->node.start; }
+static inline uint64_t vma_end(const struct gup_vma *v) { return v->node.end; }
+static inline struct gup_vma *node_vma(struct vma_node *n)
+{
+	return n ? (struct gup_vma *)((char *)n - offsetof(struct gup_vma, node)) : NULL;
+}
+
+/* Private, copy-on-write: writes may need a private copy (is_cow_mapping). */
+static inline bool is_cow_mapping(uint32_t flags)
+{
+	return (flags & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE;
+}
+
+static inline bool vma_is_anonymous(const struct gup_vma *v)
+{
+	return v->vm_ops == NULL && v->shmem == NULL;
+}
+
+static inline bool vma_is_shmem(const struct gup_vma *v)
+{
+	return v->shmem != NULL;
+}
+
+static inline uint64_t linear_page_index(const struct gup_vma *v, uint64_t addr)
+{
+	return v->pgoff + ((addr - vma_start(v)) >> PAGE_SHIFT);
+}
+
+/* ---- shared anonymous memory (shmem object) ---- */
+
+struct shmem_obj {
+	atomic_t refs;			/* VMAs referencing it                      */
+	spinlock_t lock;		/* guards pages[]                           */
+	size_t nr_pages;		/* constant                                 */
+	struct page **pages;		/* under lock: one cache reference each    */
+	struct shmem_obj *next, *prev;	/* world->shmem_list, under world->lock   */
+};
+
+struct shmem_obj *shmem_obj_create(struct gup_world *w, size_t nr_pages);
+void shmem_obj_get(struct shmem_obj *obj);
+void shmem_obj_put(struct gup_world *w, struct shmem_obj *obj);
+/* The page at @pgoff, created zeroed if absent, with a reference for the caller. */
+int shmem_get_page(struct gup_world *w, struct shmem_obj *obj, uint64_t pgoff,
+		   struct page **out);
+
+/* ---- the software TLB of a task ---- */
+
+#define TLB_ENTRIES	64		/* direct-mapped by virtual page number */
+
+struct tlb_entry {
+	uint64_t vpn;			/* virtual page number + 1; 0 = invalid */
+	uint8_t *data;			/* the frame's bytes                    */
+	const void *frame;		/* object identity for scheduling points */
+	bool writable;			/* PTE was writable and dirty at fill   */
+};
+
+/* ---- tasks ---- */
+
+struct gup_task {
+	struct gup_mm *mm;		/* constant; holds an mm_users reference   */
+	struct gup_world *w;		/* constant                                */
+	struct irq_state irq;		/* odd while in an irq-off section         */
+	_Atomic bool fatal_signal;	/* gup_task_kill; read by killable waits   */
+	uint64_t tlb_gen;		/* owner only: mm->tlb_gen last synced      */
+	struct tlb_entry tlb[TLB_ENTRIES];	/* owner only                    */
+	/*
+	 * Paging-structure cache (owner only): the PTE table of the last 2 MiB region
+	 * walked, as MMUs cache upper-level entries.  Dropped with the TLB, so a table
+	 * freed after a shootdown is never used through it.
+	 */
+	uint64_t pwc_tag;		/* (addr >> PMD_SHIFT) + 1; 0 = empty */
+	struct pgtable *pwc_table;
+	struct gup_task *next, *prev;	/* mm->tasks, under mm->tasks_lock         */
+	unsigned id;			/* constant                                */
+};
+
+/* ---- address spaces ---- */
+
+#define MMF_HAS_PINNED	27		/* sticky: some FOLL_PIN ever succeeded */
+
+struct gup_mm {
+	struct gup_world *w;		/* constant                                 */
+	atomic_t mm_users;		/* gup_mm_get/put; tasks hold one each       */
+	struct rw_semaphore mmap_lock;
+	struct vma_tree vmas;		/* under mmap_lock                           */
+	struct pgtable *pgd;		/* constant after creation                   */
+	spinlock_t page_table_lock;	/* populating PUD/PMD/PTE entries            */
+	spinlock_t tasks_lock;		/* guards tasks, nr_tasks                    */
+	struct gup_task *tasks;
+	size_t nr_tasks;
+	/*
+	 * Bumped (seq_cst RMW) after PTE changes that need a flush; a task entering an
+	 * irq-off section that sees a newer value flushes its TLB first.  Pairs with
+	 * local_irq_disable()'s smp_mb (see tlb.c).
+	 */
+	atomic64_t tlb_gen;
+	/* fork write-protects under it; gup-fast FOLL_PIN backs off (linux_anchor 1.12). */
+	seqcount_t write_protect_seq;
+	_Atomic uint64_t flags;		/* MMF_* bits                                */
+	_Atomic int64_t rss;		/* pages mapped (not the zero page)          */
+	_Atomic uint64_t nr_pgtables;	/* tables owned by this mm                   */
+	uint64_t mmap_base;		/* under mmap_lock: next top-down hint      */
+	struct gup_mm *next, *prev;	/* world->mm_list, under world->lock         */
+	unsigned id;
+};
+
+static inline struct gup_vma *find_vma(struct gup_mm *mm, uint64_t addr)
+{
+	return node_vma(vma_tree_find(&mm->vmas, addr));
+}
+
+static inline struct gup_vma *vma_lookup(struct gup_mm *mm, uint64_t addr)
+{
+	return node_vma(vma_tree_lookup(&mm->vmas, addr));
+}
+
+static inline struct gup_vma *vma_next(struct gup_vma *v)
+{
+	return node_vma(vma_tree_next(&v->node));
+}
+
+static inline void mmap_read_lock(struct gup_mm *mm) { down_read(&mm->mmap_lock); }
+static inline void mmap_read_unlock(struct gup_mm *mm) { up_read(&mm->mmap_lock); }
+static inline void mmap_write_lock(struct gup_mm *mm) { down_write(&mm->mmap_lock); }
+static inline void mmap_write_unlock(struct gup_mm *mm) { up_write(&mm->mmap_lock); }
+
+static inline void add_mm_rss(struct gup_mm *mm, int64_t n)
+{
+	atomic_fetch_add_explicit(&mm->rss, n, memory_order_relaxed);
+}
+
+/* mm.c */
+struct gup_mm *mm_alloc(struct gup_world *w);
+void mmput(struct gup_mm *mm);
+struct gup_vma *vma_alloc(struct gup_mm *mm);
+void vma_free(struct gup_vma *vma);
+int vma_link(struct gup_mm *mm, struct gup_vma *vma);
+void vma_unlink(struct gup_mm *mm, struct gup_vma *vma);
+/* Split @vma at @addr; the new VMA is the upper part [addr, end).  mmap lock (w). */
+int split_vma(struct gup_vma *vma, uint64_t addr, struct gup_vma **upper);
+/* Merge @vma with its neighbours where compatible.  mmap lock (w). */
+struct gup_vma *vma_merge_neighbours(struct gup_vma *vma);
+struct gup_vma *vma_dup(struct gup_mm *mm, struct gup_vma *src);
+
+/* mmap.c */
+int do_mmap(struct gup_mm *mm, uint64_t addr, uint64_t len, int prot, int flags,
+	    uint64_t *out);
+int do_munmap(struct gup_mm *mm, uint64_t start, uint64_t len);
+int do_mprotect(struct gup_mm *mm, uint64_t start, uint64_t len, int prot);
+int do_madvise(struct gup_mm *mm, uint64_t start, uint64_t len, int advice);
+/* Fault in [start, end) as MADV_POPULATE_* / MAP_POPULATE.  mmap lock (r). */
+int populate_vma_range(struct gup_vma *vma, uint64_t start, uint64_t end, bool write);
+
+/* ---- zapping: the mmu_gather ---- */
+
+#define GATHER_BATCH	256
+
+/*
+ * Pages and tables unmapped under PT locks are released only after the TLB
+ * shootdown: a stale TLB entry of another task may still write a page until then,
+ * and a lockless walker may still be reading a table.
+ */
+struct mmu_gather {
+	struct gup_mm *mm;
+	uint64_t start, end;		/* range needing a flush                  */
+	bool need_flush;
+	size_t nr;
+	struct page *pages[GATHER_BATCH];
+	struct pgtable *tables;		/* detached tables                         */
+};
+
+void tlb_gather_mmu(struct mmu_gather *tlb, struct gup_mm *mm);
+void tlb_remove_page(struct mmu_gather *tlb, struct page *page, uint64_t addr);
+void tlb_flush_mmu(struct mmu_gather *tlb);
+void tlb_finish_mmu(struct mmu_gather *tlb);
+/* Unmap every PTE of [start, end) in @vma (VMA stays). mmap lock held. */
+void zap_page_range(struct mmu_gather *tlb, struct gup_vma *vma, uint64_t start,
+		    uint64_t end);
+
+/* ---- TLB (tlb.c) ---- */
+
+void flush_tlb_mm(struct gup_mm *mm);
+void flush_tlb_range(struct gup_mm *mm, uint64_t start, uint64_t end);
+void flush_tlb_page(struct gup_mm *mm, uint64_t addr);
+void tlb_task_enter(struct gup_task *t);	/* local_irq_disable + gen sync */
+void tlb_task_exit(struct gup_task *t);
+void tlb_task_flush_all(struct gup_task *t);
+
+/* ---- tasks ---- */
+void mm_add_task(struct gup_mm *mm, struct gup_task *t);
+void mm_del_task(struct gup_mm *mm, struct gup_task *t);
+
+/* ---- fork (fork.c) ---- */
+int dup_mm(struct gup_mm *oldmm, struct gup_mm **out);
+
+#endif /* GUP_MM_MM_H */

@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * src/mm/page.c - the frame arena, the frame allocator, reference drops.
+ *
+ * The arena is one host mapping of nr_frames * 4 KiB plus a struct page array.
+ * Frame 0 is the shared zero page; [1, movable_start) is ZONE_NORMAL and
+ * [movable_start, nr_frames) ZONE_MOVABLE.
+ *
+ * The allocator is sharded (NR_ALLOC_SHARDS free lists per zone, each with its own
+ * spinlock) and an allocation starts at the shard of the calling OS thread
+ * (sched_cpu_hint), so tasks on different CPUs rarely share a lock.  A frame is
+ * freed to the shard its pfn belongs to (chunks of SHARD_CHUNK contiguous frames),
+ * which keeps each shard's frames physically clustered.  Exhaustion is reported
+ * only after every shard of every allowed zone was tried: no frame hides.
+ */
+#define _GNU_SOURCE	/* MAP_ANONYMOUS, MAP_POPULATE */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "mm/page.h"
+#include "world.h"
+#include "debug.h"
+
+#define SHARD_CHUNK	64
+
+static unsigned pfn_shard(uint64_t pfn)
+{
+	return (unsigned)((pfn / SHARD_CHUNK) % NR_ALLOC_SHARDS);
+}
+
+static enum zone_type pfn_zone(const struct frame_arena *a, uint64_t pfn)
+{
+	return pfn >= a->movable_start ? ZONE_MOVABLE : ZONE_NORMAL;
+}
+
+/* Caller holds s->lock (or owns the arena during init). */
+static void shard_push(struct free_shard *s, struct page *p)
+{
+	p->free_next = s->head;
+	if (!s->head)
+		s->tail = p;
+	s->head = p;
+	s->nr_free++;
+	WRITE_ONCE_PTR(s->head_hint, p);
+}
+
+int frame_arena_init(struct frame_arena *a, size_t nr_frames, size_t nr_movable,
+		     bool prepopulate)
+{
+	size_t bytes = nr_frames << PAGE_SHIFT;
+	int mflags = MAP_PRIVATE | MAP_ANONYMOUS | (prepopulate ? MAP_POPULATE : 0);
+
+	memset(a, 0, sizeof(*a));
+	a->data = mmap(NULL, bytes, PROT_READ | PROT_WRITE, mflags, -1, 0);
+	if (a->data == MAP_FAILED)
+		return -ENOMEM;
+	a->pages = aligned_alloc(64, nr_frames * sizeof(struct page));
+	if (!a->pages)
+		goto out_unmap;
+	memset(a->pages, 0, nr_frames * sizeof(struct page));
+	a->nr_frames = nr_frames;
+	a->movable_start = nr_frames - nr_movable;
+	for (int z = 0; z < NR_ZONES; z++)
+		for (int i = 0; i < NR_ALLOC_SHARDS; i++)
+			spin_lock_init(&a->shards[z][i].lock);
+	/* Push in descending order so that each shard hands out ascending pfns. */
+	for (uint64_t pfn = nr_frames - 1; pfn > ZERO_PFN; pfn--) {
+		struct page *p = &a->pages[pfn];
+		enum zone_type z = pfn_zone(a, pfn);
+
+		p->zone = (uint8_t)z;
+		atomic_init(&p->flags, UINT64_C(1) << PG_free);
+		shard_push(&a->shards[z][pfn_shard(pfn)], p);
+	}
+	return 0;
+
+out_unmap:
+	munmap(a->data, bytes);
+	return -ENOMEM;
+}
+
+void frame_arena_destroy(struct frame_arena *a)
+{
+	munmap(a->data, a->nr_frames << PAGE_SHIFT);
+	free(a->pages);
+}
+
+static struct page *shard_pop(struct free_shard *s)
+{
+	struct page *p;
+
+	if (!READ_ONCE_PTR(struct page *, s->head_hint))
+		return NULL;	/* lockless peek: empty (see zone_alloc) */
+	spin_lock(&s->lock);
+	p = s->head;
+	if (p) {
+		s->head = p->free_next;
+		if (!s->head)
+			s->tail = NULL;
+		s->nr_free--;
+		WRITE_ONCE_PTR(s->head_hint, s->head);
+	}
+	spin_unlock(&s->lock);
+	return p;
+}
+
+/*
+ * Take every frame of @victim into @home in O(1) (rmqueue_bulk's role): once a
+ * thread's own shard runs dry it refills in one go instead of visiting other
+ * shards on every allocation, and without walking a list of cold struct pages.
+ * Frees return frames to their pfn's home shard, so the shards rebalance.
+ * Locks are taken one at a time.
+ */
+static bool shard_steal(struct free_shard *home, struct free_shard *victim)
+{
+	struct page *first, *last;
+	size_t n;
+
+	if (!READ_ONCE_PTR(struct page *, victim->head_hint))
+		return false;	/* racy peek; the locked take below is authoritative */
+	spin_lock(&victim->lock);
+	first = victim->head;
+	last = victim->tail;
+	n = victim->nr_free;
+	victim->head = NULL;
+	victim->tail = NULL;
+	victim->nr_free = 0;
+	WRITE_ONCE_PTR(victim->head_hint, NULL);
+	spin_unlock(&victim->lock);
+	if (!first)
+		return false;
+	spin_lock(&home->lock);
+	if (home->head) {
+		home->tail->free_next = first;	/* keep home's own (warmer) frames first */
+	} else {
+		home->head = first;
+		WRITE_ONCE_PTR(home->head_hint, first);
+	}
+	home->tail = last;
+	home->nr_free += n;
+	spin_unlock(&home->lock);
+	return true;
+}
+
+/*
+ * Pop from this thread's shard; when it is dry, take a whole other shard.  Empty
+ * shards are skipped by a lockless peek, so an exhausted zone costs 16 loads, not
+ * 16 lock round trips.  The peek can miss a frame being freed at that very moment:
+ * the allocation then simply ordered itself before that free.
+ */
+static struct page *zone_alloc(struct frame_arena *a, enum zone_type z)
+{
+	unsigned first = sched_cpu_hint() % NR_ALLOC_SHARDS;
+	struct free_shard *home = &a->shards[z][first];
+	struct page *p = shard_pop(home);
+
+	for (unsigned i = 1; !p && i < NR_ALLOC_SHARDS; i++)
+		if (shard_steal(home, &a->shards[z][(first + i) % NR_ALLOC_SHARDS]))
+			p = shard_pop(home);
+	return p;
+}
+
+struct page *alloc_page(struct gup_world *w, unsigned gfp)
+{
+	struct frame_arena *a = &w->arena;
+	struct page *p = NULL;
+
+	if (gfp & GFP_MOVABLE)
+		p = zone_alloc(a, ZONE_MOVABLE);
+	if (!p)
+		p = zone_alloc(a, ZONE_NORMAL);
+	if (!p)
+		return NULL;
+	/* Ours alone until published through a PTE or a cache (free_frame left
+	 * count and exclusivity at 0). */
+	page_init_private(p, 0, 0, 0, false);
+	atomic_store_explicit(&p->mapping, 0, memory_order_relaxed);
+	if (gfp & GFP_ZERO)
+		mem_zero_frame(page_data(a, p), PAGE_SIZE);
+	count_vm_event(w, GUP_STAT_FRAME_ALLOC);
+	return p;
+}
+
+void free_frame(struct gup_world *w, struct page *p)
+{
+	struct frame_arena *a = &w->arena;
+	uint64_t pfn = page_to_pfn(a, p);
+	struct free_shard *s = &a->shards[p->zone][pfn_shard(pfn)];
+
+	GUP_BUG_ON(PageReserved(p), "freeing reserved pfn %llu", (unsigned long long)pfn);
+	GUP_BUG_ON(page_count_word(p) != 0, "freeing pfn %llu with count %#llx",
+		   (unsigned long long)pfn, (unsigned long long)page_count_word(p));
+	write_once_u64(&p->flags, UINT64_C(1) << PG_free);
+	write_once_u8(&p->anon_exclusive, 0);
+	spin_lock(&s->lock);
+	shard_push(s, p);
+	spin_unlock(&s->lock);
+	count_vm_event(w, GUP_STAT_FRAME_FREE);
+}
+
+size_t frame_arena_nr_free(struct frame_arena *a, enum zone_type z)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < NR_ALLOC_SHARDS; i++) {
+		spin_lock(&a->shards[z][i].lock);
+		n += a->shards[z][i].nr_free;
+		spin_unlock(&a->shards[z][i].lock);
+	}
+	return n;
+}
+
+bool page_ref_try_add(struct page *p, uint32_t nr)
+{
+	uint64_t c = page_count_word(p);
+
+	do {
+		if (count_ref(c) == 0 || count_ref(c) + (uint64_t)nr > PAGE_REF_MAX)
+			return false;
+	} while (!try_cmpxchg_u64(&p->count, &c, c + nr));
+	return true;
+}
+
+void page_ref_sub(struct gup_world *w, struct page *p, uint32_t nr)
+{
+	uint64_t old = fetch_add_u64(&p->count, (uint64_t)0 - nr);
+
+	GUP_BUG_ON(count_ref(old) < nr, "refcount underflow on pfn %llu (%u - %u)",
+		   (unsigned long long)page_to_pfn(&w->arena, p), count_ref(old), nr);
+	if (count_ref(old) == nr) {
+		GUP_BUG_ON(count_map(old) != 0, "last reference of a mapped page");
+		free_frame(w, p);
+	}
+}
+
+void lock_page(struct page *p)
+{
+	while (!trylock_page(p))
+		cpu_relax();
+}

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * src/mm/shmem.c - shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS).
+ *
+ * As in Linux, shared anon memory is a shmem object: a page cache indexed by
+ * pgoff, holding one reference per page, shared by every VMA that maps it
+ * (including the child's after fork).  Its pages are not PageAnon: they are never
+ * COW-shared, writes go to the one copy, and fork copies no PTEs for them.
+ */
+#include <stdlib.h>
+
+#include "mm/mm.h"
+#include "world.h"
+
+struct shmem_obj *shmem_obj_create(struct gup_world *w, size_t nr_pages)
+{
+	struct shmem_obj *obj = calloc(1, sizeof(*obj));
+
+	if (!obj)
+		return NULL;
+	obj->pages = calloc(nr_pages, sizeof(*obj->pages));
+	if (!obj->pages) {
+		free(obj);
+		return NULL;
+	}
+	obj->nr_pages = nr_pages;
+	atomic_set(&obj->refs, 1);
+	spin_lock_init(&obj->lock);
+	spin_lock(&w->lock);
+	obj->next = w->shmem_list;
+	if (w->shmem_list)
+		w->shmem_list->prev = obj;
+	w->shmem_list = obj;
+	spin_unlock(&w->lock);
+	return obj;
+}
+
+void shmem_obj_get(struct shmem_obj *obj)
+{
+	atomic_inc(&obj->refs);
+}
+
+void shmem_obj_put(struct gup_world *w, struct shmem_obj *obj)
+{
+	if (!atomic_dec_and_test(&obj->refs))
+		return;
+	spin_lock(&w->lock);
+	if (obj->prev)
+		obj->prev->next = obj->next;
+	else
+		w->shmem_list = obj->next;
+	if (obj->next)
+		obj->next->prev = obj->prev;
+	spin_unlock(&w->lock);
+	/* No VMA maps the object any more: drop the cache references. */
+	for (size_t i = 0; i < obj->nr_pages; i++)
+		if (obj->pages[i])
+			put_page(w, obj->pages[i]);
+	free(obj->pages);
+	free(obj);
+}
+
+int shmem_get_page(struct gup_world *w, struct shmem_obj *obj, uint64_t pgoff,
+		   struct page **out)
+{
+	struct page *page, *new = NULL;
+
+	if (pgoff >= obj->nr_pages)
+		return -EFAULT;	/* beyond the object: SIGBUS */
+again:
+	spin_lock(&obj->lock);
+	page = obj->pages[pgoff];
+	if (!page && new) {
+		obj->pages[pgoff] = page = new;
+		new = NULL;
+	}
+	if (page)
+		get_page(page);
+	spin_unlock(&obj->lock);
+	if (!page) {
+		/* Allocate (and zero) outside the lock, then install if still absent. */
+		new = alloc_page(w, GFP_MOVABLE | GFP_ZERO);
+		if (!new)
+			return -ENOMEM;
+		SetPageShmem(new);
+		SetPageUptodate(new);
+		write_once_uptr(&new->mapping, (uintptr_t)obj);
+		write_once_u64(&new->index, pgoff);
+		write_once_u64(&new->count, PAGE_REF_ONE);	/* the cache's reference */
+		goto again;
+	}
+	if (new) {	/* lost the race */
+		write_once_u64(&new->count, 0);
+		free_frame(w, new);
+	}
+	*out = page;
+	return 0;
+}

@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * src/mm/tlb.c - software TLBs, shootdowns, and the mmu_gather.
+ *
+ * Each task caches translations in its own TLB and uses them only inside an
+ * irq-off section (one user access, or gup-fast's walk).  A shootdown is:
+ *
+ *   flusher:  change PTEs;  atomic64_inc_return(&mm->tlb_gen)  [full barrier]
+ *             for each task of the mm: irq_sync(&task->irq)     [the IPI]
+ *   task:     local_irq_disable()  [seq odd; smp_mb]
+ *             if (tlb_gen != t->tlb_gen) drop all entries
+ *             ... use entries ...;  local_irq_enable()
+ *
+ * The flusher's RMW and the task's smp_mb form a Dekker pair: either the task's
+ * section began before the flusher read its seq (then irq_sync waits for it to
+ * end, as an IPI waits for interrupts to be enabled again, seed004 1.12 L397-399),
+ * or the task reads the new generation and drops its stale entries first.  A
+ * stale writable entry therefore keeps working until the shootdown reaches the
+ * task and no longer - exactly the window the 2009 races live in.
+ *
+ * Entries are dropped wholesale on a generation change; over-flushing is always
+ * allowed, and a 64-entry TLB is cheap to clear.
+ */
+#include <string.h>
+
+#include "mm/mm.h"
+#include "mm/fault.h"
+#include "world.h"
+
+void tlb_task_flush_all(struct gup_task *t)
+{
+	for (int i = 0; i < TLB_ENTRIES; i++)
+		t->tlb[i].vpn = 0;
+	t->pwc_tag = 0;
+}
+
+void tlb_task_enter(struct gup_task *t)
+{
+	uint64_t gen;
+
+	local_irq_disable(&t->irq);
+	/* Ordered after the section entry by local_irq_disable's smp_mb. */
+	gen = (uint64_t)atomic64_read(&t->mm->tlb_gen);
+	if (unlikely(gen != t->tlb_gen)) {
+		tlb_task_flush_all(t);
+		t->tlb_gen = gen;
+	}
+}
+
+void tlb_task_exit(struct gup_task *t)
+{
+	local_irq_enable(&t->irq);
+}
+
+/* The shootdown: every task of @mm stops using entries older than this call. */
+static void tlb_shootdown(struct gup_mm *mm)
+{
+	struct gup_world *w = mm->w;
+	struct gup_task *t;
+	uint64_t ipis = 0, waits = 0;
+
+	/* Full barrier: our PTE stores before the generation; pairs with tlb_task_enter. */
+	atomic64_inc_return(&mm->tlb_gen);
+	spin_lock(&mm->tasks_lock);
+	for (t = mm->tasks; t; t = t->next) {
+		ipis++;
+		if (irqs_disabled(&t->irq))
+			waits++;
+		irq_sync(&t->irq);
+	}
+	spin_unlock(&mm->tasks_lock);
+	count_vm_event(w, GUP_STAT_TLB_FLUSH);
+	count_vm_events(w, GUP_STAT_TLB_SHOOTDOWN, ipis);
+	if (waits)
+		count_vm_events(w, GUP_STAT_TLB_SHOOTDOWN_WAIT, waits);
+}
+
+void flush_tlb_mm(struct gup_mm *mm)
+{
+	tlb_shootdown(mm);
+}
+
+void flush_tlb_range(struct gup_mm *mm, uint64_t start, uint64_t end)
+{
+	(void)start;
+	(void)end;
+	tlb_shootdown(mm);
+}
+
+void flush_tlb_page(struct gup_mm *mm, uint64_t addr)
+{
+	flush_tlb_range(mm, addr, addr + PAGE_SIZE);
+}
+
+/* ---- mmu_gather ---- */
+
+void tlb_gather_mmu(struct mmu_gather *tlb, struct gup_mm *mm)
+{
+	tlb->mm = mm;
+	tlb->start = UINT64_MAX;
+	tlb->end = 0;
+	tlb->need_flush = false;
+	tlb->nr = 0;
+	tlb->tables = NULL;
+}
+
+/* Flush, then release what was gathered: pages' mapping references, tables. */
+void tlb_flush_mmu(struct mmu_gather *tlb)
+{
+	struct gup_world *w = tlb->mm->w;
+
+	if (tlb->need_flush)
+		flush_tlb_range(tlb->mm, tlb->start, tlb->end);
+	for (size_t i = 0; i < tlb->nr; i++)
+		put_page(w, tlb->pages[i]);
+	while (tlb->tables) {
+		struct pgtable *pt = tlb->tables;
+
+		tlb->tables = pt->free_next;
+		pgtable_free(w, pt);
+	}
+	tlb->nr = 0;
+	tlb->need_flush = false;
+	tlb->start = UINT64_MAX;
+	tlb->end = 0;
+}
+
+void tlb_finish_mmu(struct mmu_gather *tlb)
+{
+	tlb_flush_mmu(tlb);
+}
+
+/* The PTE mapping @page at @addr was cleared under the PT lock (rmap already removed). */
+void tlb_remove_page(struct mmu_gather *tlb, struct page *page, uint64_t addr)
+{
+	tlb->need_flush = true;
+	if (addr < tlb->start)
+		tlb->start = addr;
+	if (addr + PAGE_SIZE > tlb->end)
+		tlb->end = addr + PAGE_SIZE;
+	tlb->pages[tlb->nr++] = page;
+}
+
+/* ---- zap ---- */
+
+struct zap_args {
+	struct mmu_gather *tlb;
+	struct gup_vma *vma;
+	bool full;	/* the gather filled up: flush and resume at @resume */
+	uint64_t resume;
+};
+
+static int zap_pte_table(struct pgtable *pt, uint64_t addr, uint64_t end, void *arg)
+{
+	struct zap_args *za = arg;
+	struct mmu_gather *tlb = za->tlb;
+	struct gup_mm *mm = tlb->mm;
+	int64_t rss = 0;
+	uint64_t nr_zapped = 0;
+
+	spin_lock(&pt->ptl);
+	for (; addr != end; addr += PAGE_SIZE) {
+		pte_t *ptep = &pt->ent[pte_index(addr)];
+		uint64_t pte = ptep_get(ptep);
+		struct page *page;
+
+		if (pte_none(pte))
+			continue;
+		if (tlb->nr == GATHER_BATCH) {
+			za->full = true;
+			za->resume = addr;
+			break;
+		}
+		pte = ptep_get_and_clear(ptep);
+		nr_zapped++;
+		page = vm_normal_page(za->vma, addr, pte);
+		if (!page) {	/* the zero page: nothing counted, but flush */
+			tlb->need_flush = true;
+			continue;
+		}
+		if (pte_dirty(pte) && !PageAnon(page))
+			SetPageDirty(page);
+		page_remove_rmap(page);
+		rss--;
+		tlb_remove_page(tlb, page, addr);
+	}
+	spin_unlock(&pt->ptl);
+	add_mm_rss(mm, rss);
+	if (nr_zapped)
+		count_vm_events(mm->w, GUP_STAT_ZAP_PTE, nr_zapped);
+	return za->full;
+}
+
+void zap_page_range(struct mmu_gather *tlb, struct gup_vma *vma, uint64_t start,
+		    uint64_t end)
+{
+	struct zap_args za = { .tlb = tlb, .vma = vma };
+
+	while (walk_pte_tables(tlb->mm, start, end, zap_pte_table, &za)) {
+		/* The batch is full: flush, release, continue where we stopped. */
+		tlb_flush_mmu(tlb);
+		start = za.resume;
+		za.full = false;
+		cond_resched();
+	}
+}

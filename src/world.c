@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * src/world.c - world lifecycle, counters, memory figures, threads.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "world.h"
+
+static const char *const stat_names[GUP_NR_STATS] = {
+	[GUP_STAT_FAULT] = "fault",
+	[GUP_STAT_FAULT_ANON_READ] = "fault_anon_read",
+	[GUP_STAT_FAULT_ANON_WRITE] = "fault_anon_write",
+	[GUP_STAT_FAULT_SHARED] = "fault_shared",
+	[GUP_STAT_FAULT_WP] = "fault_wp",
+	[GUP_STAT_FAULT_UNSHARE] = "fault_unshare",
+	[GUP_STAT_FAULT_SIGSEGV] = "fault_sigsegv",
+	[GUP_STAT_FAULT_OOM] = "fault_oom",
+	[GUP_STAT_COW_COPY] = "cow_copy",
+	[GUP_STAT_COW_REUSE] = "cow_reuse",
+	[GUP_STAT_COW_ZERO] = "cow_zero",
+	[GUP_STAT_UNSHARE_COPY] = "unshare_copy",
+	[GUP_STAT_UNSHARE_REUSE] = "unshare_reuse",
+	[GUP_STAT_PIN_ACQUIRED] = "nr_foll_pin_acquired",
+	[GUP_STAT_PIN_RELEASED] = "nr_foll_pin_released",
+	[GUP_STAT_GET_ACQUIRED] = "nr_foll_get_acquired",
+	[GUP_STAT_GET_RELEASED] = "nr_foll_get_released",
+	[GUP_STAT_TLB_FLUSH] = "tlb_flush",
+	[GUP_STAT_TLB_SHOOTDOWN] = "tlb_shootdown",
+	[GUP_STAT_TLB_SHOOTDOWN_WAIT] = "tlb_shootdown_wait",
+	[GUP_STAT_TLB_MISS] = "tlb_miss",
+	[GUP_STAT_FORK] = "fork",
+	[GUP_STAT_FORK_PTE_SHARED] = "fork_pte_shared",
+	[GUP_STAT_FORK_PAGE_COPIED] = "fork_page_copied",
+	[GUP_STAT_FRAME_ALLOC] = "frame_alloc",
+	[GUP_STAT_FRAME_FREE] = "frame_free",
+	[GUP_STAT_PGTABLE_ALLOC] = "pgtable_alloc",
+	[GUP_STAT_PGTABLE_FREE] = "pgtable_free",
+	[GUP_STAT_ZAP_PTE] = "zap_pte",
+};
+
+GUP_API const char *gup_stat_name(enum gup_stat_item item)
+{
+	if ((unsigned)item >= GUP_NR_STATS)
+		return NULL;
+	return stat_names[item];
+}
+
+uint64_t vm_stat_sum(struct gup_world *w, enum gup_stat_item item)
+{
+	uint64_t sum = 0;
+
+	for (int i = 0; i < NR_ALLOC_SHARDS; i++)
+		sum += stat_read(&w->stats[i].v[item]);
+	return sum;
+}
+
+GUP_API int gup_world_stats(struct gup_world *w, uint64_t *out)
+{
+	if (!w || !out)
+		return -EINVAL;
+	for (int i = 0; i < GUP_NR_STATS; i++)
+		out[i] = vm_stat_sum(w, i);
+	return 0;
+}
+
+/* The zero page: frame 0, reserved, one permanent reference, never mapped-counted. */
+static void zero_page_init(struct gup_world *w)
+{
+	struct page *zp = zero_page(w);
+
+	atomic_init(&zp->flags, (UINT64_C(1) << PG_zero) | (UINT64_C(1) << PG_reserved) |
+				(UINT64_C(1) << PG_uptodate));
+	atomic_init(&zp->count, PAGE_REF_ONE);
+	zp->zone = ZONE_NORMAL;
+	memset(page_data(&w->arena, zp), 0, PAGE_SIZE);
+}
+
+GUP_API int gup_world_create(const struct gup_world_config *cfg, struct gup_world **out)
+{
+	struct gup_world *w;
+	const struct gup_policy *policy;
+	int ret;
+
+	if (!cfg || !out || cfg->nr_frames < 16 || cfg->nr_frames > (UINT64_C(1) << 36) ||
+	    cfg->nr_movable > cfg->nr_frames - 8)
+		return -EINVAL;
+	policy = policy_find(cfg->policy);
+	if (!policy)
+		return -EINVAL;
+	w = aligned_alloc(64, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	memset(w, 0, sizeof(*w));
+	ret = frame_arena_init(&w->arena, cfg->nr_frames, cfg->nr_movable, cfg->prepopulate);
+	if (ret) {
+		free(w);
+		return ret;
+	}
+	pgtable_pool_init(&w->pgtables);
+	spin_lock_init(&w->lock);
+	w->policy = policy;
+	w->report = cfg->report ? cfg->report : stderr;
+	zero_page_init(w);
+	*out = w;
+	return 0;
+}
+
+/* Report every frame still referenced; returns how many. */
+static int report_leaks(struct gup_world *w)
+{
+	int leaks = 0;
+
+	for (uint64_t pfn = ZERO_PFN + 1; pfn < w->arena.nr_frames; pfn++) {
+		struct page *p = pfn_to_page(&w->arena, pfn);
+		uint64_t c = page_count_word(p);
+
+		if (PageFree(p))
+			continue;
+		fprintf(w->report, "libgup: leak: pfn %llu refcount %u mapcount %u flags %#llx%s%s\n",
+			(unsigned long long)pfn, count_ref(c), count_map(c),
+			(unsigned long long)read_once_u64(&p->flags),
+			PageAnon(p) ? " anon" : "", page_maybe_dma_pinned(p) ? " pinned" : "");
+		leaks++;
+	}
+	return leaks;
+}
+
+GUP_API int gup_world_destroy(struct gup_world *w)
+{
+	int leaks;
+
+	if (!w)
+		return -EINVAL;
+	if (w->nr_mms || w->nr_tasks)
+		return -EBUSY;
+	leaks = report_leaks(w);
+	if (leaks)
+		fprintf(w->report, "libgup: %d frame(s) leaked at teardown\n", leaks);
+	pgtable_pool_destroy(&w->pgtables);
+	frame_arena_destroy(&w->arena);
+	free(w);
+	return leaks;
+}
+
+GUP_API const char *gup_world_policy(const struct gup_world *w)
+{
+	return w ? w->policy->name : NULL;
+}
+
+GUP_API const char *const *gup_policy_names(void)
+{
+	return policy_names;
+}
+
+GUP_API int gup_world_meminfo(struct gup_world *w, struct gup_mem_info *info)
+{
+	if (!w || !info)
+		return -EINVAL;
+	info->nr_frames = w->arena.nr_frames;
+	info->nr_movable = w->arena.nr_frames - w->arena.movable_start;
+	info->nr_movable_free = frame_arena_nr_free(&w->arena, ZONE_MOVABLE);
+	info->nr_free = info->nr_movable_free + frame_arena_nr_free(&w->arena, ZONE_NORMAL);
+	info->nr_pgtables = stat_read(&w->pgtables.nr_used);
+	spin_lock(&w->lock);
+	info->nr_mms = w->nr_mms;
+	info->nr_tasks = w->nr_tasks;
+	spin_unlock(&w->lock);
+	return 0;
+}
+
+/* ---- threads ---- */
+
+struct gup_thread {
+	struct sched_thread *st;
+};
+
+GUP_API int gup_thread_start(struct gup_world *w, void (*fn)(void *arg), void *arg,
+			     struct gup_thread **out)
+{
+	struct gup_thread *th;
+	int ret;
+
+	if (!w || !fn || !out)
+		return -EINVAL;
+	th = malloc(sizeof(*th));
+	if (!th)
+		return -ENOMEM;
+	ret = sched_thread_start(&th->st, fn, arg);
+	if (ret) {
+		free(th);
+		return ret;
+	}
+	*out = th;
+	return 0;
+}
+
+GUP_API int gup_thread_join(struct gup_thread *th)
+{
+	int ret;
+
+	if (!th)
+		return -EINVAL;
+	ret = sched_thread_join(th->st);
+	free(th);
+	return ret;
+}

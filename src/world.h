@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * src/world.h - struct gup_world: everything one simulated machine owns.
+ *
+ * There is no global state in the engine: frames, page-table memory, the policy,
+ * counters and the lists of live objects hang off a world, so any number of worlds
+ * can run in one process.
+ */
+#ifndef GUP_WORLD_H
+#define GUP_WORLD_H
+
+#include <stdio.h>
+
+#include "gup/gup.h"
+#include "mm/mm.h"
+#include "policy/policy.h"
+
+/* vmstat, sharded by sched_cpu_hint() so that concurrent tasks do not share lines. */
+struct vm_stat_shard {
+	_Atomic uint64_t v[GUP_NR_STATS];
+} __attribute__((aligned(64)));
+
+struct gup_world {
+	struct frame_arena arena;
+	struct pgtable_pool pgtables;
+	const struct gup_policy *policy;	/* constant */
+	FILE *report;				/* constant */
+	spinlock_t lock;			/* guards the lists and counts below */
+	struct gup_mm *mm_list;
+	struct shmem_obj *shmem_list;
+	size_t nr_mms, nr_tasks;
+	unsigned next_id;
+	struct vm_stat_shard stats[NR_ALLOC_SHARDS];
+};
+
+static inline void count_vm_events(struct gup_world *w, enum gup_stat_item item, uint64_t n)
+{
+	stat_add(&w->stats[sched_cpu_hint() % NR_ALLOC_SHARDS].v[item], n);
+}
+
+static inline void count_vm_event(struct gup_world *w, enum gup_stat_item item)
+{
+	count_vm_events(w, item, 1);
+}
+
+uint64_t vm_stat_sum(struct gup_world *w, enum gup_stat_item item);
+
+static inline struct page *zero_page(struct gup_world *w)
+{
+	return pfn_to_page(&w->arena, ZERO_PFN);
+}
+
+int world_check(struct gup_world *w, FILE *out);
+
+#endif /* GUP_WORLD_H */
