@@ -10,8 +10,10 @@
  *   3. shmem->lock             spinlock: a shared-anon object's page array.
  *   4. PT lock (pgtable->ptl)  spinlock.  fork: parent's table before the child's.
  *   5. mm->page_table_lock     spinlock: populating upper-level entries.
- *   6. leaf locks, never nested with each other:
- *        free_shard->lock, pgtable_pool->lock, mm->tasks_lock, world->lock.
+ *   6. free_shard->lock        a zone's shards nest only in index order (steal,
+ *                              exhaustion check).
+ *   7. leaf locks, never nested with each other:
+ *        pgtable_pool->lock, mm->tasks_lock, world->lock.
  *
  * Sleeping (rwsem, waiting) is allowed only at level 1.  A TLB shootdown (which
  * waits for irq-off sections) may be issued holding any of these: an irq-off section

@@ -11,7 +11,8 @@
  * (sched_cpu_hint), so tasks on different CPUs rarely share a lock.  A frame is
  * freed to the shard its pfn belongs to (chunks of SHARD_CHUNK contiguous frames),
  * which keeps each shard's frames physically clustered.  Exhaustion is reported
- * only after every shard of every allowed zone was tried: no frame hides.
+ * only with every shard of the zone locked at once (zone_alloc_slow): no frame
+ * hides, even from concurrent allocators that move shards around.
  */
 #define _GNU_SOURCE	/* MAP_ANONYMOUS, MAP_POPULATE */
 #include <stdlib.h>
@@ -91,7 +92,7 @@ static struct page *shard_pop(struct free_shard *s)
 	struct page *p;
 
 	if (!READ_ONCE_PTR(struct page *, s->head_hint))
-		return NULL;	/* lockless peek: empty (see zone_alloc) */
+		return NULL;	/* lockless peek; zone_alloc_slow is authoritative */
 	spin_lock(&s->lock);
 	p = s->head;
 	if (p) {
@@ -105,50 +106,80 @@ static struct page *shard_pop(struct free_shard *s)
 	return p;
 }
 
+/* Two shards of one zone, locked in index (= address) order. */
+static void shard_lock_pair(struct free_shard *a, struct free_shard *b)
+{
+	if (a < b) {
+		spin_lock(&a->lock);
+		spin_lock(&b->lock);
+	} else {
+		spin_lock(&b->lock);
+		spin_lock(&a->lock);
+	}
+}
+
 /*
  * Take every frame of @victim into @home in O(1) (rmqueue_bulk's role): once a
  * thread's own shard runs dry it refills in one go instead of visiting other
  * shards on every allocation, and without walking a list of cold struct pages.
+ * Both locks are held while the list moves, so a frame is never on no list.
  * Frees return frames to their pfn's home shard, so the shards rebalance.
- * Locks are taken one at a time.
  */
 static bool shard_steal(struct free_shard *home, struct free_shard *victim)
 {
-	struct page *first, *last;
-	size_t n;
+	bool moved = false;
 
 	if (!READ_ONCE_PTR(struct page *, victim->head_hint))
-		return false;	/* racy peek; the locked take below is authoritative */
-	spin_lock(&victim->lock);
-	first = victim->head;
-	last = victim->tail;
-	n = victim->nr_free;
-	victim->head = NULL;
-	victim->tail = NULL;
-	victim->nr_free = 0;
-	WRITE_ONCE_PTR(victim->head_hint, NULL);
-	spin_unlock(&victim->lock);
-	if (!first)
-		return false;
-	spin_lock(&home->lock);
-	if (home->head) {
-		home->tail->free_next = first;	/* keep home's own (warmer) frames first */
-	} else {
-		home->head = first;
-		WRITE_ONCE_PTR(home->head_hint, first);
+		return false;	/* lockless peek; zone_alloc_slow is authoritative */
+	shard_lock_pair(home, victim);
+	if (victim->head) {
+		if (home->head)
+			home->tail->free_next = victim->head;	/* home's warmer frames first */
+		else
+			home->head = victim->head;
+		home->tail = victim->tail;
+		home->nr_free += victim->nr_free;
+		WRITE_ONCE_PTR(home->head_hint, home->head);
+		victim->head = victim->tail = NULL;
+		victim->nr_free = 0;
+		WRITE_ONCE_PTR(victim->head_hint, NULL);
+		moved = true;
 	}
-	home->tail = last;
-	home->nr_free += n;
+	spin_unlock(&victim->lock);
 	spin_unlock(&home->lock);
-	return true;
+	return moved;
 }
 
 /*
- * Pop from this thread's shard; when it is dry, take a whole other shard.  Empty
- * shards are skipped by a lockless peek, so an exhausted zone costs 16 loads, not
- * 16 lock round trips.  The peek can miss a frame being freed at that very moment:
- * the allocation then simply ordered itself before that free.
+ * Exhaustion must be true exhaustion: with every shard of the zone locked (index
+ * order) no frame can be in flight between lists.  Reached only when the lockless
+ * peeks found nothing, i.e. near real exhaustion.
  */
+static struct page *zone_alloc_slow(struct frame_arena *a, enum zone_type z)
+{
+	struct free_shard *shards = a->shards[z];
+	struct page *p = NULL;
+
+	for (int i = 0; i < NR_ALLOC_SHARDS; i++)
+		spin_lock(&shards[i].lock);
+	for (int i = 0; i < NR_ALLOC_SHARDS && !p; i++) {
+		struct free_shard *s = &shards[i];
+
+		p = s->head;
+		if (p) {
+			s->head = p->free_next;
+			if (!s->head)
+				s->tail = NULL;
+			s->nr_free--;
+			WRITE_ONCE_PTR(s->head_hint, s->head);
+		}
+	}
+	for (int i = NR_ALLOC_SHARDS - 1; i >= 0; i--)
+		spin_unlock(&shards[i].lock);
+	return p;
+}
+
+/* Pop from this thread's shard; when it is dry, take a whole other shard. */
 static struct page *zone_alloc(struct frame_arena *a, enum zone_type z)
 {
 	unsigned first = sched_cpu_hint() % NR_ALLOC_SHARDS;
@@ -158,7 +189,7 @@ static struct page *zone_alloc(struct frame_arena *a, enum zone_type z)
 	for (unsigned i = 1; !p && i < NR_ALLOC_SHARDS; i++)
 		if (shard_steal(home, &a->shards[z][(first + i) % NR_ALLOC_SHARDS]))
 			p = shard_pop(home);
-	return p;
+	return p ? p : zone_alloc_slow(a, z);
 }
 
 struct page *alloc_page(struct gup_world *w, unsigned gfp)
