@@ -184,7 +184,7 @@ enum gup_stat_item {
 	GUP_STAT_GET_ACQUIRED,		/* FOLL_GET references taken                  */
 	GUP_STAT_GET_RELEASED,		/* FOLL_GET references put                    */
 	GUP_STAT_TLB_FLUSH,		/* flush_tlb_* calls                          */
-	GUP_STAT_TLB_SHOOTDOWN,		/* other tasks a flush had to reach (IPIs)    */
+	GUP_STAT_TLB_SHOOTDOWN,		/* tasks a flush reached (IPIs), flusher incl. */
 	GUP_STAT_TLB_SHOOTDOWN_WAIT,	/* of those, waits for an irq-off section    */
 	GUP_STAT_TLB_MISS,		/* TLB fills by the walker                    */
 	GUP_STAT_FORK,			/* fork() calls                               */

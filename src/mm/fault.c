@@ -44,13 +44,9 @@ static uint64_t maybe_mkwrite(uint64_t pte, struct gup_vma *vma)
 /* A fresh private anon page for @vmf: exclusive, mapped once (the caller maps it). */
 static void new_anon_page(struct vm_fault *vmf, struct page *page)
 {
+	/* Published by set_pte's release (pgtable.h), as __SetPageUptodate orders it. */
 	page_init_private(page, (UINT64_C(1) << PG_anon) | (UINT64_C(1) << PG_uptodate),
 			  PAGE_MAP_REF, vmf->address >> PAGE_SHIFT, true);
-	/*
-	 * __SetPageUptodate: the frame's contents and metadata before the PTE that
-	 * publishes them; pairs with the acquire PTE load of the TLB walker.
-	 */
-	smp_wmb();
 }
 
 /* Undo new_anon_page for a page that lost a race and was never mapped. */
@@ -257,18 +253,23 @@ static bool wp_can_reuse_anon(struct gup_world *w, struct page *page)
 	bool reuse;
 
 	switch (w->policy->reuse) {
+	/*
+	 * Counts are read with acquire: a previous sharer's accesses, made before
+	 * its unmap dropped its count, happen-before our writes into the reused page
+	 * (Linux leans on a control dependency here; C11 needs the acquire).
+	 */
 	case REUSE_ANON_EXCLUSIVE:
 		/* Exclusive: reuse with no refcount check - what makes pins reliable. */
 		if (PageAnonExclusive(page))
 			return true;
-		return page_ref_count(page) == 1;
+		return count_ref(page_count_acquire(page)) == 1;
 	case REUSE_REFCOUNT:
-		return page_ref_count(page) == 1;
+		return count_ref(page_count_acquire(page)) == 1;
 	case REUSE_MAPCOUNT:
 		/* 2.6.29 do_wp_page: trylock_page, reuse_swap_page (mapcount == 1). */
 		if (!trylock_page(page))
 			return false;
-		reuse = page_mapcount(page) == 1;
+		reuse = count_map(page_count_acquire(page)) == 1;
 		unlock_page(page);
 		return reuse;
 	}

@@ -40,9 +40,9 @@ static int copy_present_page(struct copy_args *ca, pte_t *dst, uint64_t addr,
 	if (!new)
 		return -ENOMEM;
 	mem_copy_frame(page_data(&w->arena, new), page_data(&w->arena, page), PAGE_SIZE);
+	/* Published by set_pte's release, as in new_anon_page. */
 	page_init_private(new, (UINT64_C(1) << PG_anon) | (UINT64_C(1) << PG_uptodate),
 			  PAGE_MAP_REF, addr >> PAGE_SHIFT, true);
-	smp_wmb();	/* contents before the child's PTE (as new_anon_page) */
 	entry = pfn_pte(page_to_pfn(&w->arena, new), PTE_PRESENT | PTE_ACCESSED);
 	entry = pte_mkdirty(entry);
 	if (ca->dst_vma->vm_flags & VM_WRITE)

@@ -137,6 +137,12 @@ static inline uint64_t page_count_word(struct page *p)
 	return read_once_u64(&p->count);
 }
 
+/* The pair with acquire: decisions that hand the page to us (COW reuse). */
+static inline uint64_t page_count_acquire(struct page *p)
+{
+	return smp_load_acquire(&p->count);
+}
+
 static inline uint32_t page_ref_count(struct page *p)
 {
 	return count_ref(page_count_word(p));

@@ -60,7 +60,13 @@ static inline unsigned pmd_index(uint64_t a) { return (a >> PMD_SHIFT) & 511; }
 static inline unsigned pte_index(uint64_t a) { return (a >> PAGE_SHIFT) & 511; }
 
 static inline uint64_t ptep_get(pte_t *ptep) { return read_once_u64(ptep); }
-static inline void set_pte(pte_t *ptep, uint64_t v) { write_once_u64(ptep, v); }
+/*
+ * set_pte is a release store: whatever the writer did to the frame and its
+ * struct page before publishing (zeroing, copying, initialising) is visible to a
+ * lockless walker that reads the PTE with acquire (tlb_fill, gup-fast).  Every
+ * republication (reuse, write-protect) keeps that chain intact.  Free on x86.
+ */
+static inline void set_pte(pte_t *ptep, uint64_t v) { smp_store_release(ptep, v); }
 /* ptep_get_and_clear: atomic, so an A/D update of the walker is not lost. */
 static inline uint64_t ptep_get_and_clear(pte_t *ptep) { return xchg_u64(ptep, 0); }
 

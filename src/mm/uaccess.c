@@ -40,8 +40,8 @@ static bool tlb_fill(struct gup_task *t, struct tlb_entry *e, uint64_t addr, boo
 
 	if (!ptep)
 		return false;
-	/* Acquire: the frame's contents are seen once its PTE is; pairs with smp_wmb
-	 * before set_pte in the fault paths. */
+	/* Acquire: the frame's contents are seen once its PTE is; pairs with
+	 * set_pte's release store (pgtable.h). */
 	pte = smp_load_acquire(ptep);
 	do {
 		if (!pte_accessible(pte) || (write && !pte_write(pte)))
