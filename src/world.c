@@ -46,21 +46,59 @@ GUP_API const char *gup_stat_name(enum gup_stat_item item)
 	return stat_names[item];
 }
 
+void task_stats_fold(struct gup_world *w, struct gup_task *t)
+{
+	for (int i = 0; i < GUP_NR_STATS; i++) {
+		count_vm_events(w, i, stat_read(&t->stats[i]));
+		atomic_store_explicit(&t->stats[i], 0, memory_order_relaxed);
+	}
+}
+
+/* Frames ever allocated = frames freed + frames in use now (not counted per call). */
+static uint64_t frames_allocated(struct gup_world *w, uint64_t freed)
+{
+	size_t nr_free = frame_arena_nr_free(&w->arena, ZONE_NORMAL) +
+			 frame_arena_nr_free(&w->arena, ZONE_MOVABLE);
+
+	return freed + (w->arena.nr_frames - 1 - nr_free);	/* the zero page never counts */
+}
+
+/* Sum the world's shards and every live task's counters, consistently. */
+static void vm_stat_sum_all(struct gup_world *w, uint64_t *out)
+{
+	struct gup_mm *mm;
+	struct gup_task *t;
+
+	for (int i = 0; i < GUP_NR_STATS; i++)
+		out[i] = 0;
+	spin_lock(&w->lock);	/* no task folds or leaves meanwhile */
+	for (int s = 0; s < NR_ALLOC_SHARDS; s++)
+		for (int i = 0; i < GUP_NR_STATS; i++)
+			out[i] += stat_read(&w->stats[s].v[i]);
+	for (mm = w->mm_list; mm; mm = mm->next) {
+		spin_lock(&mm->tasks_lock);
+		for (t = mm->tasks; t; t = t->next)
+			for (int i = 0; i < GUP_NR_STATS; i++)
+				out[i] += stat_read(&t->stats[i]);
+		spin_unlock(&mm->tasks_lock);
+	}
+	spin_unlock(&w->lock);
+	out[GUP_STAT_FRAME_ALLOC] = frames_allocated(w, out[GUP_STAT_FRAME_FREE]);
+}
+
 uint64_t vm_stat_sum(struct gup_world *w, enum gup_stat_item item)
 {
-	uint64_t sum = 0;
+	uint64_t all[GUP_NR_STATS];
 
-	for (int i = 0; i < NR_ALLOC_SHARDS; i++)
-		sum += stat_read(&w->stats[i].v[item]);
-	return sum;
+	vm_stat_sum_all(w, all);
+	return all[item];
 }
 
 GUP_API int gup_world_stats(struct gup_world *w, uint64_t *out)
 {
 	if (!w || !out)
 		return -EINVAL;
-	for (int i = 0; i < GUP_NR_STATS; i++)
-		out[i] = vm_stat_sum(w, i);
+	vm_stat_sum_all(w, out);
 	return 0;
 }
 

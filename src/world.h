@@ -43,6 +43,19 @@ static inline void count_vm_event(struct gup_world *w, enum gup_stat_item item)
 	count_vm_events(w, item, 1);
 }
 
+/* Count on the acting task when there is one (cheap), else on the world. */
+static inline void count_task_event(struct gup_world *w, struct gup_task *t,
+				    enum gup_stat_item item)
+{
+	if (t)
+		task_stat_add(t, item, 1);
+	else
+		count_vm_event(w, item);
+}
+
+/* A task leaves: its counts move to the world (world->lock and tasks_lock held). */
+void task_stats_fold(struct gup_world *w, struct gup_task *t);
+
 uint64_t vm_stat_sum(struct gup_world *w, enum gup_stat_item item);
 
 static inline struct page *zero_page(struct gup_world *w)

@@ -72,12 +72,12 @@ static unsigned do_anonymous_page(struct vm_fault *vmf)
 		if (pte_none(ptep_get(vmf->pte)))
 			set_pte(vmf->pte, entry);
 		spin_unlock(&vmf->pt->ptl);
-		count_vm_event(w, GUP_STAT_FAULT_ANON_READ);
+		count_task_event(w, vmf->task, GUP_STAT_FAULT_ANON_READ);
 		return 0;
 	}
 	page = alloc_page(w, GFP_MOVABLE | GFP_ZERO);
 	if (!page) {
-		count_vm_event(w, GUP_STAT_FAULT_OOM);
+		count_task_event(w, vmf->task, GUP_STAT_FAULT_OOM);
 		return VM_FAULT_OOM;
 	}
 	new_anon_page(vmf, page);
@@ -93,7 +93,7 @@ static unsigned do_anonymous_page(struct vm_fault *vmf)
 	set_pte(vmf->pte, entry);
 	spin_unlock(&vmf->pt->ptl);
 	add_mm_rss(vmf->mm, 1);
-	count_vm_event(w, GUP_STAT_FAULT_ANON_WRITE);
+	count_task_event(w, vmf->task, GUP_STAT_FAULT_ANON_WRITE);
 	return 0;
 }
 
@@ -127,7 +127,7 @@ static unsigned do_shmem_fault(struct vm_fault *vmf)
 
 	ret = shmem_get_page(vmf->w, vma->shmem, vmf->pgoff, &page);
 	if (ret == -ENOMEM) {
-		count_vm_event(vmf->w, GUP_STAT_FAULT_OOM);
+		count_task_event(vmf->w, vmf->task, GUP_STAT_FAULT_OOM);
 		return VM_FAULT_OOM;
 	}
 	if (ret)
@@ -144,7 +144,7 @@ static unsigned do_shmem_fault(struct vm_fault *vmf)
 		SetPageDirty(page);
 	}
 	finish_fault_map(vmf, page, entry);
-	count_vm_event(vmf->w, GUP_STAT_FAULT_SHARED);
+	count_task_event(vmf->w, vmf->task, GUP_STAT_FAULT_SHARED);
 	return 0;
 }
 
@@ -208,7 +208,7 @@ static unsigned wp_page_copy(struct vm_fault *vmf, struct page *old)
 	if (!new) {
 		if (old)
 			put_page(w, old);
-		count_vm_event(w, GUP_STAT_FAULT_OOM);
+		count_task_event(w, vmf->task, GUP_STAT_FAULT_OOM);
 		return VM_FAULT_OOM;
 	}
 	if (old)
@@ -242,8 +242,8 @@ static unsigned wp_page_copy(struct vm_fault *vmf, struct page *old)
 	else if (pte_present(pte) || vmf->orig_pte == 0)
 		add_mm_rss(vmf->mm, 1);		/* zero page (or nothing) became a page */
 	if (!old)
-		count_vm_event(w, GUP_STAT_COW_ZERO);
-	count_vm_event(w, unshare ? GUP_STAT_UNSHARE_COPY : GUP_STAT_COW_COPY);
+		count_task_event(w, vmf->task, GUP_STAT_COW_ZERO);
+	count_task_event(w, vmf->task, unshare ? GUP_STAT_UNSHARE_COPY : GUP_STAT_COW_COPY);
 	return 0;
 }
 
@@ -285,14 +285,14 @@ static unsigned wp_page_reuse(struct vm_fault *vmf, struct page *page)
 	SetPageAnonExclusive(page);
 	if (vmf->flags & FAULT_FLAG_UNSHARE) {
 		spin_unlock(&vmf->pt->ptl);
-		count_vm_event(w, GUP_STAT_UNSHARE_REUSE);
+		count_task_event(w, vmf->task, GUP_STAT_UNSHARE_REUSE);
 		return 0;	/* the PTE stays R/O: unshare never grants write */
 	}
 	entry = maybe_mkwrite(pte_mkdirty(pte_mkyoung(vmf->orig_pte)), vmf->vma);
 	/* Gaining write needs no flush: a stale R/O entry just faults again. */
 	set_pte(vmf->pte, entry);
 	spin_unlock(&vmf->pt->ptl);
-	count_vm_event(w, GUP_STAT_COW_REUSE);
+	count_task_event(w, vmf->task, GUP_STAT_COW_REUSE);
 	return 0;
 }
 
@@ -325,7 +325,7 @@ static unsigned do_wp_page(struct vm_fault *vmf)
 	struct gup_vma *vma = vmf->vma;
 	struct page *page = vm_normal_page(vma, vmf->address, vmf->orig_pte);
 
-	count_vm_event(vmf->w, (vmf->flags & FAULT_FLAG_UNSHARE) ? GUP_STAT_FAULT_UNSHARE
+	count_task_event(vmf->w, vmf->task, (vmf->flags & FAULT_FLAG_UNSHARE) ? GUP_STAT_FAULT_UNSHARE
 								 : GUP_STAT_FAULT_WP);
 	if (vma->vm_flags & (VM_SHARED | VM_MAYSHARE))
 		return wp_page_shared(vmf, page);
@@ -372,8 +372,26 @@ static unsigned handle_pte_fault(struct vm_fault *vmf)
 	return 0;
 }
 
+/*
+ * The PTE slot of the fault, allocating tables as needed.  The faulting task's
+ * paging-structure cache usually has the PTE table already: it is still alive if
+ * no shootdown happened since the task synced its TLB (tables are freed only
+ * after one), and none can happen now - freeing needs the mmap lock for write.
+ */
+static pte_t *fault_pte_lookup(struct vm_fault *vmf)
+{
+	struct gup_task *t = vmf->task;
+
+	if (t && t->mm == vmf->mm && t->pwc_tag == (vmf->address >> PMD_SHIFT) + 1 &&
+	    t->tlb_gen == (uint64_t)atomic64_read(&vmf->mm->tlb_gen)) {
+		vmf->pt = t->pwc_table;
+		return &vmf->pt->ent[pte_index(vmf->address)];
+	}
+	return pte_alloc_map(vmf->mm, vmf->address, &vmf->pt);
+}
+
 unsigned handle_mm_fault(struct gup_vma *vma, uint64_t addr, unsigned flags,
-			 _Atomic bool *fatal)
+			 struct gup_task *task)
 {
 	struct vm_fault vmf = {
 		.vma = vma,
@@ -381,16 +399,16 @@ unsigned handle_mm_fault(struct gup_vma *vma, uint64_t addr, unsigned flags,
 		.w = vma->mm->w,
 		.address = addr & PAGE_MASK,
 		.flags = flags,
-		.fatal = fatal,
+		.task = task,
 	};
 
 	if ((flags & FAULT_FLAG_WRITE) && (flags & FAULT_FLAG_UNSHARE))
 		return VM_FAULT_SIGBUS;		/* illegal combination (fault.h) */
 	if ((flags & FAULT_FLAG_TRIED) && !(flags & FAULT_FLAG_ALLOW_RETRY))
 		return VM_FAULT_SIGBUS;
-	count_vm_event(vmf.w, GUP_STAT_FAULT);
+	count_task_event(vmf.w, task, GUP_STAT_FAULT);
 	vmf.pgoff = linear_page_index(vma, vmf.address);
-	vmf.pte = pte_alloc_map(vmf.mm, vmf.address, &vmf.pt);
+	vmf.pte = fault_pte_lookup(&vmf);
 	if (!vmf.pte)
 		return VM_FAULT_OOM;
 	return handle_pte_fault(&vmf);
@@ -418,10 +436,10 @@ retry:
 	vma = vma_lookup(mm, addr);
 	if (!vma || access_error(vma, write)) {
 		mmap_read_unlock(mm);
-		count_vm_event(t->w, GUP_STAT_FAULT_SIGSEGV);
+		count_task_event(t->w, t, GUP_STAT_FAULT_SIGSEGV);
 		return -EFAULT;
 	}
-	ret = handle_mm_fault(vma, addr, flags, &t->fatal_signal);
+	ret = handle_mm_fault(vma, addr, flags, t);
 	if (ret & VM_FAULT_COMPLETED)
 		return 0;
 	if (ret & VM_FAULT_RETRY) {

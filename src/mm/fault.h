@@ -48,16 +48,17 @@ struct vm_fault {
 	struct pgtable *pt;		/* its table, for the PT lock                */
 	uint64_t orig_pte;		/* the PTE value the decision was made on    */
 	struct page *page;		/* vm_ops->fault result, one reference held */
-	_Atomic bool *fatal;		/* the faulting task's fatal-signal flag     */
+	struct gup_task *task;		/* the faulting task, or NULL (remote, populate) */
 };
 
 /*
  * handle_mm_fault - resolve a fault at @addr of @vma.  mmap lock held for read;
  * released on return only with VM_FAULT_RETRY (if ALLOW_RETRY and not
- * RETRY_NOWAIT) or VM_FAULT_COMPLETED.  @fatal may be NULL.
+ * RETRY_NOWAIT) or VM_FAULT_COMPLETED.  @task is the faulting task (its fatal
+ * signal, its counters), or NULL for remote access and population.
  */
 unsigned handle_mm_fault(struct gup_vma *vma, uint64_t addr, unsigned flags,
-			 _Atomic bool *fatal);
+			 struct gup_task *task);
 
 /* The struct page a PTE maps, or NULL for special PTEs (zero page) - vm_normal_page. */
 struct page *vm_normal_page(struct gup_vma *vma, uint64_t addr, uint64_t pte);

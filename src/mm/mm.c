@@ -208,9 +208,8 @@ void mm_add_task(struct gup_mm *mm, struct gup_task *t)
 	spin_unlock(&mm->tasks_lock);
 }
 
-void mm_del_task(struct gup_mm *mm, struct gup_task *t)
+void mm_del_task_locked(struct gup_mm *mm, struct gup_task *t)
 {
-	spin_lock(&mm->tasks_lock);
 	if (t->prev)
 		t->prev->next = t->next;
 	else
@@ -218,5 +217,4 @@ void mm_del_task(struct gup_mm *mm, struct gup_task *t)
 	if (t->next)
 		t->next->prev = t->prev;
 	mm->nr_tasks--;
-	spin_unlock(&mm->tasks_lock);
 }

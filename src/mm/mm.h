@@ -12,8 +12,10 @@
  *   5. mm->page_table_lock     spinlock: populating upper-level entries.
  *   6. free_shard->lock        a zone's shards nest only in index order (steal,
  *                              exhaustion check).
- *   7. leaf locks, never nested with each other:
- *        pgtable_pool->lock, mm->tasks_lock, world->lock.
+ *   7. world->lock             the world's lists; mm->tasks_lock may nest inside
+ *                              (summing and folding per-task counters).
+ *   8. leaf locks, never nested with each other:
+ *        pgtable_pool->lock, mm->tasks_lock.
  *
  * Sleeping (rwsem, waiting) is allowed only at level 1.  A TLB shootdown (which
  * waits for irq-off sections) may be issued holding any of these: an irq-off section
@@ -153,7 +155,21 @@ struct gup_task {
 	struct pgtable *pwc_table;
 	struct gup_task *next, *prev;	/* mm->tasks, under mm->tasks_lock         */
 	unsigned id;			/* constant                                */
+	/*
+	 * vmstat events of this task, like Linux's per-cpu vm_event_states: written
+	 * only by the task's own thread (no atomic RMW), read by vm_stat_sum under
+	 * world->lock + mm->tasks_lock, folded into the world when the task exits.
+	 */
+	_Atomic uint64_t stats[GUP_NR_STATS];
 };
+
+static inline void task_stat_add(struct gup_task *t, enum gup_stat_item item, uint64_t n)
+{
+	/* Single writer: a relaxed load and store, no lock prefix (not a point). */
+	atomic_store_explicit(&t->stats[item],
+			      atomic_load_explicit(&t->stats[item], memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
 
 /* ---- address spaces ---- */
 
@@ -269,7 +285,7 @@ void tlb_task_flush_all(struct gup_task *t);
 
 /* ---- tasks ---- */
 void mm_add_task(struct gup_mm *mm, struct gup_task *t);
-void mm_del_task(struct gup_mm *mm, struct gup_task *t);
+void mm_del_task_locked(struct gup_mm *mm, struct gup_task *t);	/* tasks_lock held */
 
 /* ---- fork (fork.c) ---- */
 int dup_mm(struct gup_mm *oldmm, struct gup_mm **out);

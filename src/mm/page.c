@@ -103,6 +103,9 @@ static struct page *shard_pop(struct free_shard *s)
 		WRITE_ONCE_PTR(s->head_hint, s->head);
 	}
 	spin_unlock(&s->lock);
+	/* The next pop reads that descriptor under the lock: start the miss now. */
+	if (p && p->free_next)
+		__builtin_prefetch(p->free_next, 1);
 	return p;
 }
 
@@ -174,6 +177,8 @@ static struct page *zone_alloc_slow(struct frame_arena *a, enum zone_type z)
 			WRITE_ONCE_PTR(s->head_hint, s->head);
 		}
 	}
+	if (!p)
+		write_once_bool(&a->zone_empty[z], true);	/* still under every lock */
 	for (int i = NR_ALLOC_SHARDS - 1; i >= 0; i--)
 		spin_unlock(&shards[i].lock);
 	return p;
@@ -184,8 +189,11 @@ static struct page *zone_alloc(struct frame_arena *a, enum zone_type z)
 {
 	unsigned first = sched_cpu_hint() % NR_ALLOC_SHARDS;
 	struct free_shard *home = &a->shards[z][first];
-	struct page *p = shard_pop(home);
+	struct page *p;
 
+	if (read_once_bool(&a->zone_empty[z]))
+		return NULL;	/* found empty under all locks, no free since */
+	p = shard_pop(home);
 	for (unsigned i = 1; !p && i < NR_ALLOC_SHARDS; i++)
 		if (shard_steal(home, &a->shards[z][(first + i) % NR_ALLOC_SHARDS]))
 			p = shard_pop(home);
@@ -209,7 +217,7 @@ struct page *alloc_page(struct gup_world *w, unsigned gfp)
 	atomic_store_explicit(&p->mapping, 0, memory_order_relaxed);
 	if (gfp & GFP_ZERO)
 		mem_zero_frame(page_data(a, p), PAGE_SIZE);
-	count_vm_event(w, GUP_STAT_FRAME_ALLOC);
+	/* GUP_STAT_FRAME_ALLOC is derived (frees + frames in use): nothing to count. */
 	return p;
 }
 
@@ -226,6 +234,9 @@ void free_frame(struct gup_world *w, struct page *p)
 	write_once_u8(&p->anon_exclusive, 0);
 	spin_lock(&s->lock);
 	shard_push(s, p);
+	/* Under the shard lock: zone_alloc_slow cannot be between its check and flag. */
+	if (read_once_bool(&a->zone_empty[p->zone]))
+		write_once_bool(&a->zone_empty[p->zone], false);
 	spin_unlock(&s->lock);
 	count_vm_event(w, GUP_STAT_FRAME_FREE);
 }

@@ -231,6 +231,12 @@ struct frame_arena {
 	size_t nr_frames;
 	size_t movable_start;		/* pfn where ZONE_MOVABLE begins, constant */
 	struct free_shard shards[NR_ZONES][NR_ALLOC_SHARDS];
+	/*
+	 * Set when zone_alloc_slow found the zone empty with every shard locked;
+	 * cleared by the next free into the zone.  Lets allocations fall back to the
+	 * next zone at the cost of one load while a zone stays exhausted.
+	 */
+	_Atomic bool zone_empty[NR_ZONES];
 };
 
 /* gfp: which zones an allocation may use. */

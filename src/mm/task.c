@@ -78,8 +78,11 @@ GUP_API void gup_task_exit(struct gup_task *t)
 		return;
 	w = t->w;
 	mm = t->mm;
-	mm_del_task(mm, t);
 	spin_lock(&w->lock);
+	spin_lock(&mm->tasks_lock);	/* fold and unlink as one step for readers */
+	task_stats_fold(w, t);
+	mm_del_task_locked(mm, t);
+	spin_unlock(&mm->tasks_lock);
 	w->nr_tasks--;
 	spin_unlock(&w->lock);
 	free(t);

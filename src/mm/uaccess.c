@@ -54,7 +54,7 @@ static bool tlb_fill(struct gup_task *t, struct tlb_entry *e, uint64_t addr, boo
 	e->data = w->arena.data + (pte_pfn(want) << PAGE_SHIFT);
 	e->frame = e->data;
 	e->writable = pte_write(want) && pte_dirty(want);
-	count_vm_event(w, GUP_STAT_TLB_MISS);
+	task_stat_add(t, GUP_STAT_TLB_MISS, 1);
 	return true;
 }
 
