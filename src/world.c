@@ -50,7 +50,7 @@ void task_stats_fold(struct gup_world *w, struct gup_task *t)
 {
 	for (int i = 0; i < GUP_NR_STATS; i++) {
 		count_vm_events(w, i, stat_read(&t->stats[i]));
-		atomic_store_explicit(&t->stats[i], 0, memory_order_relaxed);
+		stat_reset_local(&t->stats[i]);
 	}
 }
 
@@ -107,9 +107,9 @@ static void zero_page_init(struct gup_world *w)
 {
 	struct page *zp = zero_page(w);
 
-	atomic_init(&zp->flags, (UINT64_C(1) << PG_zero) | (UINT64_C(1) << PG_reserved) |
-				(UINT64_C(1) << PG_uptodate));
-	atomic_init(&zp->count, PAGE_REF_ONE);
+	init_private_u64(&zp->flags, (UINT64_C(1) << PG_zero) | (UINT64_C(1) << PG_reserved) |
+				     (UINT64_C(1) << PG_uptodate));
+	init_private_u64(&zp->count, PAGE_REF_ONE);
 	zp->zone = ZONE_NORMAL;
 	memset(page_data(&w->arena, zp), 0, PAGE_SIZE);
 }

@@ -93,9 +93,9 @@ static void prefetch_page_ahead(struct copy_args *ca, struct pgtable *src_pt, un
 
 	if (j >= PTRS_PER_TABLE || j >= pte_index(end - 1) + 1)
 		return;
-	pte = atomic_load_explicit(&src_pt->ent[j], memory_order_relaxed);
+	pte = peek_u64(&src_pt->ent[j]);
 	if (pte_present(pte) && !pte_special(pte))
-		__builtin_prefetch(pfn_to_page(&ca->src_vma->mm->w->arena, pte_pfn(pte)), 1);
+		prefetchw(pfn_to_page(&ca->src_vma->mm->w->arena, pte_pfn(pte)));
 }
 
 static int copy_pte_table(struct pgtable *src_pt, uint64_t addr, uint64_t end, void *arg)

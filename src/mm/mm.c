@@ -30,7 +30,7 @@ struct gup_mm *mm_alloc(struct gup_world *w)
 	spin_lock_init(&mm->tasks_lock);
 	seqcount_init(&mm->write_protect_seq);
 	mm->mmap_base = MMAP_BASE;
-	atomic_init(&mm->nr_pgtables, 1);
+	init_private_u64(&mm->nr_pgtables, 1);
 
 	spin_lock(&w->lock);
 	mm->id = ++w->next_id;
@@ -70,8 +70,8 @@ void mmput(struct gup_mm *mm)
 		return;
 	GUP_BUG_ON(mm->nr_tasks, "last mm reference dropped with live tasks");
 	exit_mmap(mm);
-	GUP_BUG_ON(read_once_i64(&mm->rss) != 0, "mm %u torn down with rss %lld", mm->id,
-		   (long long)read_once_i64(&mm->rss));
+	GUP_BUG_ON(atomic64_read(&mm->rss) != 0, "mm %u torn down with rss %lld", mm->id,
+		   (long long)atomic64_read(&mm->rss));
 	pgtable_free(w, mm->pgd);
 
 	spin_lock(&w->lock);

@@ -165,10 +165,7 @@ struct gup_task {
 
 static inline void task_stat_add(struct gup_task *t, enum gup_stat_item item, uint64_t n)
 {
-	/* Single writer: a relaxed load and store, no lock prefix (not a point). */
-	atomic_store_explicit(&t->stats[item],
-			      atomic_load_explicit(&t->stats[item], memory_order_relaxed) + n,
-			      memory_order_relaxed);
+	stat_add_local(&t->stats[item], n);	/* single writer: no locked RMW */
 }
 
 /* ---- address spaces ---- */
@@ -194,7 +191,7 @@ struct gup_mm {
 	/* fork write-protects under it; gup-fast FOLL_PIN backs off (linux_anchor 1.12). */
 	seqcount_t write_protect_seq;
 	_Atomic uint64_t flags;		/* MMF_* bits                                */
-	_Atomic int64_t rss;		/* pages mapped (not the zero page)          */
+	atomic64_t rss;			/* pages mapped (not the zero page)          */
 	_Atomic uint64_t nr_pgtables;	/* tables owned by this mm                   */
 	uint64_t mmap_base;		/* under mmap_lock: next top-down hint      */
 	struct gup_mm *next, *prev;	/* world->mm_list, under world->lock         */
@@ -223,7 +220,7 @@ static inline void mmap_write_unlock(struct gup_mm *mm) { up_write(&mm->mmap_loc
 
 static inline void add_mm_rss(struct gup_mm *mm, int64_t n)
 {
-	atomic_fetch_add_explicit(&mm->rss, n, memory_order_relaxed);
+	atomic64_add(n, &mm->rss);
 }
 
 /* mm.c */

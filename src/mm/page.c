@@ -71,7 +71,7 @@ int frame_arena_init(struct frame_arena *a, size_t nr_frames, size_t nr_movable,
 		enum zone_type z = pfn_zone(a, pfn);
 
 		p->zone = (uint8_t)z;
-		atomic_init(&p->flags, UINT64_C(1) << PG_free);
+		init_private_u64(&p->flags, UINT64_C(1) << PG_free);
 		shard_push(&a->shards[z][pfn_shard(pfn)], p);
 	}
 	return 0;
@@ -105,7 +105,7 @@ static struct page *shard_pop(struct free_shard *s)
 	spin_unlock(&s->lock);
 	/* The next pop reads that descriptor under the lock: start the miss now. */
 	if (p && p->free_next)
-		__builtin_prefetch(p->free_next, 1);
+		prefetchw(p->free_next);
 	return p;
 }
 
@@ -214,7 +214,7 @@ struct page *alloc_page(struct gup_world *w, unsigned gfp)
 	/* Ours alone until published through a PTE or a cache (free_frame left
 	 * count and exclusivity at 0). */
 	page_init_private(p, 0, 0, 0, false);
-	atomic_store_explicit(&p->mapping, 0, memory_order_relaxed);
+	init_private_uptr(&p->mapping, 0);
 	if (gfp & GFP_ZERO)
 		mem_zero_frame(page_data(a, p), PAGE_SIZE);
 	/* GUP_STAT_FRAME_ALLOC is derived (frees + frames in use): nothing to count. */

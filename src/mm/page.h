@@ -122,10 +122,10 @@ static inline void ClearPageAnonExclusive(struct page *p)
 static inline void page_init_private(struct page *p, uint64_t flags, uint64_t count,
 				     uint64_t index, bool exclusive)
 {
-	atomic_store_explicit(&p->flags, flags, memory_order_relaxed);
-	atomic_store_explicit(&p->count, count, memory_order_relaxed);
-	atomic_store_explicit(&p->index, index, memory_order_relaxed);
-	atomic_store_explicit(&p->anon_exclusive, exclusive, memory_order_relaxed);
+	init_private_u64(&p->flags, flags);
+	init_private_u64(&p->count, count);
+	init_private_u64(&p->index, index);
+	init_private_u8(&p->anon_exclusive, exclusive);
 }
 
 /* ---- counts ---- */

@@ -70,7 +70,7 @@ struct pgtable *pgtable_alloc(struct gup_world *w, int level)
 	spin_unlock(&pool->lock);
 
 	for (int i = 0; i < PTRS_PER_TABLE; i++)
-		atomic_init(&pt->ent[i], 0);
+		init_private_u64(&pt->ent[i], 0);
 	spin_lock_init(&pt->ptl);
 	pt->level = level;
 	pt->free_next = NULL;

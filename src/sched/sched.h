@@ -167,6 +167,32 @@ SCHED_DEFINE_ONCE(uptr, uintptr_t)
 #define LOAD_ACQUIRE_PTR(T, x)	((T)load_acquire_uptr(&(x)))
 #define STORE_RELEASE_PTR(x, v)	store_release_uptr(&(x), (uintptr_t)(v))
 
+/*
+ * Initialising an object nobody else can see yet (a frame just allocated, a table
+ * just taken from the pool): no scheduling point, since there is no one to
+ * interleave with.  Publication is a separate, ordered step (a release store).
+ */
+#define SCHED_DEFINE_INIT(name, T)                                   \
+static inline void init_private_##name(_Atomic T *p, T v)            \
+{                                                                    \
+	atomic_store_explicit(p, v, memory_order_relaxed);           \
+}
+SCHED_DEFINE_INIT(u8, uint8_t)
+SCHED_DEFINE_INIT(u64, uint64_t)
+SCHED_DEFINE_INIT(uptr, uintptr_t)
+
+/*
+ * A racy look that decides nothing (a prefetch target, a hint later re-checked
+ * under a lock): not a scheduling point, because no outcome depends on it.
+ */
+static inline uint64_t peek_u64(_Atomic uint64_t *p)
+{
+	return atomic_load_explicit(p, memory_order_relaxed);
+}
+
+static inline void prefetch(const void *p) { __builtin_prefetch(p, 0); }
+static inline void prefetchw(const void *p) { __builtin_prefetch(p, 1); }
+
 /* ------------------------------------------------------------------------ */
 /* Barriers                                                                 */
 /* ------------------------------------------------------------------------ */
@@ -383,6 +409,22 @@ static inline void stat_add(_Atomic uint64_t *c, uint64_t n)
 static inline uint64_t stat_read(_Atomic uint64_t *c)
 {
 	return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+/*
+ * A counter with a single writer (a task's own vm events, like Linux's per-cpu
+ * __count_vm_event): a relaxed load and store, no locked instruction.  Readers
+ * use stat_read.
+ */
+static inline void stat_add_local(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
+static inline void stat_reset_local(_Atomic uint64_t *c)
+{
+	atomic_store_explicit(c, 0, memory_order_relaxed);
 }
 
 /* ------------------------------------------------------------------------ */
