@@ -91,23 +91,30 @@ static double bench_fault(struct gup_world *w, size_t bytes)
 	return (t1 - t0) / (double)pages;
 }
 
+/* A populated private mapping of @bytes in a fresh mm (every page written once). */
+static uint64_t populated(struct env *e, struct gup_world *w, size_t bytes)
+{
+	uint64_t addr;
+
+	env_open(e, w);
+	addr = map_region(e, bytes);
+	touch(e->t, addr, bytes / GUP_PAGE_SIZE, 1);
+	return addr;
+}
+
 static double bench_fork(struct gup_world *w, size_t bytes)
 {
-	size_t pages = bytes / GUP_PAGE_SIZE;
 	struct gup_task *child;
 	struct env e;
-	uint64_t addr;
 	double t0, t1;
 
-	env_open(&e, w);
-	addr = map_region(&e, bytes);
-	touch(e.t, addr, pages, 1);
+	populated(&e, w, bytes);
 	t0 = now_ns();
 	check(gup_fork(e.t, &child), "gup_fork");
 	t1 = now_ns();
 	gup_task_exit(child);
 	env_close(&e);
-	return (t1 - t0) / (double)pages;
+	return (t1 - t0) / (double)(bytes / GUP_PAGE_SIZE);
 }
 
 static double bench_cow(struct gup_world *w, size_t bytes)
@@ -115,12 +122,9 @@ static double bench_cow(struct gup_world *w, size_t bytes)
 	size_t pages = bytes / GUP_PAGE_SIZE;
 	struct gup_task *child;
 	struct env e;
-	uint64_t addr;
+	uint64_t addr = populated(&e, w, bytes);
 	double t0, t1;
 
-	env_open(&e, w);
-	addr = map_region(&e, bytes);
-	touch(e.t, addr, pages, 1);
 	check(gup_fork(e.t, &child), "gup_fork");	/* the child stays alive */
 	t0 = now_ns();
 	touch(e.t, addr, pages, 2);

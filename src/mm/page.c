@@ -87,14 +87,11 @@ void frame_arena_destroy(struct frame_arena *a)
 	free(a->pages);
 }
 
-static struct page *shard_pop(struct free_shard *s)
+/* Unlink the first free frame of @s, or NULL.  s->lock held. */
+static struct page *shard_take_locked(struct free_shard *s)
 {
-	struct page *p;
+	struct page *p = s->head;
 
-	if (!READ_ONCE_PTR(struct page *, s->head_hint))
-		return NULL;	/* lockless peek; zone_alloc_slow is authoritative */
-	spin_lock(&s->lock);
-	p = s->head;
 	if (p) {
 		s->head = p->free_next;
 		if (!s->head)
@@ -102,6 +99,17 @@ static struct page *shard_pop(struct free_shard *s)
 		s->nr_free--;
 		WRITE_ONCE_PTR(s->head_hint, s->head);
 	}
+	return p;
+}
+
+static struct page *shard_pop(struct free_shard *s)
+{
+	struct page *p;
+
+	if (!READ_ONCE_PTR(struct page *, s->head_hint))
+		return NULL;	/* lockless peek; zone_alloc_slow is authoritative */
+	spin_lock(&s->lock);
+	p = shard_take_locked(s);
 	spin_unlock(&s->lock);
 	/* The next pop reads that descriptor under the lock: start the miss now. */
 	if (p && p->free_next)
@@ -165,18 +173,8 @@ static struct page *zone_alloc_slow(struct frame_arena *a, enum zone_type z)
 
 	for (int i = 0; i < NR_ALLOC_SHARDS; i++)
 		spin_lock(&shards[i].lock);
-	for (int i = 0; i < NR_ALLOC_SHARDS && !p; i++) {
-		struct free_shard *s = &shards[i];
-
-		p = s->head;
-		if (p) {
-			s->head = p->free_next;
-			if (!s->head)
-				s->tail = NULL;
-			s->nr_free--;
-			WRITE_ONCE_PTR(s->head_hint, s->head);
-		}
-	}
+	for (int i = 0; i < NR_ALLOC_SHARDS && !p; i++)
+		p = shard_take_locked(&shards[i]);
 	if (!p)
 		write_once_bool(&a->zone_empty[z], true);	/* still under every lock */
 	for (int i = NR_ALLOC_SHARDS - 1; i >= 0; i--)
