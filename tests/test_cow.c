@@ -16,8 +16,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <string.h>
 
 #include <cmocka.h>
 
@@ -25,17 +23,11 @@
 #include "mm/fault.h"
 #include "world.h"
 
+#include "common/fixture.h"
+
 #define PG		GUP_PAGE_SIZE
 #define NR_FRAMES	128
 #define NR_MOVABLE	64
-
-static const char POL_NEW[] = "linux-6.x";
-static const char POL_OLD[] = "linux-2.6.29";
-
-static bool is_new(const char *policy)
-{
-	return strcmp(policy, POL_NEW) == 0;
-}
 
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                  */
@@ -43,182 +35,7 @@ static bool is_new(const char *policy)
 
 static struct gup_world *world_new(const char *policy)
 {
-	struct gup_world_config cfg = {
-		.nr_frames = NR_FRAMES,
-		.nr_movable = NR_MOVABLE,
-		.policy = policy,
-	};
-	struct gup_world *w = NULL;
-
-	assert_int_equal(gup_world_create(&cfg, &w), 0);
-	assert_non_null(w);
-	assert_string_equal(gup_world_policy(w), policy);
-	return w;
-}
-
-static struct gup_task *task_new(struct gup_world *w)
-{
-	struct gup_mm *mm = NULL;
-	struct gup_task *t = NULL;
-
-	assert_int_equal(gup_mm_create(w, &mm), 0);
-	assert_int_equal(gup_task_create(mm, &t), 0);
-	gup_mm_put(mm);
-	return t;
-}
-
-static struct gup_task *fork_ok(struct gup_task *t)
-{
-	struct gup_task *c = NULL;
-
-	assert_int_equal(gup_fork(t, &c), 0);
-	assert_non_null(c);
-	return c;
-}
-
-static uint64_t map_private(struct gup_task *t, unsigned nr_pages)
-{
-	uint64_t addr = 0;
-
-	assert_int_equal(gup_mmap(t, 0, nr_pages * PG, GUP_PROT_READ | GUP_PROT_WRITE,
-				  GUP_MAP_PRIVATE | GUP_MAP_ANONYMOUS, &addr), 0);
-	assert_int_not_equal(addr, 0);
-	return addr;
-}
-
-static void check_world(struct gup_world *w)
-{
-	assert_int_equal(gup_world_check(w, stderr), 0);
-}
-
-static void world_end(struct gup_world *w)
-{
-	struct gup_mem_info mi;
-
-	check_world(w);
-	assert_int_equal(gup_world_meminfo(w, &mi), 0);
-	assert_int_equal(mi.nr_mms, 0);
-	assert_int_equal(mi.nr_tasks, 0);
-	assert_int_equal(mi.nr_free, mi.nr_frames - 1);
-	assert_int_equal(gup_world_destroy(w), 0);
-}
-
-struct snap {
-	uint64_t v[GUP_NR_STATS];
-};
-
-static void snap(struct gup_world *w, struct snap *s)
-{
-	assert_int_equal(gup_world_stats(w, s->v), 0);
-}
-
-static uint64_t delta(struct gup_world *w, const struct snap *s, enum gup_stat_item i)
-{
-	uint64_t now[GUP_NR_STATS];
-
-	assert_int_equal(gup_world_stats(w, now), 0);
-	return now[i] - s->v[i];
-}
-
-static uint8_t pat_byte(unsigned seed, uint64_t vpn, size_t off)
-{
-	return (uint8_t)(off * 5 + (off >> 7) + vpn * 11 + seed * 37 + 3);
-}
-
-static void make_page(uint8_t *buf, unsigned seed, uint64_t addr)
-{
-	for (size_t off = 0; off < PG; off++)
-		buf[off] = pat_byte(seed, addr / PG, off);
-}
-
-static void fill_pages(struct gup_task *t, uint64_t addr, unsigned n, unsigned seed)
-{
-	static uint8_t buf[GUP_PAGE_SIZE];
-
-	for (unsigned i = 0; i < n; i++) {
-		make_page(buf, seed, addr + i * PG);
-		assert_int_equal(gup_store(t, addr + i * PG, buf, PG), 0);
-	}
-}
-
-static void check_pages(struct gup_task *t, uint64_t addr, unsigned n, unsigned seed)
-{
-	static uint8_t want[GUP_PAGE_SIZE], got[GUP_PAGE_SIZE];
-
-	for (unsigned i = 0; i < n; i++) {
-		make_page(want, seed, addr + i * PG);
-		memset(got, 0x5a, PG);
-		assert_int_equal(gup_load(t, addr + i * PG, got, PG), 0);
-		if (memcmp(want, got, PG) != 0)
-			fail_msg("page %u at %#llx: not pattern %u (first byte %#x, want %#x)", i,
-				 (unsigned long long)(addr + i * PG), seed, got[0], want[0]);
-	}
-}
-
-static void check_zero_pages(struct gup_task *t, uint64_t addr, unsigned n)
-{
-	static uint8_t got[GUP_PAGE_SIZE];
-
-	for (unsigned i = 0; i < n; i++) {
-		memset(got, 0x5a, PG);
-		assert_int_equal(gup_load(t, addr + i * PG, got, PG), 0);
-		for (size_t off = 0; off < PG; off++)
-			if (got[off])
-				fail_msg("page %u: byte %zu is %#x, want 0", i, off, got[off]);
-	}
-}
-
-static bool frame_has(struct gup_world *w, struct page *page, unsigned seed, uint64_t addr)
-{
-	static uint8_t want[GUP_PAGE_SIZE];
-
-	make_page(want, seed, addr);
-	return memcmp(page_data(&w->arena, page), want, PG) == 0;
-}
-
-static bool frame_is_zero(struct gup_world *w, struct page *page)
-{
-	const uint8_t *d = page_data(&w->arena, page);
-
-	for (size_t off = 0; off < PG; off++)
-		if (d[off])
-			return false;
-	return true;
-}
-
-static int64_t pfn_of(struct gup_task *t, uint64_t addr)
-{
-	return gup_mm_pfn(gup_task_mm(t), addr);
-}
-
-static uint64_t pte_of(struct gup_task *t, uint64_t addr)
-{
-	struct gup_mm *mm = gup_task_mm(t);
-	struct pgtable *pt;
-	pte_t *ptep;
-	uint64_t pte;
-
-	mmap_read_lock(mm);
-	ptep = pte_offset_map(mm, addr, &pt);
-	pte = ptep ? ptep_get(ptep) : 0;
-	mmap_read_unlock(mm);
-	return pte;
-}
-
-static struct page *page_at(struct gup_world *w, struct gup_task *t, uint64_t addr)
-{
-	int64_t pfn = pfn_of(t, addr);
-
-	assert_true(pfn > 0);
-	return pfn_to_page(&w->arena, (uint64_t)pfn);
-}
-
-static size_t rss_of(struct gup_task *t)
-{
-	struct gup_mm_info mi;
-
-	assert_int_equal(gup_mm_info(gup_task_mm(t), &mi), 0);
-	return mi.rss;
+	return fx_world_new(policy, NR_FRAMES, NR_MOVABLE);
 }
 
 /*
@@ -244,40 +61,6 @@ static unsigned fault(struct gup_task *t, uint64_t addr, unsigned flags)
 	return ret;
 }
 
-/* A transient FOLL_GET reference (e.g. an O_DIRECT read in flight). */
-static struct page *sim_get(struct gup_world *w, struct gup_task *t, uint64_t addr)
-{
-	struct gup_mm *mm = gup_task_mm(t);
-	struct page *page = NULL;
-	struct gup_vma *vma;
-	struct pgtable *pt;
-	pte_t *ptep;
-
-	mmap_read_lock(mm);
-	vma = vma_lookup(mm, addr);
-	ptep = pte_offset_map(mm, addr, &pt);
-	if (vma && ptep && pte_present(ptep_get(ptep)))
-		page = vm_normal_page(vma, addr, ptep_get(ptep));
-	if (page) {
-		get_page(page);
-		count_vm_event(w, GUP_STAT_GET_ACQUIRED);
-	}
-	mmap_read_unlock(mm);
-	assert_non_null(page);
-	return page;
-}
-
-static void sim_put(struct gup_world *w, struct page *page)
-{
-	put_page(w, page);
-	count_vm_event(w, GUP_STAT_GET_RELEASED);
-}
-
-#define PER_POLICY(fn)                                                          \
-	static void fn##__linux6(void **state) { (void)state; fn(POL_NEW); }    \
-	static void fn##__linux2629(void **state) { (void)state; fn(POL_OLD); }
-#define POLICY_TESTS(fn) cmocka_unit_test(fn##__linux6), cmocka_unit_test(fn##__linux2629)
-
 /* ------------------------------------------------------------------------ */
 /* Anonymous faults                                                         */
 /* ------------------------------------------------------------------------ */
@@ -286,106 +69,106 @@ static void sim_put(struct gup_world *w, struct page *page)
 static void cow_anon_write_fault(const char *policy)
 {
 	struct gup_world *w = world_new(policy);
-	struct gup_task *t = task_new(w);
-	uint64_t a = map_private(t, 2), pte;
+	struct gup_task *t = fx_task_new(w);
+	uint64_t a = fx_map_private(t, 2), pte;
 	struct page *pg;
-	struct snap s;
+	struct fx_snap s;
 
 	/* Directly, as GUP with FOLL_WRITE would. */
-	snap(w, &s);
+	fx_snap(w, &s);
 	assert_int_equal(fault(t, a, FAULT_FLAG_WRITE), 0);
-	assert_int_equal(delta(w, &s, GUP_STAT_FAULT), 1);
-	assert_int_equal(delta(w, &s, GUP_STAT_FAULT_ANON_WRITE), 1);
-	assert_int_equal(delta(w, &s, GUP_STAT_FRAME_ALLOC), 1);
-	pte = pte_of(t, a);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_FAULT), 1);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_FAULT_ANON_WRITE), 1);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_FRAME_ALLOC), 1);
+	pte = fx_pte(t, a);
 	assert_true(pte_present(pte));
 	assert_true(pte_write(pte));
 	assert_true(pte_dirty(pte));
 	assert_false(pte_special(pte));
-	pg = page_at(w, t, a);
+	pg = fx_page_at(t, a);
 	assert_true(PageAnon(pg));
 	assert_true(PageAnonExclusive(pg));
 	assert_int_equal(page_mapcount(pg), 1);
 	assert_int_equal(page_ref_count(pg), 1);
-	assert_true(frame_is_zero(w, pg));
-	check_zero_pages(t, a, 1);
+	assert_true(fx_frame_is_zero(w, pg));
+	fx_check_zero_pages(t, a, 1);
 
 	/* Through a user store. */
-	snap(w, &s);
-	fill_pages(t, a + PG, 1, 1);
-	assert_int_equal(delta(w, &s, GUP_STAT_FAULT_ANON_WRITE), 1);
-	assert_int_equal(delta(w, &s, GUP_STAT_FAULT_WP), 0);
-	pg = page_at(w, t, a + PG);
+	fx_snap(w, &s);
+	fx_fill_pages(t, a + PG, 1, 1);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_FAULT_ANON_WRITE), 1);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_FAULT_WP), 0);
+	pg = fx_page_at(t, a + PG);
 	assert_true(PageAnonExclusive(pg));
 	assert_int_equal(page_mapcount(pg), 1);
 	assert_int_equal(page_ref_count(pg), 1);
-	assert_true(pte_write(pte_of(t, a + PG)));
-	assert_true(frame_has(w, pg, 1, a + PG));
-	check_pages(t, a + PG, 1, 1);
-	assert_int_equal(rss_of(t), 2);
+	assert_true(pte_write(fx_pte(t, a + PG)));
+	assert_true(fx_frame_has(w, pg, 1, a + PG));
+	fx_check_pages(t, a + PG, 1, 1);
+	assert_int_equal(fx_rss(t), 2);
 
 	/* A second write is no fault at all. */
-	snap(w, &s);
-	fill_pages(t, a + PG, 1, 2);
-	assert_int_equal(delta(w, &s, GUP_STAT_FAULT), 0);
-	check_pages(t, a + PG, 1, 2);
-	check_world(w);
+	fx_snap(w, &s);
+	fx_fill_pages(t, a + PG, 1, 2);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_FAULT), 0);
+	fx_check_pages(t, a + PG, 1, 2);
+	fx_check(w);
 	gup_task_exit(t);
-	world_end(w);
+	fx_world_end(w);
 }
-PER_POLICY(cow_anon_write_fault)
+FX_PER_POLICY(cow_anon_write_fault)
 
 /* A read fault maps the shared zero page R/O; the first write COWs it. */
 static void cow_zero_page_then_write(const char *policy)
 {
 	struct gup_world *w = world_new(policy);
-	struct gup_task *t = task_new(w);
-	uint64_t a = map_private(t, 1), pte;
+	struct gup_task *t = fx_task_new(w);
+	uint64_t a = fx_map_private(t, 1), pte;
 	struct page *zp = zero_page(w), *pg;
 	uint32_t zref = page_ref_count(zp);
 	uint8_t v = 0x77, buf[64];
-	struct snap s;
+	struct fx_snap s;
 
-	snap(w, &s);
-	check_zero_pages(t, a, 1);
-	assert_int_equal(delta(w, &s, GUP_STAT_FAULT_ANON_READ), 1);
-	assert_int_equal(delta(w, &s, GUP_STAT_FRAME_ALLOC), 0);
-	pte = pte_of(t, a);
+	fx_snap(w, &s);
+	fx_check_zero_pages(t, a, 1);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_FAULT_ANON_READ), 1);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_FRAME_ALLOC), 0);
+	pte = fx_pte(t, a);
 	assert_true(pte_present(pte));
 	assert_true(pte_special(pte));
 	assert_false(pte_write(pte));
-	assert_int_equal(pfn_of(t, a), 0);
+	assert_int_equal(fx_pfn(t, a), 0);
 	assert_int_equal(page_mapcount(zp), 0);	/* the zero page is never counted */
 	assert_int_equal(page_ref_count(zp), zref);
-	assert_int_equal(rss_of(t), 0);
-	check_world(w);
+	assert_int_equal(fx_rss(t), 0);
+	fx_check(w);
 
-	snap(w, &s);
+	fx_snap(w, &s);
 	assert_int_equal(gup_store(t, a + 10, &v, 1), 0);
-	assert_int_equal(delta(w, &s, GUP_STAT_FAULT_WP), 1);
-	assert_int_equal(delta(w, &s, GUP_STAT_COW_ZERO), 1);
-	assert_int_equal(delta(w, &s, GUP_STAT_COW_REUSE), 0);
-	assert_int_equal(delta(w, &s, GUP_STAT_FRAME_ALLOC), 1);
-	pte = pte_of(t, a);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_FAULT_WP), 1);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_COW_ZERO), 1);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_COW_REUSE), 0);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_FRAME_ALLOC), 1);
+	pte = fx_pte(t, a);
 	assert_false(pte_special(pte));
 	assert_true(pte_write(pte));
 	assert_int_not_equal(pte_pfn(pte), 0);
-	pg = page_at(w, t, a);
+	pg = fx_page_at(t, a);
 	assert_true(PageAnon(pg));
 	assert_true(PageAnonExclusive(pg));
 	assert_int_equal(page_mapcount(pg), 1);
 	assert_int_equal(page_ref_count(pg), 1);
 	assert_int_equal(page_ref_count(zp), zref);
-	assert_int_equal(rss_of(t), 1);
+	assert_int_equal(fx_rss(t), 1);
 	assert_int_equal(gup_load(t, a, buf, sizeof(buf)), 0);
 	for (size_t i = 0; i < sizeof(buf); i++)
 		assert_int_equal(buf[i], i == 10 ? 0x77 : 0);
-	assert_true(frame_is_zero(w, zp));
-	check_world(w);
+	assert_true(fx_frame_is_zero(w, zp));
+	fx_check(w);
 	gup_task_exit(t);
-	world_end(w);
+	fx_world_end(w);
 }
-PER_POLICY(cow_zero_page_then_write)
+FX_PER_POLICY(cow_zero_page_then_write)
 
 /* ------------------------------------------------------------------------ */
 /* The reuse rule                                                           */
@@ -402,51 +185,51 @@ PER_POLICY(cow_zero_page_then_write)
 static void cow_reuse_mprotect_extra_ref(const char *policy)
 {
 	struct gup_world *w = world_new(policy);
-	struct gup_task *t = task_new(w);
-	uint64_t a = map_private(t, 1);
+	struct gup_task *t = fx_task_new(w);
+	uint64_t a = fx_map_private(t, 1);
 	struct page *pg, *ref;
 	int64_t pfn;
-	struct snap s;
+	struct fx_snap s;
 
-	fill_pages(t, a, 1, 1);
-	pfn = pfn_of(t, a);
-	ref = sim_get(w, t, a);
-	pg = page_at(w, t, a);
+	fx_fill_pages(t, a, 1, 1);
+	pfn = fx_pfn(t, a);
+	ref = fx_foll_get(t, a);
+	pg = fx_page_at(t, a);
 	assert_ptr_equal(ref, pg);
 	assert_int_equal(page_ref_count(pg), 2);
 	assert_int_equal(page_mapcount(pg), 1);
 
 	assert_int_equal(gup_mprotect(t, a, PG, GUP_PROT_READ), 0);
-	assert_false(pte_write(pte_of(t, a)));
+	assert_false(pte_write(fx_pte(t, a)));
 	assert_true(PageAnonExclusive(pg));
 	assert_int_equal(gup_mprotect(t, a, PG, GUP_PROT_READ | GUP_PROT_WRITE), 0);
-	assert_int_equal(pte_write(pte_of(t, a)), is_new(policy));
-	check_world(w);
+	assert_int_equal(pte_write(fx_pte(t, a)), fx_policy_is_new(policy));
+	fx_check(w);
 
-	snap(w, &s);
-	fill_pages(t, a, 1, 2);
-	if (is_new(policy)) {
-		assert_int_equal(delta(w, &s, GUP_STAT_FAULT), 0);
-		assert_int_equal(delta(w, &s, GUP_STAT_FAULT_WP), 0);
-		assert_int_equal(delta(w, &s, GUP_STAT_COW_REUSE), 0);
+	fx_snap(w, &s);
+	fx_fill_pages(t, a, 1, 2);
+	if (fx_policy_is_new(policy)) {
+		assert_int_equal(fx_delta(w, &s, GUP_STAT_FAULT), 0);
+		assert_int_equal(fx_delta(w, &s, GUP_STAT_FAULT_WP), 0);
+		assert_int_equal(fx_delta(w, &s, GUP_STAT_COW_REUSE), 0);
 	} else {
-		assert_int_equal(delta(w, &s, GUP_STAT_FAULT_WP), 1);
-		assert_int_equal(delta(w, &s, GUP_STAT_COW_REUSE), 1);
+		assert_int_equal(fx_delta(w, &s, GUP_STAT_FAULT_WP), 1);
+		assert_int_equal(fx_delta(w, &s, GUP_STAT_COW_REUSE), 1);
 	}
-	assert_int_equal(delta(w, &s, GUP_STAT_COW_COPY), 0);
-	assert_int_equal(pfn_of(t, a), pfn);
-	assert_true(pte_write(pte_of(t, a)));
-	assert_true(frame_has(w, ref, 2, a));
-	check_pages(t, a, 1, 2);
-	check_world(w);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_COW_COPY), 0);
+	assert_int_equal(fx_pfn(t, a), pfn);
+	assert_true(pte_write(fx_pte(t, a)));
+	assert_true(fx_frame_has(w, ref, 2, a));
+	fx_check_pages(t, a, 1, 2);
+	fx_check(w);
 
-	sim_put(w, ref);
+	fx_foll_put(w, ref);
 	assert_int_equal(page_ref_count(pg), 1);
-	check_world(w);
+	fx_check(w);
 	gup_task_exit(t);
-	world_end(w);
+	fx_world_end(w);
 }
-PER_POLICY(cow_reuse_mprotect_extra_ref)
+FX_PER_POLICY(cow_reuse_mprotect_extra_ref)
 
 /*
  * After a fork whose child is gone, the page is mapped once but no longer
@@ -457,50 +240,50 @@ PER_POLICY(cow_reuse_mprotect_extra_ref)
 static void cow_after_fork_child_gone_extra_ref(const char *policy)
 {
 	struct gup_world *w = world_new(policy);
-	struct gup_task *p = task_new(w), *c;
-	uint64_t a = map_private(p, 1);
+	struct gup_task *p = fx_task_new(w), *c;
+	uint64_t a = fx_map_private(p, 1);
 	struct page *ref;
 	int64_t pfn;
-	struct snap s;
+	struct fx_snap s;
 
-	fill_pages(p, a, 1, 1);
-	pfn = pfn_of(p, a);
-	c = fork_ok(p);
+	fx_fill_pages(p, a, 1, 1);
+	pfn = fx_pfn(p, a);
+	c = fx_fork(p);
 	gup_task_exit(c);
-	ref = sim_get(w, p, a);
+	ref = fx_foll_get(p, a);
 	assert_false(PageAnonExclusive(ref));
 	assert_int_equal(page_mapcount(ref), 1);
 	assert_int_equal(page_ref_count(ref), 2);
-	assert_false(pte_write(pte_of(p, a)));
-	check_world(w);
+	assert_false(pte_write(fx_pte(p, a)));
+	fx_check(w);
 
-	snap(w, &s);
-	fill_pages(p, a, 1, 2);
-	assert_int_equal(delta(w, &s, GUP_STAT_FAULT_WP), 1);
-	if (is_new(policy)) {
-		assert_int_equal(delta(w, &s, GUP_STAT_COW_COPY), 1);
-		assert_int_equal(delta(w, &s, GUP_STAT_COW_REUSE), 0);
-		assert_int_not_equal(pfn_of(p, a), pfn);
+	fx_snap(w, &s);
+	fx_fill_pages(p, a, 1, 2);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_FAULT_WP), 1);
+	if (fx_policy_is_new(policy)) {
+		assert_int_equal(fx_delta(w, &s, GUP_STAT_COW_COPY), 1);
+		assert_int_equal(fx_delta(w, &s, GUP_STAT_COW_REUSE), 0);
+		assert_int_not_equal(fx_pfn(p, a), pfn);
 		/* Only the reference keeps the old frame, with the old data. */
 		assert_int_equal(page_mapcount(ref), 0);
 		assert_int_equal(page_ref_count(ref), 1);
-		assert_true(frame_has(w, ref, 1, a));
+		assert_true(fx_frame_has(w, ref, 1, a));
 	} else {
-		assert_int_equal(delta(w, &s, GUP_STAT_COW_REUSE), 1);
-		assert_int_equal(delta(w, &s, GUP_STAT_COW_COPY), 0);
-		assert_int_equal(pfn_of(p, a), pfn);
-		assert_true(frame_has(w, ref, 2, a));
+		assert_int_equal(fx_delta(w, &s, GUP_STAT_COW_REUSE), 1);
+		assert_int_equal(fx_delta(w, &s, GUP_STAT_COW_COPY), 0);
+		assert_int_equal(fx_pfn(p, a), pfn);
+		assert_true(fx_frame_has(w, ref, 2, a));
 	}
-	assert_true(PageAnonExclusive(page_at(w, p, a)));
-	check_pages(p, a, 1, 2);
-	check_world(w);
+	assert_true(PageAnonExclusive(fx_page_at(p, a)));
+	fx_check_pages(p, a, 1, 2);
+	fx_check(w);
 
-	sim_put(w, ref);
-	check_world(w);
+	fx_foll_put(w, ref);
+	fx_check(w);
 	gup_task_exit(p);
-	world_end(w);
+	fx_world_end(w);
 }
-PER_POLICY(cow_after_fork_child_gone_extra_ref)
+FX_PER_POLICY(cow_after_fork_child_gone_extra_ref)
 
 /*
  * The same page, but an unshare fault (what a R/O FOLL_PIN triggers) marks it
@@ -510,43 +293,43 @@ PER_POLICY(cow_after_fork_child_gone_extra_ref)
 static void cow_exclusive_reused_despite_ref(const char *policy)
 {
 	struct gup_world *w = world_new(policy);
-	struct gup_task *p = task_new(w), *c;
-	uint64_t a = map_private(p, 1);
+	struct gup_task *p = fx_task_new(w), *c;
+	uint64_t a = fx_map_private(p, 1);
 	struct page *pg, *ref;
 	int64_t pfn;
-	struct snap s;
+	struct fx_snap s;
 
-	fill_pages(p, a, 1, 1);
-	pfn = pfn_of(p, a);
-	c = fork_ok(p);
+	fx_fill_pages(p, a, 1, 1);
+	pfn = fx_pfn(p, a);
+	c = fx_fork(p);
 	gup_task_exit(c);
-	pg = page_at(w, p, a);
+	pg = fx_page_at(p, a);
 	assert_false(PageAnonExclusive(pg));
 
-	snap(w, &s);
+	fx_snap(w, &s);
 	assert_int_equal(fault(p, a, FAULT_FLAG_UNSHARE), 0);
-	assert_int_equal(delta(w, &s, GUP_STAT_FAULT_UNSHARE), 1);
-	assert_int_equal(delta(w, &s, GUP_STAT_UNSHARE_REUSE), 1);
-	assert_int_equal(delta(w, &s, GUP_STAT_UNSHARE_COPY), 0);
-	assert_int_equal(pfn_of(p, a), pfn);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_FAULT_UNSHARE), 1);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_UNSHARE_REUSE), 1);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_UNSHARE_COPY), 0);
+	assert_int_equal(fx_pfn(p, a), pfn);
 	assert_true(PageAnonExclusive(pg));
-	assert_false(pte_write(pte_of(p, a)));
+	assert_false(pte_write(fx_pte(p, a)));
 
-	ref = sim_get(w, p, a);
+	ref = fx_foll_get(p, a);
 	assert_int_equal(page_ref_count(pg), 2);
-	snap(w, &s);
-	fill_pages(p, a, 1, 2);
-	assert_int_equal(delta(w, &s, GUP_STAT_COW_REUSE), 1);
-	assert_int_equal(delta(w, &s, GUP_STAT_COW_COPY), 0);
-	assert_int_equal(pfn_of(p, a), pfn);
-	assert_true(frame_has(w, ref, 2, a));
-	check_pages(p, a, 1, 2);
-	check_world(w);
-	sim_put(w, ref);
+	fx_snap(w, &s);
+	fx_fill_pages(p, a, 1, 2);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_COW_REUSE), 1);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_COW_COPY), 0);
+	assert_int_equal(fx_pfn(p, a), pfn);
+	assert_true(fx_frame_has(w, ref, 2, a));
+	fx_check_pages(p, a, 1, 2);
+	fx_check(w);
+	fx_foll_put(w, ref);
 	gup_task_exit(p);
-	world_end(w);
+	fx_world_end(w);
 }
-PER_POLICY(cow_exclusive_reused_despite_ref)
+FX_PER_POLICY(cow_exclusive_reused_despite_ref)
 
 /* ------------------------------------------------------------------------ */
 /* Unshare faults                                                           */
@@ -560,169 +343,169 @@ PER_POLICY(cow_exclusive_reused_despite_ref)
 static void unshare_cow_shared(const char *policy)
 {
 	struct gup_world *w = world_new(policy);
-	struct gup_task *p = task_new(w), *c;
-	uint64_t a = map_private(p, 2), pte;
+	struct gup_task *p = fx_task_new(w), *c;
+	uint64_t a = fx_map_private(p, 2), pte;
 	struct page *orig, *pg;
 	int64_t pfn, npfn;
-	struct snap s;
+	struct fx_snap s;
 
-	fill_pages(p, a, 2, 1);
-	pfn = pfn_of(p, a);
-	c = fork_ok(p);
-	orig = page_at(w, p, a);
+	fx_fill_pages(p, a, 2, 1);
+	pfn = fx_pfn(p, a);
+	c = fx_fork(p);
+	orig = fx_page_at(p, a);
 	assert_int_equal(page_mapcount(orig), 2);
-	check_pages(p, a, 1, 1);	/* leave a R/O TLB entry behind in the parent */
+	fx_check_pages(p, a, 1, 1);	/* leave a R/O TLB entry behind in the parent */
 
-	snap(w, &s);
+	fx_snap(w, &s);
 	assert_int_equal(fault(p, a, FAULT_FLAG_UNSHARE), 0);
-	assert_int_equal(delta(w, &s, GUP_STAT_FAULT_UNSHARE), 1);
-	assert_int_equal(delta(w, &s, GUP_STAT_UNSHARE_COPY), 1);
-	assert_int_equal(delta(w, &s, GUP_STAT_UNSHARE_REUSE), 0);
-	assert_int_equal(delta(w, &s, GUP_STAT_COW_COPY), 0);
-	assert_int_equal(delta(w, &s, GUP_STAT_COW_REUSE), 0);
-	npfn = pfn_of(p, a);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_FAULT_UNSHARE), 1);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_UNSHARE_COPY), 1);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_UNSHARE_REUSE), 0);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_COW_COPY), 0);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_COW_REUSE), 0);
+	npfn = fx_pfn(p, a);
 	assert_int_not_equal(npfn, pfn);
-	pte = pte_of(p, a);
+	pte = fx_pte(p, a);
 	assert_false(pte_write(pte));
-	pg = page_at(w, p, a);
+	pg = fx_page_at(p, a);
 	assert_true(PageAnon(pg));
 	assert_true(PageAnonExclusive(pg));
 	assert_int_equal(page_mapcount(pg), 1);
 	assert_int_equal(page_ref_count(pg), 1);
-	assert_true(frame_has(w, pg, 1, a));
+	assert_true(fx_frame_has(w, pg, 1, a));
 	/* The child is unaffected: still the original frame, now mapped once. */
-	assert_int_equal(pfn_of(c, a), pfn);
+	assert_int_equal(fx_pfn(c, a), pfn);
 	assert_int_equal(page_mapcount(orig), 1);
 	assert_false(PageAnonExclusive(orig));
-	check_pages(p, a, 1, 1);
-	check_pages(c, a, 1, 1);
+	fx_check_pages(p, a, 1, 1);
+	fx_check_pages(c, a, 1, 1);
 	/* The neighbour page is still shared. */
-	assert_int_equal(pfn_of(c, a + PG), pfn_of(p, a + PG));
-	assert_int_equal(rss_of(p), 2);
-	check_world(w);
+	assert_int_equal(fx_pfn(c, a + PG), fx_pfn(p, a + PG));
+	assert_int_equal(fx_rss(p), 2);
+	fx_check(w);
 
 	/* The parent's later write reuses its exclusive copy; no second copy. */
-	snap(w, &s);
-	fill_pages(p, a, 1, 2);
-	assert_int_equal(delta(w, &s, GUP_STAT_COW_REUSE), 1);
-	assert_int_equal(delta(w, &s, GUP_STAT_COW_COPY), 0);
-	assert_int_equal(pfn_of(p, a), npfn);
-	check_pages(p, a, 1, 2);
-	check_pages(c, a, 1, 1);
-	check_world(w);
+	fx_snap(w, &s);
+	fx_fill_pages(p, a, 1, 2);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_COW_REUSE), 1);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_COW_COPY), 0);
+	assert_int_equal(fx_pfn(p, a), npfn);
+	fx_check_pages(p, a, 1, 2);
+	fx_check_pages(c, a, 1, 1);
+	fx_check(w);
 
 	gup_task_exit(c);
 	gup_task_exit(p);
-	world_end(w);
+	fx_world_end(w);
 }
-PER_POLICY(unshare_cow_shared)
+FX_PER_POLICY(unshare_cow_shared)
 
 /* On an exclusive page mapped R/O: nothing to copy, the PTE stays as it was. */
 static void unshare_exclusive_ro(const char *policy)
 {
 	struct gup_world *w = world_new(policy);
-	struct gup_task *t = task_new(w);
-	uint64_t a = map_private(t, 1), pte;
+	struct gup_task *t = fx_task_new(w);
+	uint64_t a = fx_map_private(t, 1), pte;
 	struct page *pg;
 	int64_t pfn;
-	struct snap s;
+	struct fx_snap s;
 
-	fill_pages(t, a, 1, 1);
-	pfn = pfn_of(t, a);
+	fx_fill_pages(t, a, 1, 1);
+	pfn = fx_pfn(t, a);
 	assert_int_equal(gup_mprotect(t, a, PG, GUP_PROT_READ), 0);
-	pte = pte_of(t, a);
+	pte = fx_pte(t, a);
 	assert_false(pte_write(pte));
-	pg = page_at(w, t, a);
+	pg = fx_page_at(t, a);
 	assert_true(PageAnonExclusive(pg));
 
-	snap(w, &s);
+	fx_snap(w, &s);
 	assert_int_equal(fault(t, a, FAULT_FLAG_UNSHARE), 0);
-	assert_int_equal(delta(w, &s, GUP_STAT_UNSHARE_REUSE), 1);
-	assert_int_equal(delta(w, &s, GUP_STAT_UNSHARE_COPY), 0);
-	assert_int_equal(delta(w, &s, GUP_STAT_FRAME_ALLOC), 0);
-	assert_int_equal(pte_of(t, a), pte);
-	assert_int_equal(pfn_of(t, a), pfn);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_UNSHARE_REUSE), 1);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_UNSHARE_COPY), 0);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_FRAME_ALLOC), 0);
+	assert_int_equal(fx_pte(t, a), pte);
+	assert_int_equal(fx_pfn(t, a), pfn);
 	assert_true(PageAnonExclusive(pg));
 	assert_int_equal(page_ref_count(pg), 1);
-	check_pages(t, a, 1, 1);
+	fx_check_pages(t, a, 1, 1);
 	assert_int_equal(gup_store(t, a, "x", 1), -EFAULT);
-	check_world(w);
+	fx_check(w);
 	gup_task_exit(t);
-	world_end(w);
+	fx_world_end(w);
 }
-PER_POLICY(unshare_exclusive_ro)
+FX_PER_POLICY(unshare_exclusive_ro)
 
 /* On the zero page: a new zeroed exclusive page, mapped R/O. */
 static void unshare_zero_page(const char *policy)
 {
 	struct gup_world *w = world_new(policy);
-	struct gup_task *t = task_new(w);
-	uint64_t a = map_private(t, 1), pte;
+	struct gup_task *t = fx_task_new(w);
+	uint64_t a = fx_map_private(t, 1), pte;
 	struct page *pg;
 	int64_t pfn;
-	struct snap s;
+	struct fx_snap s;
 
-	check_zero_pages(t, a, 1);
-	assert_int_equal(pfn_of(t, a), 0);
+	fx_check_zero_pages(t, a, 1);
+	assert_int_equal(fx_pfn(t, a), 0);
 
-	snap(w, &s);
+	fx_snap(w, &s);
 	assert_int_equal(fault(t, a, FAULT_FLAG_UNSHARE), 0);
-	assert_int_equal(delta(w, &s, GUP_STAT_UNSHARE_COPY), 1);
-	assert_int_equal(delta(w, &s, GUP_STAT_UNSHARE_REUSE), 0);
-	assert_int_equal(delta(w, &s, GUP_STAT_FRAME_ALLOC), 1);
-	pte = pte_of(t, a);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_UNSHARE_COPY), 1);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_UNSHARE_REUSE), 0);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_FRAME_ALLOC), 1);
+	pte = fx_pte(t, a);
 	assert_true(pte_present(pte));
 	assert_false(pte_special(pte));
 	assert_false(pte_write(pte));
-	pfn = pfn_of(t, a);
+	pfn = fx_pfn(t, a);
 	assert_true(pfn > 0);
-	pg = page_at(w, t, a);
+	pg = fx_page_at(t, a);
 	assert_true(PageAnon(pg));
 	assert_true(PageAnonExclusive(pg));
 	assert_int_equal(page_mapcount(pg), 1);
 	assert_int_equal(page_ref_count(pg), 1);
-	assert_true(frame_is_zero(w, pg));
-	assert_int_equal(rss_of(t), 1);
-	check_zero_pages(t, a, 1);
-	check_world(w);
+	assert_true(fx_frame_is_zero(w, pg));
+	assert_int_equal(fx_rss(t), 1);
+	fx_check_zero_pages(t, a, 1);
+	fx_check(w);
 
 	/* The write that follows reuses it. */
-	snap(w, &s);
-	fill_pages(t, a, 1, 1);
-	assert_int_equal(delta(w, &s, GUP_STAT_COW_REUSE), 1);
-	assert_int_equal(delta(w, &s, GUP_STAT_COW_COPY), 0);
-	assert_int_equal(pfn_of(t, a), pfn);
-	check_pages(t, a, 1, 1);
-	check_world(w);
+	fx_snap(w, &s);
+	fx_fill_pages(t, a, 1, 1);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_COW_REUSE), 1);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_COW_COPY), 0);
+	assert_int_equal(fx_pfn(t, a), pfn);
+	fx_check_pages(t, a, 1, 1);
+	fx_check(w);
 	gup_task_exit(t);
-	world_end(w);
+	fx_world_end(w);
 }
-PER_POLICY(unshare_zero_page)
+FX_PER_POLICY(unshare_zero_page)
 
 /* On a writable PTE: nothing to do. */
 static void unshare_writable_noop(const char *policy)
 {
 	struct gup_world *w = world_new(policy);
-	struct gup_task *t = task_new(w);
-	uint64_t a = map_private(t, 1), pte;
-	struct snap s;
+	struct gup_task *t = fx_task_new(w);
+	uint64_t a = fx_map_private(t, 1), pte;
+	struct fx_snap s;
 
-	fill_pages(t, a, 1, 1);
-	pte = pte_of(t, a);
+	fx_fill_pages(t, a, 1, 1);
+	pte = fx_pte(t, a);
 	assert_true(pte_write(pte));
-	snap(w, &s);
+	fx_snap(w, &s);
 	assert_int_equal(fault(t, a, FAULT_FLAG_UNSHARE), 0);
-	assert_int_equal(pte_of(t, a), pte);
-	assert_int_equal(delta(w, &s, GUP_STAT_FAULT_UNSHARE), 0);
-	assert_int_equal(delta(w, &s, GUP_STAT_UNSHARE_COPY), 0);
-	assert_int_equal(delta(w, &s, GUP_STAT_UNSHARE_REUSE), 0);
-	assert_int_equal(delta(w, &s, GUP_STAT_FRAME_ALLOC), 0);
-	check_pages(t, a, 1, 1);
-	check_world(w);
+	assert_int_equal(fx_pte(t, a), pte);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_FAULT_UNSHARE), 0);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_UNSHARE_COPY), 0);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_UNSHARE_REUSE), 0);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_FRAME_ALLOC), 0);
+	fx_check_pages(t, a, 1, 1);
+	fx_check(w);
 	gup_task_exit(t);
-	world_end(w);
+	fx_world_end(w);
 }
-PER_POLICY(unshare_writable_noop)
+FX_PER_POLICY(unshare_writable_noop)
 
 /*
  * UNSHARE outside a COW situation is a read fault: on an empty private PTE it
@@ -732,90 +515,90 @@ PER_POLICY(unshare_writable_noop)
 static void unshare_as_read_fault(const char *policy)
 {
 	struct gup_world *w = world_new(policy);
-	struct gup_task *t = task_new(w);
-	uint64_t a = map_private(t, 1), sh = 0, pte;
+	struct gup_task *t = fx_task_new(w);
+	uint64_t a = fx_map_private(t, 1), sh = 0, pte;
 	int64_t pfn;
-	struct snap s;
+	struct fx_snap s;
 
-	snap(w, &s);
+	fx_snap(w, &s);
 	assert_int_equal(fault(t, a, FAULT_FLAG_UNSHARE), 0);
-	assert_int_equal(delta(w, &s, GUP_STAT_FAULT_ANON_READ), 1);
-	assert_int_equal(delta(w, &s, GUP_STAT_FRAME_ALLOC), 0);
-	assert_int_equal(pfn_of(t, a), 0);
-	assert_true(pte_special(pte_of(t, a)));
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_FAULT_ANON_READ), 1);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_FRAME_ALLOC), 0);
+	assert_int_equal(fx_pfn(t, a), 0);
+	assert_true(pte_special(fx_pte(t, a)));
 
 	assert_int_equal(gup_mmap(t, 0, PG, GUP_PROT_READ | GUP_PROT_WRITE,
 				  GUP_MAP_SHARED | GUP_MAP_ANONYMOUS, &sh), 0);
-	fill_pages(t, sh, 1, 1);
-	pfn = pfn_of(t, sh);
+	fx_fill_pages(t, sh, 1, 1);
+	pfn = fx_pfn(t, sh);
 	assert_int_equal(gup_mprotect(t, sh, PG, GUP_PROT_READ), 0);
-	pte = pte_of(t, sh);
+	pte = fx_pte(t, sh);
 	assert_false(pte_write(pte));
-	snap(w, &s);
+	fx_snap(w, &s);
 	assert_int_equal(fault(t, sh, FAULT_FLAG_UNSHARE), 0);
-	assert_int_equal(pte_of(t, sh), pte);
-	assert_int_equal(pfn_of(t, sh), pfn);
-	assert_int_equal(delta(w, &s, GUP_STAT_UNSHARE_COPY), 0);
-	assert_int_equal(delta(w, &s, GUP_STAT_UNSHARE_REUSE), 0);
-	assert_int_equal(delta(w, &s, GUP_STAT_FRAME_ALLOC), 0);
-	check_pages(t, sh, 1, 1);
+	assert_int_equal(fx_pte(t, sh), pte);
+	assert_int_equal(fx_pfn(t, sh), pfn);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_UNSHARE_COPY), 0);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_UNSHARE_REUSE), 0);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_FRAME_ALLOC), 0);
+	fx_check_pages(t, sh, 1, 1);
 
 	/* An empty PTE of the shared mapping: the object's page, no copy. */
 	assert_int_equal(gup_madvise(t, sh, PG, GUP_MADV_DONTNEED), 0);
-	assert_int_equal(pfn_of(t, sh), -EFAULT);
-	snap(w, &s);
+	assert_int_equal(fx_pfn(t, sh), -EFAULT);
+	fx_snap(w, &s);
 	assert_int_equal(fault(t, sh, FAULT_FLAG_UNSHARE), 0);
-	assert_int_equal(pfn_of(t, sh), pfn);
-	assert_int_equal(delta(w, &s, GUP_STAT_FRAME_ALLOC), 0);
-	assert_int_equal(delta(w, &s, GUP_STAT_UNSHARE_COPY), 0);
-	check_pages(t, sh, 1, 1);
-	check_world(w);
+	assert_int_equal(fx_pfn(t, sh), pfn);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_FRAME_ALLOC), 0);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_UNSHARE_COPY), 0);
+	fx_check_pages(t, sh, 1, 1);
+	fx_check(w);
 	gup_task_exit(t);
-	world_end(w);
+	fx_world_end(w);
 }
-PER_POLICY(unshare_as_read_fault)
+FX_PER_POLICY(unshare_as_read_fault)
 
 /* Illegal flag combinations are refused before anything is touched. */
 static void fault_illegal_flags(const char *policy)
 {
 	struct gup_world *w = world_new(policy);
-	struct gup_task *p = task_new(w), *c;
-	uint64_t a = map_private(p, 2), pte;
-	struct snap s;
+	struct gup_task *p = fx_task_new(w), *c;
+	uint64_t a = fx_map_private(p, 2), pte;
+	struct fx_snap s;
 
-	snap(w, &s);
+	fx_snap(w, &s);
 	assert_int_equal(fault(p, a, FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE), VM_FAULT_SIGBUS);
 	assert_int_equal(fault(p, a, FAULT_FLAG_TRIED), VM_FAULT_SIGBUS);
 	assert_int_equal(fault(p, a, FAULT_FLAG_WRITE | FAULT_FLAG_TRIED), VM_FAULT_SIGBUS);
-	assert_int_equal(pte_of(p, a), 0);
-	assert_int_equal(delta(w, &s, GUP_STAT_FRAME_ALLOC), 0);
+	assert_int_equal(fx_pte(p, a), 0);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_FRAME_ALLOC), 0);
 	assert_int_equal(vm_fault_to_errno(VM_FAULT_SIGBUS, false), -EFAULT);
 
 	/* ALLOW_RETRY|TRIED is legal: a retried fault proceeds. */
 	assert_int_equal(fault(p, a, FAULT_FLAG_WRITE | FAULT_FLAG_ALLOW_RETRY |
 				     FAULT_FLAG_TRIED), 0);
-	assert_true(pte_write(pte_of(p, a)));
+	assert_true(pte_write(fx_pte(p, a)));
 
 	/* On a COW-shared page the illegal combination neither copies nor reuses. */
-	fill_pages(p, a + PG, 1, 1);
-	c = fork_ok(p);
-	pte = pte_of(p, a + PG);
-	snap(w, &s);
+	fx_fill_pages(p, a + PG, 1, 1);
+	c = fx_fork(p);
+	pte = fx_pte(p, a + PG);
+	fx_snap(w, &s);
 	assert_int_equal(fault(p, a + PG, FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE),
 			 VM_FAULT_SIGBUS);
 	assert_int_equal(fault(p, a + PG, FAULT_FLAG_UNSHARE | FAULT_FLAG_TRIED),
 			 VM_FAULT_SIGBUS);
-	assert_int_equal(pte_of(p, a + PG), pte);
-	assert_int_equal(delta(w, &s, GUP_STAT_UNSHARE_COPY), 0);
-	assert_int_equal(delta(w, &s, GUP_STAT_COW_COPY), 0);
-	assert_int_equal(delta(w, &s, GUP_STAT_COW_REUSE), 0);
-	assert_int_equal(pfn_of(c, a + PG), pfn_of(p, a + PG));
-	check_world(w);
+	assert_int_equal(fx_pte(p, a + PG), pte);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_UNSHARE_COPY), 0);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_COW_COPY), 0);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_COW_REUSE), 0);
+	assert_int_equal(fx_pfn(c, a + PG), fx_pfn(p, a + PG));
+	fx_check(w);
 	gup_task_exit(c);
 	gup_task_exit(p);
-	world_end(w);
+	fx_world_end(w);
 }
-PER_POLICY(fault_illegal_flags)
+FX_PER_POLICY(fault_illegal_flags)
 
 /* ------------------------------------------------------------------------ */
 /* mprotect, munmap, the TLB                                                */
@@ -829,126 +612,126 @@ PER_POLICY(fault_illegal_flags)
 static void mprotect_write_fault(const char *policy)
 {
 	struct gup_world *w = world_new(policy);
-	struct gup_task *t = task_new(w);
-	uint64_t a = map_private(t, 2);
+	struct gup_task *t = fx_task_new(w);
+	uint64_t a = fx_map_private(t, 2);
 	uint8_t v = 0xee, got = 0;
 	int64_t pfn;
-	struct snap s;
+	struct fx_snap s;
 
-	fill_pages(t, a, 2, 1);		/* writable TLB entries now */
-	pfn = pfn_of(t, a);
+	fx_fill_pages(t, a, 2, 1);		/* writable TLB entries now */
+	pfn = fx_pfn(t, a);
 	assert_int_equal(gup_mprotect(t, a, 2 * PG, GUP_PROT_READ), 0);
 	for (unsigned i = 0; i < 2; i++)
-		assert_false(pte_write(pte_of(t, a + i * PG)));
+		assert_false(pte_write(fx_pte(t, a + i * PG)));
 
-	snap(w, &s);
+	fx_snap(w, &s);
 	assert_int_equal(gup_store(t, a, &v, 1), -EFAULT);
 	assert_int_equal(gup_store(t, a + PG + 7, &v, 1), -EFAULT);
-	assert_int_equal(delta(w, &s, GUP_STAT_FAULT_SIGSEGV), 2);
-	assert_int_equal(delta(w, &s, GUP_STAT_FAULT_WP), 0);
-	check_pages(t, a, 2, 1);	/* nothing was written */
-	check_world(w);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_FAULT_SIGSEGV), 2);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_FAULT_WP), 0);
+	fx_check_pages(t, a, 2, 1);	/* nothing was written */
+	fx_check(w);
 
 	assert_int_equal(gup_mprotect(t, a, 2 * PG, GUP_PROT_READ | GUP_PROT_WRITE), 0);
 	assert_int_equal(gup_store(t, a + 5, &v, 1), 0);
 	assert_int_equal(gup_load(t, a + 5, &got, 1), 0);
 	assert_int_equal(got, 0xee);
-	assert_int_equal(pfn_of(t, a), pfn);	/* exclusive: no copy under any policy */
+	assert_int_equal(fx_pfn(t, a), pfn);	/* exclusive: no copy under any policy */
 	/* Every other byte is intact. */
 	{
 		static uint8_t want[GUP_PAGE_SIZE], buf[GUP_PAGE_SIZE];
 
-		make_page(want, 1, a);
+		fx_pattern_page(want, 1, a);
 		want[5] = 0xee;
 		assert_int_equal(gup_load(t, a, buf, PG), 0);
 		assert_memory_equal(buf, want, PG);
 	}
-	check_pages(t, a + PG, 1, 1);
-	check_world(w);
+	fx_check_pages(t, a + PG, 1, 1);
+	fx_check(w);
 	gup_task_exit(t);
-	world_end(w);
+	fx_world_end(w);
 }
-PER_POLICY(mprotect_write_fault)
+FX_PER_POLICY(mprotect_write_fault)
 
 /* The mprotect upgrade never makes the zero page writable. */
 static void mprotect_zero_page_stays_ro(const char *policy)
 {
 	struct gup_world *w = world_new(policy);
-	struct gup_task *t = task_new(w);
-	uint64_t a = map_private(t, 1);
+	struct gup_task *t = fx_task_new(w);
+	uint64_t a = fx_map_private(t, 1);
 	uint8_t v = 9, got = 0;
-	struct snap s;
+	struct fx_snap s;
 
-	check_zero_pages(t, a, 1);
+	fx_check_zero_pages(t, a, 1);
 	assert_int_equal(gup_mprotect(t, a, PG, GUP_PROT_READ), 0);
 	assert_int_equal(gup_mprotect(t, a, PG, GUP_PROT_READ | GUP_PROT_WRITE), 0);
-	assert_false(pte_write(pte_of(t, a)));
-	assert_true(pte_special(pte_of(t, a)));
-	check_world(w);
-	snap(w, &s);
+	assert_false(pte_write(fx_pte(t, a)));
+	assert_true(pte_special(fx_pte(t, a)));
+	fx_check(w);
+	fx_snap(w, &s);
 	assert_int_equal(gup_store(t, a + 1, &v, 1), 0);
-	assert_int_equal(delta(w, &s, GUP_STAT_COW_ZERO), 1);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_COW_ZERO), 1);
 	assert_int_equal(gup_load(t, a + 1, &got, 1), 0);
 	assert_int_equal(got, 9);
-	assert_true(frame_is_zero(w, zero_page(w)));
-	check_world(w);
+	assert_true(fx_frame_is_zero(w, zero_page(w)));
+	fx_check(w);
 	gup_task_exit(t);
-	world_end(w);
+	fx_world_end(w);
 }
-PER_POLICY(mprotect_zero_page_stays_ro)
+FX_PER_POLICY(mprotect_zero_page_stays_ro)
 
 /* munmap splits a VMA in two; after a fork both halves are COW as before. */
 static void munmap_split_then_fork(const char *policy)
 {
 	struct gup_world *w = world_new(policy);
-	struct gup_task *p = task_new(w), *c;
-	uint64_t a = map_private(p, 6), lo = a, hi = a + 4 * PG;
+	struct gup_task *p = fx_task_new(w), *c;
+	uint64_t a = fx_map_private(p, 6), lo = a, hi = a + 4 * PG;
 	struct gup_mm_info mi;
 	uint8_t b;
-	struct snap s;
+	struct fx_snap s;
 
-	fill_pages(p, a, 6, 1);
+	fx_fill_pages(p, a, 6, 1);
 	assert_int_equal(gup_munmap(p, a + 2 * PG, 2 * PG), 0);
 	assert_int_equal(gup_mm_info(gup_task_mm(p), &mi), 0);
 	assert_int_equal(mi.nr_vmas, 2);
 	assert_int_equal(mi.rss, 4);
 	assert_int_equal(gup_load(p, a + 2 * PG, &b, 1), -EFAULT);
 
-	snap(w, &s);
-	c = fork_ok(p);
-	assert_int_equal(delta(w, &s, GUP_STAT_FORK_PTE_SHARED), 4);
+	fx_snap(w, &s);
+	c = fx_fork(p);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_FORK_PTE_SHARED), 4);
 	assert_int_equal(gup_mm_info(gup_task_mm(c), &mi), 0);
 	assert_int_equal(mi.nr_vmas, 2);
 	assert_int_equal(gup_load(c, a + 3 * PG, &b, 1), -EFAULT);
 
-	snap(w, &s);
-	fill_pages(p, lo, 2, 2);
-	fill_pages(p, hi, 2, 2);
-	assert_int_equal(delta(w, &s, GUP_STAT_COW_COPY), 4);
-	check_pages(c, lo, 2, 1);
-	check_pages(c, hi, 2, 1);
-	snap(w, &s);
-	fill_pages(c, lo, 2, 3);
-	fill_pages(c, hi, 2, 3);
-	assert_int_equal(delta(w, &s, GUP_STAT_COW_REUSE), 4);
-	assert_int_equal(delta(w, &s, GUP_STAT_COW_COPY), 0);
-	check_pages(p, lo, 2, 2);
-	check_pages(p, hi, 2, 2);
-	check_pages(c, lo, 2, 3);
-	check_pages(c, hi, 2, 3);
-	check_world(w);
+	fx_snap(w, &s);
+	fx_fill_pages(p, lo, 2, 2);
+	fx_fill_pages(p, hi, 2, 2);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_COW_COPY), 4);
+	fx_check_pages(c, lo, 2, 1);
+	fx_check_pages(c, hi, 2, 1);
+	fx_snap(w, &s);
+	fx_fill_pages(c, lo, 2, 3);
+	fx_fill_pages(c, hi, 2, 3);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_COW_REUSE), 4);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_COW_COPY), 0);
+	fx_check_pages(p, lo, 2, 2);
+	fx_check_pages(p, hi, 2, 2);
+	fx_check_pages(c, lo, 2, 3);
+	fx_check_pages(c, hi, 2, 3);
+	fx_check(w);
 
 	/* Splitting again in the child (inside the upper half) keeps the rest. */
 	assert_int_equal(gup_munmap(c, hi, PG), 0);
 	assert_int_equal(gup_load(c, hi, &b, 1), -EFAULT);
-	check_pages(c, hi + PG, 1, 3);
-	check_pages(p, hi, 2, 2);
-	check_world(w);
+	fx_check_pages(c, hi + PG, 1, 3);
+	fx_check_pages(p, hi, 2, 2);
+	fx_check(w);
 	gup_task_exit(c);
 	gup_task_exit(p);
-	world_end(w);
+	fx_world_end(w);
 }
-PER_POLICY(munmap_split_then_fork)
+FX_PER_POLICY(munmap_split_then_fork)
 
 /*
  * A store through a task whose TLB holds a read-only entry for the page (a load
@@ -958,18 +741,18 @@ PER_POLICY(munmap_split_then_fork)
 static void tlb_readonly_entry_upgrade(const char *policy)
 {
 	struct gup_world *w = world_new(policy);
-	struct gup_task *p = task_new(w), *c;
-	uint64_t a = map_private(p, 3);
+	struct gup_task *p = fx_task_new(w), *c;
+	uint64_t a = fx_map_private(p, 3);
 	uint8_t v, got;
-	struct snap s;
+	struct fx_snap s;
 
 	/* 1. A R/O entry for the zero page, then a store: COW of the zero page. */
-	check_zero_pages(p, a, 1);
+	fx_check_zero_pages(p, a, 1);
 	v = 0x11;
 	assert_int_equal(gup_store(p, a, &v, 1), 0);
 	assert_int_equal(gup_load(p, a, &got, 1), 0);
 	assert_int_equal(got, 0x11);
-	assert_int_not_equal(pfn_of(p, a), 0);
+	assert_int_not_equal(fx_pfn(p, a), 0);
 	{
 		uint8_t rest[64];
 
@@ -979,50 +762,50 @@ static void tlb_readonly_entry_upgrade(const char *policy)
 	}
 
 	/* 2. A R/O entry for a COW-shared page: the store copies; loads follow it. */
-	fill_pages(p, a + PG, 1, 1);
-	c = fork_ok(p);
-	check_pages(p, a + PG, 1, 1);
-	check_pages(c, a + PG, 1, 1);
-	snap(w, &s);
+	fx_fill_pages(p, a + PG, 1, 1);
+	c = fx_fork(p);
+	fx_check_pages(p, a + PG, 1, 1);
+	fx_check_pages(c, a + PG, 1, 1);
+	fx_snap(w, &s);
 	v = 0x22;
 	assert_int_equal(gup_store(p, a + PG + 3, &v, 1), 0);
-	assert_int_equal(delta(w, &s, GUP_STAT_COW_COPY), 1);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_COW_COPY), 1);
 	assert_int_equal(gup_load(p, a + PG + 3, &got, 1), 0);
 	assert_int_equal(got, 0x22);
 	assert_int_equal(gup_load(c, a + PG + 3, &got, 1), 0);
-	assert_int_equal(got, pat_byte(1, (a + PG) / PG, 3));
+	assert_int_equal(got, fx_pattern_byte(1, (a + PG) / PG, 3));
 	/* and the child's store after its own load reuses its page */
 	assert_int_equal(gup_load(c, a + PG, &got, 1), 0);
-	snap(w, &s);
+	fx_snap(w, &s);
 	v = 0x33;
 	assert_int_equal(gup_store(c, a + PG + 3, &v, 1), 0);
-	assert_int_equal(delta(w, &s, GUP_STAT_COW_REUSE), 1);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_COW_REUSE), 1);
 	assert_int_equal(gup_load(c, a + PG + 3, &got, 1), 0);
 	assert_int_equal(got, 0x33);
 	assert_int_equal(gup_load(p, a + PG + 3, &got, 1), 0);
 	assert_int_equal(got, 0x22);
-	check_world(w);
+	fx_check(w);
 	gup_task_exit(c);
 
 	/* 3. R/O entry after mprotect(PROT_READ), then mprotect(R/W) and a store. */
-	fill_pages(p, a + 2 * PG, 1, 4);
+	fx_fill_pages(p, a + 2 * PG, 1, 4);
 	assert_int_equal(gup_mprotect(p, a + 2 * PG, PG, GUP_PROT_READ), 0);
-	check_pages(p, a + 2 * PG, 1, 4);
+	fx_check_pages(p, a + 2 * PG, 1, 4);
 	assert_int_equal(gup_mprotect(p, a + 2 * PG, PG, GUP_PROT_READ | GUP_PROT_WRITE), 0);
-	snap(w, &s);
+	fx_snap(w, &s);
 	v = 0x44;
 	assert_int_equal(gup_store(p, a + 2 * PG + 9, &v, 1), 0);
-	assert_int_equal(delta(w, &s, GUP_STAT_FAULT_WP), is_new(policy) ? 0 : 1);
-	assert_int_equal(delta(w, &s, GUP_STAT_COW_COPY), 0);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_FAULT_WP), fx_policy_is_new(policy) ? 0 : 1);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_COW_COPY), 0);
 	assert_int_equal(gup_load(p, a + 2 * PG + 9, &got, 1), 0);
 	assert_int_equal(got, 0x44);
 	assert_int_equal(gup_load(p, a + 2 * PG + 8, &got, 1), 0);
-	assert_int_equal(got, pat_byte(4, (a + 2 * PG) / PG, 8));
-	check_world(w);
+	assert_int_equal(got, fx_pattern_byte(4, (a + 2 * PG) / PG, 8));
+	fx_check(w);
 	gup_task_exit(p);
-	world_end(w);
+	fx_world_end(w);
 }
-PER_POLICY(tlb_readonly_entry_upgrade)
+FX_PER_POLICY(tlb_readonly_entry_upgrade)
 
 /*
  * Two tasks of one mm.  The second holds a R/O TLB entry for a COW-shared page
@@ -1032,67 +815,67 @@ PER_POLICY(tlb_readonly_entry_upgrade)
 static void cow_other_task_tlb(const char *policy)
 {
 	struct gup_world *w = world_new(policy);
-	struct gup_task *t1 = task_new(w), *t2 = NULL, *c;
-	uint64_t a = map_private(t1, 2);
+	struct gup_task *t1 = fx_task_new(w), *t2 = NULL, *c;
+	uint64_t a = fx_map_private(t1, 2);
 	uint8_t v, got;
-	struct snap s;
+	struct fx_snap s;
 
 	assert_int_equal(gup_task_create(gup_task_mm(t1), &t2), 0);
-	fill_pages(t1, a, 2, 1);
-	c = fork_ok(t1);
+	fx_fill_pages(t1, a, 2, 1);
+	c = fx_fork(t1);
 
 	/* COW copy by t1 while t2 caches the shared frame. */
-	check_pages(t2, a, 1, 1);
-	snap(w, &s);
+	fx_check_pages(t2, a, 1, 1);
+	fx_snap(w, &s);
 	v = 0x5c;
 	assert_int_equal(gup_store(t1, a + 40, &v, 1), 0);
-	assert_int_equal(delta(w, &s, GUP_STAT_COW_COPY), 1);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_COW_COPY), 1);
 	assert_int_equal(gup_load(t2, a + 40, &got, 1), 0);
 	assert_int_equal(got, 0x5c);
 	assert_int_equal(gup_load(c, a + 40, &got, 1), 0);
-	assert_int_equal(got, pat_byte(1, a / PG, 40));
+	assert_int_equal(got, fx_pattern_byte(1, a / PG, 40));
 
 	/* Unshare copy (R/O), then t1's write reuses the copy without a flush. */
-	check_pages(t2, a + PG, 1, 1);
-	snap(w, &s);
+	fx_check_pages(t2, a + PG, 1, 1);
+	fx_snap(w, &s);
 	assert_int_equal(fault(t1, a + PG, FAULT_FLAG_UNSHARE), 0);
-	assert_int_equal(delta(w, &s, GUP_STAT_UNSHARE_COPY), 1);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_UNSHARE_COPY), 1);
 	v = 0x6d;
 	assert_int_equal(gup_store(t1, a + PG + 40, &v, 1), 0);
-	assert_int_equal(delta(w, &s, GUP_STAT_COW_REUSE), 1);
-	assert_int_equal(delta(w, &s, GUP_STAT_COW_COPY), 0);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_COW_REUSE), 1);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_COW_COPY), 0);
 	assert_int_equal(gup_load(t2, a + PG + 40, &got, 1), 0);
 	assert_int_equal(got, 0x6d);
 	assert_int_equal(gup_load(c, a + PG + 40, &got, 1), 0);
-	assert_int_equal(got, pat_byte(1, (a + PG) / PG, 40));
-	check_world(w);
+	assert_int_equal(got, fx_pattern_byte(1, (a + PG) / PG, 40));
+	fx_check(w);
 
 	gup_task_exit(c);
 	gup_task_exit(t2);
 	gup_task_exit(t1);
-	world_end(w);
+	fx_world_end(w);
 }
-PER_POLICY(cow_other_task_tlb)
+FX_PER_POLICY(cow_other_task_tlb)
 
 int main(void)
 {
 	const struct CMUnitTest cow_tests[] = {
-		POLICY_TESTS(cow_anon_write_fault),
-		POLICY_TESTS(cow_zero_page_then_write),
-		POLICY_TESTS(cow_reuse_mprotect_extra_ref),
-		POLICY_TESTS(cow_after_fork_child_gone_extra_ref),
-		POLICY_TESTS(cow_exclusive_reused_despite_ref),
-		POLICY_TESTS(unshare_cow_shared),
-		POLICY_TESTS(unshare_exclusive_ro),
-		POLICY_TESTS(unshare_zero_page),
-		POLICY_TESTS(unshare_writable_noop),
-		POLICY_TESTS(unshare_as_read_fault),
-		POLICY_TESTS(fault_illegal_flags),
-		POLICY_TESTS(mprotect_write_fault),
-		POLICY_TESTS(mprotect_zero_page_stays_ro),
-		POLICY_TESTS(munmap_split_then_fork),
-		POLICY_TESTS(tlb_readonly_entry_upgrade),
-		POLICY_TESTS(cow_other_task_tlb),
+		FX_POLICY_TESTS(cow_anon_write_fault),
+		FX_POLICY_TESTS(cow_zero_page_then_write),
+		FX_POLICY_TESTS(cow_reuse_mprotect_extra_ref),
+		FX_POLICY_TESTS(cow_after_fork_child_gone_extra_ref),
+		FX_POLICY_TESTS(cow_exclusive_reused_despite_ref),
+		FX_POLICY_TESTS(unshare_cow_shared),
+		FX_POLICY_TESTS(unshare_exclusive_ro),
+		FX_POLICY_TESTS(unshare_zero_page),
+		FX_POLICY_TESTS(unshare_writable_noop),
+		FX_POLICY_TESTS(unshare_as_read_fault),
+		FX_POLICY_TESTS(fault_illegal_flags),
+		FX_POLICY_TESTS(mprotect_write_fault),
+		FX_POLICY_TESTS(mprotect_zero_page_stays_ro),
+		FX_POLICY_TESTS(munmap_split_then_fork),
+		FX_POLICY_TESTS(tlb_readonly_entry_upgrade),
+		FX_POLICY_TESTS(cow_other_task_tlb),
 	};
 
 	return cmocka_run_group_tests(cow_tests, NULL, NULL);

@@ -10,13 +10,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "gup/gup.h"
+
+#include "common/fixture.h"
 
 #define PG	GUP_PAGE_SIZE
 #define RW	(GUP_PROT_READ | GUP_PROT_WRITE)
@@ -26,73 +27,8 @@
 
 /* ---- helpers ---------------------------------------------------------- */
 
-struct env {
-	struct gup_world *w;
-	struct gup_mm *mm;
-	struct gup_task *t;
-};
-
-static void env_new_policy(struct env *e, size_t nr_frames, const char *policy)
-{
-	struct gup_world_config cfg = {
-		.nr_frames = nr_frames,
-		.nr_movable = nr_frames / 4,
-		.policy = policy,
-	};
-
-	assert_int_equal(gup_world_create(&cfg, &e->w), 0);
-	assert_int_equal(gup_mm_create(e->w, &e->mm), 0);
-	assert_int_equal(gup_task_create(e->mm, &e->t), 0);
-}
-
-static void env_new(struct env *e, size_t nr_frames)
-{
-	env_new_policy(e, nr_frames, NULL);
-}
-
-static void env_done(struct env *e)
-{
-	assert_int_equal(gup_world_check(e->w, stderr), 0);
-	gup_task_exit(e->t);
-	gup_mm_put(e->mm);
-	assert_int_equal(gup_world_check(e->w, stderr), 0);
-	assert_int_equal(gup_world_destroy(e->w), 0);
-}
-
-static struct gup_mm_info info(struct env *e)
-{
-	struct gup_mm_info mi;
-
-	memset(&mi, 0xff, sizeof(mi));
-	assert_int_equal(gup_mm_info(e->mm, &mi), 0);
-	return mi;
-}
-
-static size_t nr_vmas(struct env *e) { return info(e).nr_vmas; }
-static size_t rss(struct env *e) { return info(e).rss; }
-
-static size_t nr_free(struct env *e)
-{
-	struct gup_mem_info mi;
-
-	assert_int_equal(gup_world_meminfo(e->w, &mi), 0);
-	return mi.nr_free;
-}
-
-static void stats(struct env *e, uint64_t *s)
-{
-	assert_int_equal(gup_world_stats(e->w, s), 0);
-}
-
-static uint64_t stat_of(struct env *e, enum gup_stat_item item)
-{
-	uint64_t s[GUP_NR_STATS];
-
-	stats(e, s);
-	return s[item];
-}
-
-static uint64_t map_ok(struct env *e, uint64_t addr, size_t len, int prot, int flags)
+/* mmap succeeds: page-aligned, inside user space, at @addr under MAP_FIXED*. */
+static uint64_t map_ok(struct fx_env *e, uint64_t addr, size_t len, int prot, int flags)
 {
 	uint64_t got = 0;
 
@@ -105,19 +41,6 @@ static uint64_t map_ok(struct env *e, uint64_t addr, size_t len, int prot, int f
 	return got;
 }
 
-static void put64(struct env *e, uint64_t addr, uint64_t v)
-{
-	assert_int_equal(gup_store(e->t, addr, &v, sizeof(v)), 0);
-}
-
-static uint64_t get64(struct env *e, uint64_t addr)
-{
-	uint64_t v = 0xdeadbeefdeadbeef;
-
-	assert_int_equal(gup_load(e->t, addr, &v, sizeof(v)), 0);
-	return v;
-}
-
 /* A value tied to an address, so misplaced data shows. */
 static uint64_t tag(uint64_t addr) { return addr * 0x9E3779B97F4A7C15 + 1; }
 
@@ -125,12 +48,12 @@ static uint64_t tag(uint64_t addr) { return addr * 0x9E3779B97F4A7C15 + 1; }
 
 static void test_mmap_placement(void **state)
 {
-	struct env e;
+	struct fx_env e;
 	uint64_t got[12];
 	size_t lens[12];
 
 	(void)state;
-	env_new(&e, 256);
+	fx_env_new(&e, NULL, 256);
 	for (int i = 0; i < 12; i++) {
 		int flags = (i & 1) ? SHRD : PRIV;
 		/* Alternate prot so that neighbours cannot merge. */
@@ -151,8 +74,8 @@ static void test_mmap_placement(void **state)
 	}
 	/* Every mapping readable (zero); shared never merges, so 12 VMAs. */
 	for (int i = 0; i < 12; i++)
-		assert_int_equal(get64(&e, got[i]), 0);
-	assert_int_equal(nr_vmas(&e), 12);
+		assert_int_equal(fx_load_u64(e.t, got[i]), 0);
+	assert_int_equal(fx_nr_vmas(e.t), 12);
 
 	/* A free hint is honoured (without MAP_FIXED). */
 	{
@@ -169,46 +92,46 @@ static void test_mmap_placement(void **state)
 		o = map_ok(&e, 0x1000, PG, RW, PRIV);
 		assert_true(o >= GUP_MMAP_MIN);
 	}
-	env_done(&e);
+	fx_env_done(&e);
 }
 
 static void test_mmap_fixed(void **state)
 {
-	struct env e;
+	struct fx_env e;
 	const uint64_t a = UINT64_C(0x500000);
 	uint64_t s0[GUP_NR_STATS], s1[GUP_NR_STATS];
 
 	(void)state;
-	env_new(&e, 256);
+	fx_env_new(&e, NULL, 256);
 	assert_int_equal(map_ok(&e, a, 4 * PG, RW, PRIV | FIXED), a);
 	assert_int_equal(map_ok(&e, GUP_MMAP_MIN, PG, RW, PRIV | FIXED), GUP_MMAP_MIN);
 	assert_int_equal(map_ok(&e, GUP_TASK_SIZE - PG, PG, RW, PRIV | FIXED),
 			 GUP_TASK_SIZE - PG);
-	put64(&e, GUP_TASK_SIZE - 8, 77);
-	assert_int_equal(get64(&e, GUP_TASK_SIZE - 8), 77);
-	assert_int_equal(get64(&e, GUP_MMAP_MIN), 0);
+	fx_store_u64(e.t, GUP_TASK_SIZE - 8, 77);
+	assert_int_equal(fx_load_u64(e.t, GUP_TASK_SIZE - 8), 77);
+	assert_int_equal(fx_load_u64(e.t, GUP_MMAP_MIN), 0);
 	for (int i = 0; i < 4; i++)
-		put64(&e, a + i * PG, tag(a + i * PG));
-	assert_int_equal(rss(&e), 5);
-	assert_int_equal(nr_vmas(&e), 3);
+		fx_store_u64(e.t, a + i * PG, tag(a + i * PG));
+	assert_int_equal(fx_rss(e.t), 5);
+	assert_int_equal(fx_nr_vmas(e.t), 3);
 
 	/* MAP_FIXED over the middle two pages: replaced, old data gone. */
-	stats(&e, s0);
+	fx_stats(e.w, s0);
 	assert_int_equal(map_ok(&e, a + PG, 2 * PG, RW, PRIV | FIXED), a + PG);
-	stats(&e, s1);
+	fx_stats(e.w, s1);
 	assert_int_equal(s1[GUP_STAT_ZAP_PTE] - s0[GUP_STAT_ZAP_PTE], 2);
 	assert_int_equal(s1[GUP_STAT_FRAME_FREE] - s0[GUP_STAT_FRAME_FREE], 2);
-	assert_int_equal(rss(&e), 3);
-	assert_int_equal(get64(&e, a + PG), 0);
-	assert_int_equal(get64(&e, a + 2 * PG), 0);
-	assert_int_equal(get64(&e, a), tag(a));
-	assert_int_equal(get64(&e, a + 3 * PG), tag(a + 3 * PG));
+	assert_int_equal(fx_rss(e.t), 3);
+	assert_int_equal(fx_load_u64(e.t, a + PG), 0);
+	assert_int_equal(fx_load_u64(e.t, a + 2 * PG), 0);
+	assert_int_equal(fx_load_u64(e.t, a), tag(a));
+	assert_int_equal(fx_load_u64(e.t, a + 3 * PG), tag(a + 3 * PG));
 	/* Same prot and flags: the pieces merge back into one VMA. */
-	assert_int_equal(nr_vmas(&e), 3);
+	assert_int_equal(fx_nr_vmas(e.t), 3);
 
 	/* MAP_FIXED with other prot: three VMAs there now. */
 	assert_int_equal(map_ok(&e, a + PG, PG, GUP_PROT_READ, PRIV | FIXED), a + PG);
-	assert_int_equal(nr_vmas(&e), 5);
+	assert_int_equal(fx_nr_vmas(e.t), 5);
 	{
 		uint64_t v = 1;
 
@@ -218,7 +141,7 @@ static void test_mmap_fixed(void **state)
 	/* MAP_FIXED_NOREPLACE: over a mapping -EEXIST, nothing changes. */
 	{
 		uint64_t out = 0x42;
-		size_t vmas = nr_vmas(&e), frames = nr_free(&e);
+		size_t vmas = fx_nr_vmas(e.t), frames = fx_nr_free(e.w);
 
 		assert_int_equal(gup_mmap(e.t, a, PG, RW, PRIV | GUP_MAP_FIXED_NOREPLACE, &out),
 				 -EEXIST);
@@ -227,54 +150,54 @@ static void test_mmap_fixed(void **state)
 		assert_int_equal(gup_mmap(e.t, a + 3 * PG, 4 * PG, RW,
 					  SHRD | GUP_MAP_FIXED_NOREPLACE | FIXED, &out), -EEXIST);
 		assert_int_equal(out, 0x42);
-		assert_int_equal(nr_vmas(&e), vmas);
-		assert_int_equal(nr_free(&e), frames);
-		assert_int_equal(get64(&e, a), tag(a));
-		assert_int_equal(get64(&e, a + 3 * PG), tag(a + 3 * PG));
+		assert_int_equal(fx_nr_vmas(e.t), vmas);
+		assert_int_equal(fx_nr_free(e.w), frames);
+		assert_int_equal(fx_load_u64(e.t, a), tag(a));
+		assert_int_equal(fx_load_u64(e.t, a + 3 * PG), tag(a + 3 * PG));
 		/* Right next to it is free: succeeds (and merges with it). */
 		assert_int_equal(map_ok(&e, a + 4 * PG, PG, RW, PRIV | GUP_MAP_FIXED_NOREPLACE),
 				 a + 4 * PG);
-		assert_int_equal(nr_vmas(&e), vmas);
+		assert_int_equal(fx_nr_vmas(e.t), vmas);
 	}
-	env_done(&e);
+	fx_env_done(&e);
 }
 
 /* MAP_FIXED over a shared mapping drops the shmem pages with it. */
 static void test_mmap_fixed_over_shared(void **state)
 {
-	struct env e;
+	struct fx_env e;
 	const uint64_t a = UINT64_C(0x700000);
 	size_t free0;
 
 	(void)state;
-	env_new(&e, 256);
-	free0 = nr_free(&e);
+	fx_env_new(&e, NULL, 256);
+	free0 = fx_nr_free(e.w);
 	map_ok(&e, a, 3 * PG, RW, SHRD | FIXED);
 	for (int i = 0; i < 3; i++)
-		put64(&e, a + i * PG, tag(a + i * PG));
-	assert_int_equal(nr_free(&e), free0 - 3);
-	assert_int_equal(stat_of(&e, GUP_STAT_FAULT_SHARED), 3);
+		fx_store_u64(e.t, a + i * PG, tag(a + i * PG));
+	assert_int_equal(fx_nr_free(e.w), free0 - 3);
+	assert_int_equal(fx_stat(e.w, GUP_STAT_FAULT_SHARED), 3);
 	map_ok(&e, a, 3 * PG, RW, PRIV | FIXED);
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(get64(&e, a + i * PG), 0);
-	assert_int_equal(nr_free(&e), free0);
-	assert_int_equal(nr_vmas(&e), 1);
-	env_done(&e);
+		assert_int_equal(fx_load_u64(e.t, a + i * PG), 0);
+	assert_int_equal(fx_nr_free(e.w), free0);
+	assert_int_equal(fx_nr_vmas(e.t), 1);
+	fx_env_done(&e);
 }
 
 static void test_mmap_errors(void **state)
 {
-	struct env e;
+	struct fx_env e;
 	uint64_t out = 0x5555;
 	size_t vmas, frames;
 	struct gup_mm_info mi0;
 
 	(void)state;
-	env_new(&e, 256);
+	fx_env_new(&e, NULL, 256);
 	map_ok(&e, 0x400000, PG, RW, PRIV | FIXED);
-	mi0 = info(&e);
+	mi0 = fx_mm_info(e.mm);
 	vmas = mi0.nr_vmas;
-	frames = nr_free(&e);
+	frames = fx_nr_free(e.w);
 
 	assert_int_equal(gup_mmap(e.t, 0, 0, RW, PRIV, &out), -EINVAL);
 	assert_int_equal(gup_mmap(e.t, 0, PG, 0x8, PRIV, &out), -EINVAL);
@@ -310,29 +233,29 @@ static void test_mmap_errors(void **state)
 
 	/* Nothing happened. */
 	assert_int_equal(out, 0x5555);
-	assert_int_equal(nr_vmas(&e), vmas);
-	assert_int_equal(info(&e).nr_pgtables, mi0.nr_pgtables);
-	assert_int_equal(nr_free(&e), frames);
-	assert_int_equal(stat_of(&e, GUP_STAT_FAULT), 0);
-	env_done(&e);
+	assert_int_equal(fx_nr_vmas(e.t), vmas);
+	assert_int_equal(fx_mm_info(e.mm).nr_pgtables, mi0.nr_pgtables);
+	assert_int_equal(fx_nr_free(e.w), frames);
+	assert_int_equal(fx_stat(e.w, GUP_STAT_FAULT), 0);
+	fx_env_done(&e);
 }
 
 /* ---- MAP_POPULATE ------------------------------------------------------ */
 
 static void test_map_populate(void **state)
 {
-	struct env e;
+	struct fx_env e;
 	uint64_t a, b, c, s0[GUP_NR_STATS], s1[GUP_NR_STATS];
 	size_t frames;
 
 	(void)state;
-	env_new(&e, 256);
-	frames = nr_free(&e);
-	stats(&e, s0);
+	fx_env_new(&e, NULL, 256);
+	frames = fx_nr_free(e.w);
+	fx_stats(e.w, s0);
 	a = map_ok(&e, 0, 8 * PG, RW, PRIV | GUP_MAP_POPULATE);
-	stats(&e, s1);
-	assert_int_equal(rss(&e), 8);
-	assert_int_equal(nr_free(&e), frames - 8);
+	fx_stats(e.w, s1);
+	assert_int_equal(fx_rss(e.t), 8);
+	assert_int_equal(fx_nr_free(e.w), frames - 8);
 	assert_int_equal(s1[GUP_STAT_FAULT_ANON_WRITE] - s0[GUP_STAT_FAULT_ANON_WRITE], 8);
 	for (int i = 0; i < 8; i++) {
 		int64_t pfn = gup_mm_pfn(e.mm, a + i * PG);
@@ -341,17 +264,17 @@ static void test_map_populate(void **state)
 	}
 	/* Accesses now need no fault at all. */
 	for (int i = 0; i < 8; i++) {
-		assert_int_equal(get64(&e, a + i * PG), 0);
-		put64(&e, a + i * PG + 16, tag(a + i * PG));
+		assert_int_equal(fx_load_u64(e.t, a + i * PG), 0);
+		fx_store_u64(e.t, a + i * PG + 16, tag(a + i * PG));
 	}
-	stats(&e, s0);
+	fx_stats(e.w, s0);
 	assert_int_equal(s0[GUP_STAT_FAULT], s1[GUP_STAT_FAULT]);
 
 	/* Read-only private: the zero page everywhere, no frame. */
 	b = map_ok(&e, 0, 4 * PG, GUP_PROT_READ, PRIV | GUP_MAP_POPULATE);
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(gup_mm_pfn(e.mm, b + i * PG), 0);
-	assert_int_equal(rss(&e), 8);
+	assert_int_equal(fx_rss(e.t), 8);
 
 	/* PROT_NONE: nothing populated. */
 	c = map_ok(&e, 0, 2 * PG, GUP_PROT_NONE, PRIV | GUP_MAP_POPULATE);
@@ -359,12 +282,12 @@ static void test_map_populate(void **state)
 
 	/* Shared: the shmem pages are created and mapped. */
 	c = map_ok(&e, 0, 3 * PG, RW, SHRD | GUP_MAP_POPULATE);
-	assert_int_equal(rss(&e), 11);
+	assert_int_equal(fx_rss(e.t), 11);
 	for (int i = 0; i < 3; i++)
 		assert_true(gup_mm_pfn(e.mm, c + i * PG) > 0);
 	for (int i = 0; i < 8; i++)
-		assert_int_equal(get64(&e, a + i * PG + 16), tag(a + i * PG));
-	env_done(&e);
+		assert_int_equal(fx_load_u64(e.t, a + i * PG + 16), tag(a + i * PG));
+	fx_env_done(&e);
 }
 
 /*
@@ -373,45 +296,45 @@ static void test_map_populate(void **state)
  */
 static void test_map_populate_oom(void **state)
 {
-	struct env e;
+	struct fx_env e;
 	uint64_t a = 0;
 	size_t frames;
 	int ret;
 
 	(void)state;
-	env_new(&e, 32);
-	frames = nr_free(&e);
+	fx_env_new(&e, NULL, 32);
+	frames = fx_nr_free(e.w);
 	ret = gup_mmap(e.t, 0, 64 * PG, RW, PRIV | GUP_MAP_POPULATE, &a);
 	assert_int_equal(ret, 0);
-	assert_int_equal(nr_vmas(&e), 1);
-	assert_int_equal(nr_free(&e), 0);
-	assert_int_equal(rss(&e), frames);
-	assert_true(stat_of(&e, GUP_STAT_FAULT_OOM) >= 1);
+	assert_int_equal(fx_nr_vmas(e.t), 1);
+	assert_int_equal(fx_nr_free(e.w), 0);
+	assert_int_equal(fx_rss(e.t), frames);
+	assert_true(fx_stat(e.w, GUP_STAT_FAULT_OOM) >= 1);
 	/* Populated pages work, an unpopulated one cannot be faulted in. */
-	put64(&e, a, 5);
+	fx_store_u64(e.t, a, 5);
 	{
 		uint64_t v = 1;
 
 		assert_int_equal(gup_store(e.t, a + 63 * PG, &v, sizeof(v)), -ENOMEM);
 	}
 	assert_int_equal(gup_munmap(e.t, a, 64 * PG), 0);
-	assert_int_equal(nr_free(&e), frames);
-	env_done(&e);
+	assert_int_equal(fx_nr_free(e.w), frames);
+	fx_env_done(&e);
 }
 
 /* ---- munmap ------------------------------------------------------------ */
 
 static void test_munmap_errors(void **state)
 {
-	struct env e;
+	struct fx_env e;
 	const uint64_t a = UINT64_C(0x800000);
 	size_t frames;
 
 	(void)state;
-	env_new(&e, 256);
+	fx_env_new(&e, NULL, 256);
 	map_ok(&e, a, 4 * PG, RW, PRIV | FIXED);
-	put64(&e, a, 1);
-	frames = nr_free(&e);
+	fx_store_u64(e.t, a, 1);
+	frames = fx_nr_free(e.w);
 	assert_int_equal(gup_munmap(e.t, a + 1, PG), -EINVAL);
 	assert_int_equal(gup_munmap(e.t, a + PG / 2, PG), -EINVAL);
 	assert_int_equal(gup_munmap(e.t, a, 0), -EINVAL);
@@ -425,9 +348,9 @@ static void test_munmap_errors(void **state)
 	assert_int_equal(gup_munmap(e.t, GUP_MMAP_MIN, PG), 0);
 	assert_int_equal(gup_munmap(e.t, 0, PG), 0);
 	assert_int_equal(gup_munmap(e.t, GUP_TASK_SIZE - PG, PG), 0);
-	assert_int_equal(nr_vmas(&e), 1);
-	assert_int_equal(nr_free(&e), frames);
-	assert_int_equal(get64(&e, a), 1);
+	assert_int_equal(fx_nr_vmas(e.t), 1);
+	assert_int_equal(fx_nr_free(e.w), frames);
+	assert_int_equal(fx_load_u64(e.t, a), 1);
 	/* An unaligned length covers the partial page. */
 	assert_int_equal(gup_munmap(e.t, a, 1), 0);
 	{
@@ -435,97 +358,97 @@ static void test_munmap_errors(void **state)
 
 		assert_int_equal(gup_load(e.t, a, &v, sizeof(v)), -EFAULT);
 	}
-	assert_int_equal(nr_free(&e), frames + 1);
+	assert_int_equal(fx_nr_free(e.w), frames + 1);
 	/* A range covering a hole and a mapping: the mapping goes. */
 	assert_int_equal(gup_munmap(e.t, a - 8 * PG, 16 * PG), 0);
-	assert_int_equal(nr_vmas(&e), 0);
-	env_done(&e);
+	assert_int_equal(fx_nr_vmas(e.t), 0);
+	fx_env_done(&e);
 }
 
 static void test_munmap_split(void **state)
 {
-	struct env e;
+	struct fx_env e;
 	const uint64_t a = UINT64_C(0x1000000);
 	uint64_t v;
 	uint64_t segv0;
 
 	(void)state;
-	env_new(&e, 256);
+	fx_env_new(&e, NULL, 256);
 	map_ok(&e, a, 6 * PG, RW, PRIV | FIXED);
 	for (int i = 0; i < 6; i++)
-		put64(&e, a + i * PG + 24, tag(a + i * PG));
-	assert_int_equal(nr_vmas(&e), 1);
-	assert_int_equal(rss(&e), 6);
+		fx_store_u64(e.t, a + i * PG + 24, tag(a + i * PG));
+	assert_int_equal(fx_nr_vmas(e.t), 1);
+	assert_int_equal(fx_rss(e.t), 6);
 	/* The task's TLB holds entries for the middle pages right now. */
 	assert_int_equal(gup_munmap(e.t, a + 2 * PG, 2 * PG), 0);
-	assert_int_equal(nr_vmas(&e), 2);
-	assert_int_equal(rss(&e), 4);
-	segv0 = stat_of(&e, GUP_STAT_FAULT_SIGSEGV);
+	assert_int_equal(fx_nr_vmas(e.t), 2);
+	assert_int_equal(fx_rss(e.t), 4);
+	segv0 = fx_stat(e.w, GUP_STAT_FAULT_SIGSEGV);
 	assert_int_equal(gup_load(e.t, a + 2 * PG + 24, &v, sizeof(v)), -EFAULT);
 	assert_int_equal(gup_load(e.t, a + 3 * PG, &v, 1), -EFAULT);
 	assert_int_equal(gup_store(e.t, a + 3 * PG, &v, 1), -EFAULT);
-	assert_int_equal(stat_of(&e, GUP_STAT_FAULT_SIGSEGV) - segv0, 3);
+	assert_int_equal(fx_stat(e.w, GUP_STAT_FAULT_SIGSEGV) - segv0, 3);
 	for (int i = 0; i < 6; i++)
 		if (i < 2 || i >= 4)
-			assert_int_equal(get64(&e, a + i * PG + 24), tag(a + i * PG));
+			assert_int_equal(fx_load_u64(e.t, a + i * PG + 24), tag(a + i * PG));
 	/* Both sides still grow new pages. */
-	put64(&e, a + PG + 512, 9);
-	put64(&e, a + 5 * PG + 512, 10);
-	assert_int_equal(get64(&e, a + PG + 512), 9);
-	assert_int_equal(get64(&e, a + 5 * PG + 512), 10);
+	fx_store_u64(e.t, a + PG + 512, 9);
+	fx_store_u64(e.t, a + 5 * PG + 512, 10);
+	assert_int_equal(fx_load_u64(e.t, a + PG + 512), 9);
+	assert_int_equal(fx_load_u64(e.t, a + 5 * PG + 512), 10);
 	/* Remapping the hole with the same prot merges everything again. */
 	map_ok(&e, a + 2 * PG, 2 * PG, RW, PRIV | FIXED);
-	assert_int_equal(nr_vmas(&e), 1);
-	assert_int_equal(get64(&e, a + 2 * PG + 24), 0);
-	assert_int_equal(get64(&e, a + 4 * PG + 24), tag(a + 4 * PG));
-	env_done(&e);
+	assert_int_equal(fx_nr_vmas(e.t), 1);
+	assert_int_equal(fx_load_u64(e.t, a + 2 * PG + 24), 0);
+	assert_int_equal(fx_load_u64(e.t, a + 4 * PG + 24), tag(a + 4 * PG));
+	fx_env_done(&e);
 }
 
 /* Splitting a shared mapping keeps each piece on the right shmem offsets. */
 static void test_munmap_split_shared(void **state)
 {
-	struct env e;
+	struct fx_env e;
 	const uint64_t a = UINT64_C(0x2000000);
 	size_t frames;
 
 	(void)state;
-	env_new(&e, 256);
-	frames = nr_free(&e);
+	fx_env_new(&e, NULL, 256);
+	frames = fx_nr_free(e.w);
 	map_ok(&e, a, 6 * PG, RW, SHRD | FIXED);
 	for (int i = 0; i < 6; i++)
-		put64(&e, a + i * PG, tag(a + i * PG));
+		fx_store_u64(e.t, a + i * PG, tag(a + i * PG));
 	assert_int_equal(gup_munmap(e.t, a + 2 * PG, PG), 0);
-	assert_int_equal(nr_vmas(&e), 2);
+	assert_int_equal(fx_nr_vmas(e.t), 2);
 	/* Zap the PTEs of both sides: the data must come back from the object. */
 	assert_int_equal(gup_madvise(e.t, a, 2 * PG, GUP_MADV_DONTNEED), 0);
 	assert_int_equal(gup_madvise(e.t, a + 3 * PG, 3 * PG, GUP_MADV_DONTNEED), 0);
-	assert_int_equal(rss(&e), 0);
+	assert_int_equal(fx_rss(e.t), 0);
 	for (int i = 0; i < 6; i++)
 		if (i != 2)
-			assert_int_equal(get64(&e, a + i * PG), tag(a + i * PG));
-	assert_int_equal(rss(&e), 5);
+			assert_int_equal(fx_load_u64(e.t, a + i * PG), tag(a + i * PG));
+	assert_int_equal(fx_rss(e.t), 5);
 	/* The object still holds all six pages while any piece maps it. */
-	assert_int_equal(nr_free(&e), frames - 6);
+	assert_int_equal(fx_nr_free(e.w), frames - 6);
 	assert_int_equal(gup_munmap(e.t, a, 6 * PG), 0);
-	assert_int_equal(nr_free(&e), frames);
-	env_done(&e);
+	assert_int_equal(fx_nr_free(e.w), frames);
+	fx_env_done(&e);
 }
 
 /* ---- merging and mprotect ----------------------------------------------- */
 
 static void test_merge_and_mprotect_split(void **state)
 {
-	struct env e;
+	struct fx_env e;
 	const uint64_t a = UINT64_C(0x3000000);
 
 	(void)state;
-	env_new(&e, 256);
+	fx_env_new(&e, NULL, 256);
 	map_ok(&e, a, 2 * PG, RW, PRIV | FIXED);
 	map_ok(&e, a + 2 * PG, 2 * PG, RW, PRIV | FIXED);
 	map_ok(&e, a - 2 * PG, 2 * PG, RW, PRIV | FIXED);
-	assert_int_equal(nr_vmas(&e), 1);
+	assert_int_equal(fx_nr_vmas(e.t), 1);
 	for (int i = -2; i < 4; i++)
-		put64(&e, a + i * PG, tag(a + i * PG));
+		fx_store_u64(e.t, a + i * PG, tag(a + i * PG));
 
 	/* Top-down placement packs mappings together: they merge too. */
 	{
@@ -533,47 +456,47 @@ static void test_merge_and_mprotect_split(void **state)
 		uint64_t y = map_ok(&e, 0, PG, RW, PRIV);
 
 		assert_true(x == y + PG || y == x + PG);
-		assert_int_equal(nr_vmas(&e), 2);
+		assert_int_equal(fx_nr_vmas(e.t), 2);
 		assert_int_equal(gup_munmap(e.t, x < y ? x : y, 2 * PG), 0);
 	}
 
 	assert_int_equal(gup_mprotect(e.t, a, 2 * PG, GUP_PROT_READ), 0);
-	assert_int_equal(nr_vmas(&e), 3);
+	assert_int_equal(fx_nr_vmas(e.t), 3);
 	for (int i = -2; i < 4; i++)
-		assert_int_equal(get64(&e, a + i * PG), tag(a + i * PG));
+		assert_int_equal(fx_load_u64(e.t, a + i * PG), tag(a + i * PG));
 	assert_int_equal(gup_mprotect(e.t, a, 2 * PG, RW), 0);
-	assert_int_equal(nr_vmas(&e), 1);
+	assert_int_equal(fx_nr_vmas(e.t), 1);
 	/* Splitting at one edge only. */
 	assert_int_equal(gup_mprotect(e.t, a - 2 * PG, PG, GUP_PROT_READ), 0);
-	assert_int_equal(nr_vmas(&e), 2);
+	assert_int_equal(fx_nr_vmas(e.t), 2);
 	assert_int_equal(gup_mprotect(e.t, a + 3 * PG, PG, GUP_PROT_READ), 0);
-	assert_int_equal(nr_vmas(&e), 3);
+	assert_int_equal(fx_nr_vmas(e.t), 3);
 	/* Over everything: one VMA again. */
 	assert_int_equal(gup_mprotect(e.t, a - 2 * PG, 6 * PG, RW), 0);
-	assert_int_equal(nr_vmas(&e), 1);
+	assert_int_equal(fx_nr_vmas(e.t), 1);
 	for (int i = -2; i < 4; i++) {
-		put64(&e, a + i * PG + 8, tag(a + i * PG) + 1);
-		assert_int_equal(get64(&e, a + i * PG), tag(a + i * PG));
+		fx_store_u64(e.t, a + i * PG + 8, tag(a + i * PG) + 1);
+		assert_int_equal(fx_load_u64(e.t, a + i * PG), tag(a + i * PG));
 	}
 	/* Shared and private never merge. */
 	map_ok(&e, a + 4 * PG, PG, RW, SHRD | FIXED);
-	assert_int_equal(nr_vmas(&e), 2);
-	env_done(&e);
+	assert_int_equal(fx_nr_vmas(e.t), 2);
+	fx_env_done(&e);
 }
 
 static void test_mprotect_errors(void **state)
 {
-	struct env e;
+	struct fx_env e;
 	const uint64_t a = UINT64_C(0x4000000);
 	uint64_t v = 7;
 
 	(void)state;
-	env_new(&e, 256);
+	fx_env_new(&e, NULL, 256);
 	map_ok(&e, a, 2 * PG, RW, PRIV | FIXED);
 	map_ok(&e, a + 3 * PG, 2 * PG, RW, PRIV | FIXED);	/* hole at a+2PG */
-	put64(&e, a, 1);
-	put64(&e, a + 4 * PG, 2);
-	assert_int_equal(nr_vmas(&e), 2);
+	fx_store_u64(e.t, a, 1);
+	fx_store_u64(e.t, a + 4 * PG, 2);
+	assert_int_equal(fx_nr_vmas(e.t), 2);
 
 	assert_int_equal(gup_mprotect(e.t, a + 1, PG, GUP_PROT_READ), -EINVAL);
 	assert_int_equal(gup_mprotect(e.t, a, PG, 0x10), -EINVAL);
@@ -585,83 +508,83 @@ static void test_mprotect_errors(void **state)
 	assert_int_equal(gup_mprotect(e.t, a + PG, 2 * PG, GUP_PROT_NONE), -ENOMEM);
 	assert_int_equal(gup_mprotect(e.t, a + 2 * PG, 2 * PG, GUP_PROT_READ), -ENOMEM);
 	assert_int_equal(gup_mprotect(e.t, a + 16 * PG, PG, GUP_PROT_READ), -ENOMEM);
-	assert_int_equal(nr_vmas(&e), 2);
+	assert_int_equal(fx_nr_vmas(e.t), 2);
 	assert_int_equal(gup_store(e.t, a + PG, &v, sizeof(v)), 0);
 	assert_int_equal(gup_store(e.t, a + 3 * PG, &v, sizeof(v)), 0);
-	assert_int_equal(get64(&e, a), 1);
+	assert_int_equal(fx_load_u64(e.t, a), 1);
 	/* Length 0 is a no-op success. */
 	assert_int_equal(gup_mprotect(e.t, a, 0, GUP_PROT_NONE), 0);
-	assert_int_equal(get64(&e, a), 1);
-	env_done(&e);
+	assert_int_equal(fx_load_u64(e.t, a), 1);
+	fx_env_done(&e);
 }
 
 static void test_mprotect_none_and_back(void **state)
 {
-	struct env e;
+	struct fx_env e;
 	const uint64_t a = UINT64_C(0x5000000);
 	uint64_t v, segv0;
 	size_t frames;
 
 	(void)state;
-	env_new(&e, 256);
+	fx_env_new(&e, NULL, 256);
 	map_ok(&e, a, 4 * PG, RW, PRIV | FIXED);
 	for (int i = 0; i < 3; i++)
-		put64(&e, a + i * PG, tag(a + i * PG));
-	assert_int_equal(get64(&e, a + 3 * PG), 0);	/* zero page */
-	frames = nr_free(&e);
-	assert_int_equal(rss(&e), 3);
+		fx_store_u64(e.t, a + i * PG, tag(a + i * PG));
+	assert_int_equal(fx_load_u64(e.t, a + 3 * PG), 0);	/* zero page */
+	frames = fx_nr_free(e.w);
+	assert_int_equal(fx_rss(e.t), 3);
 
 	assert_int_equal(gup_mprotect(e.t, a, 4 * PG, GUP_PROT_NONE), 0);
-	segv0 = stat_of(&e, GUP_STAT_FAULT_SIGSEGV);
+	segv0 = fx_stat(e.w, GUP_STAT_FAULT_SIGSEGV);
 	for (int i = 0; i < 4; i++) {
 		assert_int_equal(gup_load(e.t, a + i * PG, &v, sizeof(v)), -EFAULT);
 		assert_int_equal(gup_store(e.t, a + i * PG, &v, sizeof(v)), -EFAULT);
 	}
-	assert_int_equal(stat_of(&e, GUP_STAT_FAULT_SIGSEGV) - segv0, 8);
+	assert_int_equal(fx_stat(e.w, GUP_STAT_FAULT_SIGSEGV) - segv0, 8);
 	/* The frames stay mapped (for the mm) and allocated. */
-	assert_int_equal(rss(&e), 3);
-	assert_int_equal(nr_free(&e), frames);
+	assert_int_equal(fx_rss(e.t), 3);
+	assert_int_equal(fx_nr_free(e.w), frames);
 	assert_true(gup_mm_pfn(e.mm, a) > 0);
 	assert_int_equal(gup_mm_pfn(e.mm, a + 3 * PG), 0);
-	assert_int_equal(gup_world_check(e.w, stderr), 0);
+	fx_check(e.w);
 
 	assert_int_equal(gup_mprotect(e.t, a, 4 * PG, RW), 0);
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(get64(&e, a + i * PG), tag(a + i * PG));
-	assert_int_equal(get64(&e, a + 3 * PG), 0);
+		assert_int_equal(fx_load_u64(e.t, a + i * PG), tag(a + i * PG));
+	assert_int_equal(fx_load_u64(e.t, a + 3 * PG), 0);
 	for (int i = 0; i < 4; i++)
-		put64(&e, a + i * PG + 8, i);
+		fx_store_u64(e.t, a + i * PG + 8, i);
 	for (int i = 0; i < 4; i++)
-		assert_int_equal(get64(&e, a + i * PG + 8), (uint64_t)i);
-	assert_int_equal(rss(&e), 4);
-	assert_int_equal(nr_free(&e), frames - 1);
+		assert_int_equal(fx_load_u64(e.t, a + i * PG + 8), (uint64_t)i);
+	assert_int_equal(fx_rss(e.t), 4);
+	assert_int_equal(fx_nr_free(e.w), frames - 1);
 
 	/* PROT_NONE then READ: loads fine, stores fault. */
 	assert_int_equal(gup_mprotect(e.t, a, 4 * PG, GUP_PROT_NONE), 0);
 	assert_int_equal(gup_mprotect(e.t, a, 4 * PG, GUP_PROT_READ), 0);
-	assert_int_equal(get64(&e, a), tag(a));
+	assert_int_equal(fx_load_u64(e.t, a), tag(a));
 	assert_int_equal(gup_store(e.t, a, &v, sizeof(v)), -EFAULT);
-	env_done(&e);
+	fx_env_done(&e);
 }
 
 static void mprotect_readonly(const char *policy)
 {
-	struct env e;
+	struct fx_env e;
 	const uint64_t a = UINT64_C(0x6000000);
 	uint64_t v = 0, segv0, wp0, s[GUP_NR_STATS];
-	bool linux6 = policy == NULL || strcmp(policy, "linux-6.x") == 0;
+	bool linux6 = fx_policy_is_new(policy);
 
-	env_new_policy(&e, 256, policy);
+	fx_env_new(&e, policy, 256);
 	map_ok(&e, a, 3 * PG, RW, PRIV | FIXED);
 	for (int i = 0; i < 3; i++)
-		put64(&e, a + i * PG, tag(a + i * PG));	/* TLB entries: writable */
+		fx_store_u64(e.t, a + i * PG, tag(a + i * PG));	/* TLB entries: writable */
 	assert_int_equal(gup_mprotect(e.t, a, 3 * PG, GUP_PROT_READ), 0);
-	segv0 = stat_of(&e, GUP_STAT_FAULT_SIGSEGV);
+	segv0 = fx_stat(e.w, GUP_STAT_FAULT_SIGSEGV);
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(gup_store(e.t, a + i * PG, &v, sizeof(v)), -EFAULT);
-		assert_int_equal(get64(&e, a + i * PG), tag(a + i * PG));
+		assert_int_equal(fx_load_u64(e.t, a + i * PG), tag(a + i * PG));
 	}
-	assert_int_equal(stat_of(&e, GUP_STAT_FAULT_SIGSEGV) - segv0, 3);
+	assert_int_equal(fx_stat(e.w, GUP_STAT_FAULT_SIGSEGV) - segv0, 3);
 	/* Stores that fault change nothing: bytes before the fault only. */
 	{
 		uint8_t buf[16];
@@ -669,19 +592,19 @@ static void mprotect_readonly(const char *policy)
 		memset(buf, 0xee, sizeof(buf));
 		assert_int_equal(gup_store(e.t, a + PG - 8, buf, sizeof(buf)), -EFAULT);
 	}
-	assert_int_equal(get64(&e, a + PG - 8), 0);
-	assert_int_equal(gup_world_check(e.w, stderr), 0);
+	assert_int_equal(fx_load_u64(e.t, a + PG - 8), 0);
+	fx_check(e.w);
 
 	/* Back to RW: same frames, writable again. */
 	{
 		int64_t pfn = gup_mm_pfn(e.mm, a);
 
-		wp0 = stat_of(&e, GUP_STAT_FAULT_WP);
+		wp0 = fx_stat(e.w, GUP_STAT_FAULT_WP);
 		assert_int_equal(gup_mprotect(e.t, a, 3 * PG, RW), 0);
 		for (int i = 0; i < 3; i++)
-			put64(&e, a + i * PG + 8, 1);
+			fx_store_u64(e.t, a + i * PG + 8, 1);
 		assert_int_equal(gup_mm_pfn(e.mm, a), pfn);
-		stats(&e, s);
+		fx_stats(e.w, s);
 		if (linux6) {
 			/* Exclusive anon pages were made writable by mprotect itself. */
 			assert_int_equal(s[GUP_STAT_FAULT_WP] - wp0, 0);
@@ -693,57 +616,57 @@ static void mprotect_readonly(const char *policy)
 		assert_int_equal(s[GUP_STAT_COW_COPY], 0);
 	}
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(get64(&e, a + i * PG), tag(a + i * PG));
-	env_done(&e);
+		assert_int_equal(fx_load_u64(e.t, a + i * PG), tag(a + i * PG));
+	fx_env_done(&e);
 }
 
 static void test_mprotect_readonly(void **state)
 {
 	(void)state;
-	mprotect_readonly("linux-6.x");
+	mprotect_readonly(FX_POLICY_NEW);
 }
 
 static void test_mprotect_readonly_2629(void **state)
 {
 	(void)state;
-	mprotect_readonly("linux-2.6.29");
+	mprotect_readonly(FX_POLICY_OLD);
 }
 
 /* Shared mapping through PROT_NONE and back: data in the object survives. */
 static void test_mprotect_shared(void **state)
 {
-	struct env e;
+	struct fx_env e;
 	const uint64_t a = UINT64_C(0x6800000);
 	uint64_t v;
 
 	(void)state;
-	env_new(&e, 256);
+	fx_env_new(&e, NULL, 256);
 	map_ok(&e, a, 3 * PG, RW, SHRD | FIXED);
 	for (int i = 0; i < 3; i++)
-		put64(&e, a + i * PG, tag(a + i * PG));
+		fx_store_u64(e.t, a + i * PG, tag(a + i * PG));
 	assert_int_equal(gup_mprotect(e.t, a + PG, PG, GUP_PROT_NONE), 0);
-	assert_int_equal(nr_vmas(&e), 3);
+	assert_int_equal(fx_nr_vmas(e.t), 3);
 	assert_int_equal(gup_load(e.t, a + PG, &v, sizeof(v)), -EFAULT);
-	assert_int_equal(get64(&e, a + 2 * PG), tag(a + 2 * PG));
+	assert_int_equal(fx_load_u64(e.t, a + 2 * PG), tag(a + 2 * PG));
 	assert_int_equal(gup_mprotect(e.t, a + PG, PG, RW), 0);
-	assert_int_equal(nr_vmas(&e), 1);
-	assert_int_equal(get64(&e, a + PG), tag(a + PG));
-	put64(&e, a + PG + 8, 3);
-	assert_int_equal(get64(&e, a + PG + 8), 3);
-	env_done(&e);
+	assert_int_equal(fx_nr_vmas(e.t), 1);
+	assert_int_equal(fx_load_u64(e.t, a + PG), tag(a + PG));
+	fx_store_u64(e.t, a + PG + 8, 3);
+	assert_int_equal(fx_load_u64(e.t, a + PG + 8), 3);
+	fx_env_done(&e);
 }
 
 /* ---- madvise ------------------------------------------------------------- */
 
 static void test_madvise_errors(void **state)
 {
-	struct env e;
+	struct fx_env e;
 	const uint64_t a = UINT64_C(0x7000000);
 
 	(void)state;
-	env_new(&e, 256);
+	fx_env_new(&e, NULL, 256);
 	map_ok(&e, a, 4 * PG, RW, PRIV | FIXED);
-	put64(&e, a, 1);
+	fx_store_u64(e.t, a, 1);
 	assert_int_equal(gup_madvise(e.t, a, PG, 12345), -EINVAL);
 	assert_int_equal(gup_madvise(e.t, a, PG, -1), -EINVAL);
 	assert_int_equal(gup_madvise(e.t, a, PG, 0), -EINVAL);
@@ -754,142 +677,142 @@ static void test_madvise_errors(void **state)
 	assert_int_equal(gup_madvise(NULL, a, PG, GUP_MADV_DONTNEED), -EINVAL);
 	/* Length 0 with valid advice: nothing to do. */
 	assert_int_equal(gup_madvise(e.t, a, 0, GUP_MADV_DONTNEED), 0);
-	assert_int_equal(get64(&e, a), 1);
+	assert_int_equal(fx_load_u64(e.t, a), 1);
 	/* The flag advices work on private anon and are undone by their pairs. */
 	assert_int_equal(gup_madvise(e.t, a + PG, PG, GUP_MADV_WIPEONFORK), 0);
-	assert_int_equal(nr_vmas(&e), 3);
+	assert_int_equal(fx_nr_vmas(e.t), 3);
 	assert_int_equal(gup_madvise(e.t, a + PG, PG, GUP_MADV_KEEPONFORK), 0);
-	assert_int_equal(nr_vmas(&e), 1);
+	assert_int_equal(fx_nr_vmas(e.t), 1);
 	assert_int_equal(gup_madvise(e.t, a, 2 * PG, GUP_MADV_DONTFORK), 0);
-	assert_int_equal(nr_vmas(&e), 2);
+	assert_int_equal(fx_nr_vmas(e.t), 2);
 	assert_int_equal(gup_madvise(e.t, a, 2 * PG, GUP_MADV_DOFORK), 0);
-	assert_int_equal(nr_vmas(&e), 1);
+	assert_int_equal(fx_nr_vmas(e.t), 1);
 	/* ... and report holes. */
 	assert_int_equal(gup_madvise(e.t, a, 8 * PG, GUP_MADV_DONTFORK), -ENOMEM);
-	assert_int_equal(nr_vmas(&e), 1);
-	assert_int_equal(get64(&e, a), 1);
-	env_done(&e);
+	assert_int_equal(fx_nr_vmas(e.t), 1);
+	assert_int_equal(fx_load_u64(e.t, a), 1);
+	fx_env_done(&e);
 }
 
 static void test_madvise_wipeonfork_shared(void **state)
 {
-	struct env e;
+	struct fx_env e;
 	const uint64_t a = UINT64_C(0x7800000);
 
 	(void)state;
-	env_new(&e, 256);
+	fx_env_new(&e, NULL, 256);
 	map_ok(&e, a, 2 * PG, RW, SHRD | FIXED);
 	map_ok(&e, a + 2 * PG, 2 * PG, RW, PRIV | FIXED);
-	assert_int_equal(nr_vmas(&e), 2);
+	assert_int_equal(fx_nr_vmas(e.t), 2);
 	assert_int_equal(gup_madvise(e.t, a, 2 * PG, GUP_MADV_WIPEONFORK), -EINVAL);
 	assert_int_equal(gup_madvise(e.t, a + PG, 2 * PG, GUP_MADV_WIPEONFORK), -EINVAL);
-	assert_int_equal(nr_vmas(&e), 2);	/* nothing split */
+	assert_int_equal(fx_nr_vmas(e.t), 2);	/* nothing split */
 	assert_int_equal(gup_madvise(e.t, a + 2 * PG, 2 * PG, GUP_MADV_WIPEONFORK), 0);
 	assert_int_equal(gup_madvise(e.t, a, 2 * PG, GUP_MADV_KEEPONFORK), 0);
-	assert_int_equal(nr_vmas(&e), 2);
-	env_done(&e);
+	assert_int_equal(fx_nr_vmas(e.t), 2);
+	fx_env_done(&e);
 }
 
 static void test_madvise_dontneed_private(void **state)
 {
-	struct env e;
+	struct fx_env e;
 	const uint64_t a = UINT64_C(0x8000000);
 	size_t frames;
 	uint64_t zap0;
 
 	(void)state;
-	env_new(&e, 256);
+	fx_env_new(&e, NULL, 256);
 	map_ok(&e, a, 8 * PG, RW, PRIV | FIXED);
 	for (int i = 0; i < 8; i++)
-		put64(&e, a + i * PG + 40, tag(a + i * PG));
-	assert_int_equal(rss(&e), 8);
-	frames = nr_free(&e);
-	zap0 = stat_of(&e, GUP_STAT_ZAP_PTE);
+		fx_store_u64(e.t, a + i * PG + 40, tag(a + i * PG));
+	assert_int_equal(fx_rss(e.t), 8);
+	frames = fx_nr_free(e.w);
+	zap0 = fx_stat(e.w, GUP_STAT_ZAP_PTE);
 	/* Pages 2..5: gone; the task's cached translations must not survive. */
 	assert_int_equal(gup_madvise(e.t, a + 2 * PG, 4 * PG, GUP_MADV_DONTNEED), 0);
-	assert_int_equal(stat_of(&e, GUP_STAT_ZAP_PTE) - zap0, 4);
-	assert_int_equal(rss(&e), 4);
-	assert_int_equal(nr_free(&e), frames + 4);
-	assert_int_equal(nr_vmas(&e), 1);
+	assert_int_equal(fx_stat(e.w, GUP_STAT_ZAP_PTE) - zap0, 4);
+	assert_int_equal(fx_rss(e.t), 4);
+	assert_int_equal(fx_nr_free(e.w), frames + 4);
+	assert_int_equal(fx_nr_vmas(e.t), 1);
 	for (int i = 0; i < 8; i++)
-		assert_int_equal(get64(&e, a + i * PG + 40),
+		assert_int_equal(fx_load_u64(e.t, a + i * PG + 40),
 				 (i >= 2 && i < 6) ? 0 : tag(a + i * PG));
 	/* Reads of the dropped pages map the zero page, not frames. */
-	assert_int_equal(rss(&e), 4);
+	assert_int_equal(fx_rss(e.t), 4);
 	assert_int_equal(gup_mm_pfn(e.mm, a + 3 * PG), 0);
 	/* Writes allocate new zeroed frames. */
-	put64(&e, a + 3 * PG, 11);
-	assert_int_equal(get64(&e, a + 3 * PG + 40), 0);
-	assert_int_equal(rss(&e), 5);
+	fx_store_u64(e.t, a + 3 * PG, 11);
+	assert_int_equal(fx_load_u64(e.t, a + 3 * PG + 40), 0);
+	assert_int_equal(fx_rss(e.t), 5);
 
 	/* Over a hole: -ENOMEM, but what is mapped is still dropped. */
 	assert_int_equal(gup_madvise(e.t, a + 6 * PG, 4 * PG, GUP_MADV_DONTNEED), -ENOMEM);
-	assert_int_equal(get64(&e, a + 6 * PG + 40), 0);
-	assert_int_equal(get64(&e, a + 7 * PG + 40), 0);
+	assert_int_equal(fx_load_u64(e.t, a + 6 * PG + 40), 0);
+	assert_int_equal(fx_load_u64(e.t, a + 7 * PG + 40), 0);
 	assert_int_equal(gup_madvise(e.t, a + 16 * PG, PG, GUP_MADV_DONTNEED), -ENOMEM);
-	assert_int_equal(get64(&e, a + 40), tag(a));
-	env_done(&e);
+	assert_int_equal(fx_load_u64(e.t, a + 40), tag(a));
+	fx_env_done(&e);
 }
 
 static void test_madvise_dontneed_shared(void **state)
 {
-	struct env e;
+	struct fx_env e;
 	const uint64_t a = UINT64_C(0x9000000);
 	size_t frames;
 	uint64_t sh0;
 
 	(void)state;
-	env_new(&e, 256);
+	fx_env_new(&e, NULL, 256);
 	map_ok(&e, a, 4 * PG, RW, SHRD | FIXED);
 	for (int i = 0; i < 4; i++)
-		put64(&e, a + i * PG, tag(a + i * PG));
-	assert_int_equal(rss(&e), 4);
-	frames = nr_free(&e);
+		fx_store_u64(e.t, a + i * PG, tag(a + i * PG));
+	assert_int_equal(fx_rss(e.t), 4);
+	frames = fx_nr_free(e.w);
 	assert_int_equal(gup_madvise(e.t, a, 4 * PG, GUP_MADV_DONTNEED), 0);
 	/* The PTEs went, the pages did not: they live in the shmem object. */
-	assert_int_equal(rss(&e), 0);
-	assert_int_equal(nr_free(&e), frames);
+	assert_int_equal(fx_rss(e.t), 0);
+	assert_int_equal(fx_nr_free(e.w), frames);
 	assert_int_equal(gup_mm_pfn(e.mm, a), -EFAULT);
-	sh0 = stat_of(&e, GUP_STAT_FAULT_SHARED);
+	sh0 = fx_stat(e.w, GUP_STAT_FAULT_SHARED);
 	for (int i = 0; i < 4; i++)
-		assert_int_equal(get64(&e, a + i * PG), tag(a + i * PG));
-	assert_int_equal(stat_of(&e, GUP_STAT_FAULT_SHARED) - sh0, 4);
-	assert_int_equal(rss(&e), 4);
-	assert_int_equal(nr_free(&e), frames);
-	env_done(&e);
+		assert_int_equal(fx_load_u64(e.t, a + i * PG), tag(a + i * PG));
+	assert_int_equal(fx_stat(e.w, GUP_STAT_FAULT_SHARED) - sh0, 4);
+	assert_int_equal(fx_rss(e.t), 4);
+	assert_int_equal(fx_nr_free(e.w), frames);
+	fx_env_done(&e);
 }
 
 static void test_madvise_populate(void **state)
 {
-	struct env e;
+	struct fx_env e;
 	const uint64_t a = UINT64_C(0xa000000);
 	uint64_t s0[GUP_NR_STATS], s1[GUP_NR_STATS];
 	size_t frames;
 
 	(void)state;
-	env_new(&e, 256);
+	fx_env_new(&e, NULL, 256);
 	map_ok(&e, a, 8 * PG, RW, PRIV | FIXED);
-	frames = nr_free(&e);
+	frames = fx_nr_free(e.w);
 
-	stats(&e, s0);
+	fx_stats(e.w, s0);
 	assert_int_equal(gup_madvise(e.t, a, 4 * PG, GUP_MADV_POPULATE_READ), 0);
-	stats(&e, s1);
+	fx_stats(e.w, s1);
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(gup_mm_pfn(e.mm, a + i * PG), 0);
 	assert_int_equal(gup_mm_pfn(e.mm, a + 4 * PG), -EFAULT);
 	assert_int_equal(s1[GUP_STAT_FAULT_ANON_READ] - s0[GUP_STAT_FAULT_ANON_READ], 4);
-	assert_int_equal(rss(&e), 0);
-	assert_int_equal(nr_free(&e), frames);
+	assert_int_equal(fx_rss(e.t), 0);
+	assert_int_equal(fx_nr_free(e.w), frames);
 	/* Already populated: nothing more to do. */
 	assert_int_equal(gup_madvise(e.t, a, 4 * PG, GUP_MADV_POPULATE_READ), 0);
-	stats(&e, s0);
+	fx_stats(e.w, s0);
 	assert_int_equal(s0[GUP_STAT_FAULT], s1[GUP_STAT_FAULT]);
 
 	/* POPULATE_WRITE over zero-page and empty PTEs alike: frames, no store. */
 	assert_int_equal(gup_madvise(e.t, a + 2 * PG, 6 * PG, GUP_MADV_POPULATE_WRITE), 0);
-	stats(&e, s1);
-	assert_int_equal(rss(&e), 6);
-	assert_int_equal(nr_free(&e), frames - 6);
+	fx_stats(e.w, s1);
+	assert_int_equal(fx_rss(e.t), 6);
+	assert_int_equal(fx_nr_free(e.w), frames - 6);
 	assert_int_equal(s1[GUP_STAT_FAULT_ANON_WRITE] - s0[GUP_STAT_FAULT_ANON_WRITE], 4);
 	assert_int_equal(s1[GUP_STAT_COW_ZERO] - s0[GUP_STAT_COW_ZERO], 2);
 	for (int i = 2; i < 8; i++) {
@@ -899,12 +822,12 @@ static void test_madvise_populate(void **state)
 	}
 	assert_int_equal(gup_mm_pfn(e.mm, a), 0);
 	for (int i = 0; i < 8; i++)
-		assert_int_equal(get64(&e, a + i * PG + 128), 0);
+		assert_int_equal(fx_load_u64(e.t, a + i * PG + 128), 0);
 	/* Stores to populated pages take no fault. */
-	stats(&e, s0);
+	fx_stats(e.w, s0);
 	for (int i = 2; i < 8; i++)
-		put64(&e, a + i * PG, 1);
-	stats(&e, s1);
+		fx_store_u64(e.t, a + i * PG, 1);
+	fx_stats(e.w, s1);
 	assert_int_equal(s1[GUP_STAT_FAULT], s0[GUP_STAT_FAULT]);
 
 	/* Holes and missing permission. */
@@ -920,54 +843,54 @@ static void test_madvise_populate(void **state)
 	assert_int_equal(gup_madvise(e.t, a + 20 * PG, PG, GUP_MADV_POPULATE_READ), -EINVAL);
 	assert_int_equal(gup_madvise(e.t, a + 20 * PG, PG, GUP_MADV_POPULATE_WRITE), -EINVAL);
 	assert_int_equal(gup_madvise(e.t, a + 21 * PG, PG, GUP_MADV_POPULATE_READ), -ENOMEM);
-	env_done(&e);
+	fx_env_done(&e);
 }
 
 static void test_madvise_populate_shared(void **state)
 {
-	struct env e;
+	struct fx_env e;
 	const uint64_t a = UINT64_C(0xb000000);
 	size_t frames;
 
 	(void)state;
-	env_new(&e, 256);
-	frames = nr_free(&e);
+	fx_env_new(&e, NULL, 256);
+	frames = fx_nr_free(e.w);
 	map_ok(&e, a, 4 * PG, RW, SHRD | FIXED);
 	assert_int_equal(gup_madvise(e.t, a, 2 * PG, GUP_MADV_POPULATE_READ), 0);
 	assert_int_equal(gup_madvise(e.t, a + 2 * PG, 2 * PG, GUP_MADV_POPULATE_WRITE), 0);
-	assert_int_equal(rss(&e), 4);
-	assert_int_equal(nr_free(&e), frames - 4);
-	assert_int_equal(stat_of(&e, GUP_STAT_FAULT_SHARED), 4);
+	assert_int_equal(fx_rss(e.t), 4);
+	assert_int_equal(fx_nr_free(e.w), frames - 4);
+	assert_int_equal(fx_stat(e.w, GUP_STAT_FAULT_SHARED), 4);
 	for (int i = 0; i < 4; i++) {
 		assert_true(gup_mm_pfn(e.mm, a + i * PG) > 0);
-		assert_int_equal(get64(&e, a + i * PG), 0);
+		assert_int_equal(fx_load_u64(e.t, a + i * PG), 0);
 	}
-	env_done(&e);
+	fx_env_done(&e);
 }
 
 /* ---- loads and stores -------------------------------------------------------- */
 
 static void test_uaccess_cross_page(void **state)
 {
-	struct env e;
+	struct fx_env e;
 	const uint64_t a = UINT64_C(0xc000000);
 	uint8_t buf[3 * 4096 + 64], out[sizeof(buf)];
 	uint64_t w0;
 
 	(void)state;
-	env_new(&e, 256);
+	fx_env_new(&e, NULL, 256);
 	map_ok(&e, a, 6 * PG, RW, PRIV | FIXED);
 	for (size_t i = 0; i < sizeof(buf); i++)
 		buf[i] = (uint8_t)(i * 7 + 3);
-	w0 = stat_of(&e, GUP_STAT_FAULT_ANON_WRITE);
+	w0 = fx_stat(e.w, GUP_STAT_FAULT_ANON_WRITE);
 	/* 16 bytes over the first page boundary: two pages faulted. */
 	assert_int_equal(gup_store(e.t, a + PG - 8, buf, 16), 0);
-	assert_int_equal(stat_of(&e, GUP_STAT_FAULT_ANON_WRITE) - w0, 2);
+	assert_int_equal(fx_stat(e.w, GUP_STAT_FAULT_ANON_WRITE) - w0, 2);
 	memset(out, 0, sizeof(out));
 	assert_int_equal(gup_load(e.t, a + PG - 8, out, 16), 0);
 	assert_memory_equal(out, buf, 16);
-	assert_int_equal(get64(&e, a + PG - 16), 0);
-	assert_int_equal(get64(&e, a + PG + 8), 0);
+	assert_int_equal(fx_load_u64(e.t, a + PG - 16), 0);
+	assert_int_equal(fx_load_u64(e.t, a + PG + 8), 0);
 
 	/* A long unaligned store over four pages. */
 	assert_int_equal(gup_store(e.t, a + 2 * PG - 32, buf, sizeof(buf)), 0);
@@ -975,8 +898,8 @@ static void test_uaccess_cross_page(void **state)
 	assert_int_equal(gup_load(e.t, a + 2 * PG - 32, out, sizeof(out)), 0);
 	assert_memory_equal(out, buf, sizeof(buf));
 	/* [a+2PG-32, a+5PG+32): pages 1..5, of which 2..5 are new. */
-	assert_int_equal(stat_of(&e, GUP_STAT_FAULT_ANON_WRITE) - w0, 6);
-	assert_int_equal(rss(&e), 6);
+	assert_int_equal(fx_stat(e.w, GUP_STAT_FAULT_ANON_WRITE) - w0, 6);
+	assert_int_equal(fx_rss(e.t), 6);
 
 	/* Running off the end of the mapping: bytes before the bad page land. */
 	memset(out, 0, sizeof(out));
@@ -987,17 +910,17 @@ static void test_uaccess_cross_page(void **state)
 	/* Zero-length accesses succeed anywhere. */
 	assert_int_equal(gup_load(e.t, 0, out, 0), 0);
 	assert_int_equal(gup_store(e.t, a + 100 * PG, buf, 0), 0);
-	env_done(&e);
+	fx_env_done(&e);
 }
 
 static void test_uaccess_errors(void **state)
 {
-	struct env e;
+	struct fx_env e;
 	const uint64_t a = UINT64_C(0xd000000);
 	uint64_t v = 0;
 
 	(void)state;
-	env_new(&e, 256);
+	fx_env_new(&e, NULL, 256);
 	map_ok(&e, a, PG, RW, PRIV | FIXED);
 	assert_int_equal(gup_store(e.t, a, NULL, 8), -EINVAL);
 	assert_int_equal(gup_load(e.t, a, NULL, 8), -EINVAL);
@@ -1013,66 +936,66 @@ static void test_uaccess_errors(void **state)
 	/* Unmapped: SIGSEGV. */
 	assert_int_equal(gup_load(e.t, a + PG, &v, 1), -EFAULT);
 	assert_int_equal(gup_load(e.t, 0, &v, 1), -EFAULT);
-	assert_int_equal(stat_of(&e, GUP_STAT_FAULT_SIGSEGV), 2);
+	assert_int_equal(fx_stat(e.w, GUP_STAT_FAULT_SIGSEGV), 2);
 	/* None of that allocated anything. */
-	assert_int_equal(rss(&e), 0);
-	assert_int_equal(stat_of(&e, GUP_STAT_FRAME_ALLOC), 0);
-	env_done(&e);
+	assert_int_equal(fx_rss(e.t), 0);
+	assert_int_equal(fx_stat(e.w, GUP_STAT_FRAME_ALLOC), 0);
+	fx_env_done(&e);
 }
 
 static void test_fill(void **state)
 {
-	struct env e;
+	struct fx_env e;
 	const uint64_t a = UINT64_C(0xe000000);
 	uint8_t out[3 * 4096];
 
 	(void)state;
-	env_new(&e, 256);
+	fx_env_new(&e, NULL, 256);
 	map_ok(&e, a, 4 * PG, RW, PRIV | FIXED);
 	assert_int_equal(gup_fill(e.t, a + 100, 0xab, 2 * PG), 0);
 	assert_int_equal(gup_load(e.t, a, out, sizeof(out)), 0);
 	for (size_t i = 0; i < sizeof(out); i++)
 		assert_int_equal(out[i], (i >= 100 && i < 100 + 2 * PG) ? 0xab : 0);
-	assert_int_equal(rss(&e), 3);
+	assert_int_equal(fx_rss(e.t), 3);
 	/* int c is truncated to a byte, as memset does. */
 	assert_int_equal(gup_fill(e.t, a, 0x1cd, 8), 0);
-	assert_int_equal(get64(&e, a), UINT64_C(0xcdcdcdcdcdcdcdcd));
+	assert_int_equal(fx_load_u64(e.t, a), UINT64_C(0xcdcdcdcdcdcdcdcd));
 	assert_int_equal(gup_fill(e.t, a, 0, 0), 0);
 	assert_int_equal(gup_fill(e.t, a + 4 * PG - 4, 1, 8), -EFAULT);
-	assert_int_equal(get64(&e, a + 4 * PG - 8), UINT64_C(0x0101010100000000));
+	assert_int_equal(fx_load_u64(e.t, a + 4 * PG - 8), UINT64_C(0x0101010100000000));
 	/* Filling a read-only mapping faults without touching it. */
 	map_ok(&e, a + 8 * PG, PG, GUP_PROT_READ, PRIV | FIXED);
 	assert_int_equal(gup_fill(e.t, a + 8 * PG, 1, 8), -EFAULT);
-	assert_int_equal(get64(&e, a + 8 * PG), 0);
-	env_done(&e);
+	assert_int_equal(fx_load_u64(e.t, a + 8 * PG), 0);
+	fx_env_done(&e);
 }
 
 /* A second task of the mm sees munmap and MAP_FIXED at once (its TLB is shot down). */
 static void test_two_tasks_see_changes(void **state)
 {
-	struct env e;
+	struct fx_env e;
 	struct gup_task *t2;
 	const uint64_t a = UINT64_C(0xf000000);
 	uint64_t v = 0, shoot0;
 
 	(void)state;
-	env_new(&e, 256);
+	fx_env_new(&e, NULL, 256);
 	assert_int_equal(gup_task_create(e.mm, &t2), 0);
 	map_ok(&e, a, 2 * PG, RW, PRIV | FIXED);
-	put64(&e, a, 21);
+	fx_store_u64(e.t, a, 21);
 	assert_int_equal(gup_load(t2, a, &v, sizeof(v)), 0);	/* t2 caches it */
 	assert_int_equal(v, 21);
 	v = 22;
 	assert_int_equal(gup_store(t2, a + 8, &v, sizeof(v)), 0);
-	assert_int_equal(get64(&e, a + 8), 22);
+	assert_int_equal(fx_load_u64(e.t, a + 8), 22);
 
-	shoot0 = stat_of(&e, GUP_STAT_TLB_SHOOTDOWN);
+	shoot0 = fx_stat(e.w, GUP_STAT_TLB_SHOOTDOWN);
 	map_ok(&e, a, PG, RW, PRIV | FIXED);
-	assert_true(stat_of(&e, GUP_STAT_TLB_SHOOTDOWN) - shoot0 >= 2);
+	assert_true(fx_stat(e.w, GUP_STAT_TLB_SHOOTDOWN) - shoot0 >= 2);
 	assert_int_equal(gup_load(t2, a, &v, sizeof(v)), 0);
 	assert_int_equal(v, 0);
 
-	put64(&e, a + PG, 23);
+	fx_store_u64(e.t, a + PG, 23);
 	assert_int_equal(gup_load(t2, a + PG, &v, sizeof(v)), 0);
 	assert_int_equal(v, 23);
 	assert_int_equal(gup_munmap(e.t, a + PG, PG), 0);
@@ -1087,7 +1010,7 @@ static void test_two_tasks_see_changes(void **state)
 	assert_int_equal(gup_load(t2, a, &v, sizeof(v)), 0);
 	assert_int_equal(v, 24);
 	gup_task_exit(t2);
-	env_done(&e);
+	fx_env_done(&e);
 }
 
 /* ---- a randomised run against a reference model ------------------------------ */
@@ -1239,18 +1162,18 @@ static int random_prot(struct model *m)
 	return prots[mrand(m, sizeof(prots) / sizeof(prots[0]))];
 }
 
-static void model_check(struct env *e, struct model *m, size_t nr_frames, int step)
+static void model_check(struct fx_env *e, struct model *m, size_t nr_frames, int step)
 {
-	struct gup_mm_info mi = info(e);
+	struct gup_mm_info mi = fx_mm_info(e->mm);
 
 	if (mi.nr_vmas != m_vmas(m) || mi.rss != m_rss(m) ||
-	    nr_free(e) != nr_frames - 1 - m_frames_used(m))
+	    fx_nr_free(e->w) != nr_frames - 1 - m_frames_used(m))
 		print_error("step %d: vmas %zu/%zu rss %zu/%zu free %zu/%zu\n", step,
-			    mi.nr_vmas, m_vmas(m), mi.rss, m_rss(m), nr_free(e),
+			    mi.nr_vmas, m_vmas(m), mi.rss, m_rss(m), fx_nr_free(e->w),
 			    nr_frames - 1 - m_frames_used(m));
 	assert_int_equal(mi.nr_vmas, m_vmas(m));
 	assert_int_equal(mi.rss, m_rss(m));
-	assert_int_equal(nr_free(e), nr_frames - 1 - m_frames_used(m));
+	assert_int_equal(fx_nr_free(e->w), nr_frames - 1 - m_frames_used(m));
 	for (unsigned i = 0; i < W; i++) {
 		int64_t pfn = gup_mm_pfn(e->mm, WBASE + i * PG);
 		enum pstate st = m->pg[i].mapped ? m->pg[i].pte : P_NONE;
@@ -1262,13 +1185,13 @@ static void model_check(struct env *e, struct model *m, size_t nr_frames, int st
 		else
 			assert_true(pfn > 0 && (size_t)pfn < nr_frames);
 	}
-	assert_int_equal(gup_world_check(e->w, stderr), 0);
+	fx_check(e->w);
 }
 
 static void random_run(const char *policy, uint64_t seed, int steps)
 {
 	const size_t nr_frames = 2048;
-	struct env e;
+	struct fx_env e;
 	struct gup_task *t2;
 	struct model *m = calloc(1, sizeof(*m));
 
@@ -1276,7 +1199,7 @@ static void random_run(const char *policy, uint64_t seed, int steps)
 	m->obj = calloc(MAXOBJ, sizeof(*m->obj));
 	assert_non_null(m->obj);
 	m->rng = seed;
-	env_new_policy(&e, nr_frames, policy);
+	fx_env_new(&e, policy, nr_frames);
 	assert_int_equal(gup_task_create(e.mm, &t2), 0);
 
 	for (int step = 0; step < steps; step++) {
@@ -1448,7 +1371,7 @@ check:
 			assert_int_equal(v, mdata(m, i)[s]);
 		}
 	gup_task_exit(t2);
-	env_done(&e);
+	fx_env_done(&e);
 	free(m->obj);
 	free(m);
 }
@@ -1456,14 +1379,14 @@ check:
 static void test_random_linux6(void **state)
 {
 	(void)state;
-	random_run("linux-6.x", UINT64_C(0x1234567887654321), 3000);
-	random_run("linux-6.x", UINT64_C(0xfeedfacecafebeef), 3000);
+	random_run(FX_POLICY_NEW, UINT64_C(0x1234567887654321), 3000);
+	random_run(FX_POLICY_NEW, UINT64_C(0xfeedfacecafebeef), 3000);
 }
 
 static void test_random_linux2629(void **state)
 {
 	(void)state;
-	random_run("linux-2.6.29", UINT64_C(0x0badc0de0badc0de), 3000);
+	random_run(FX_POLICY_OLD, UINT64_C(0x0badc0de0badc0de), 3000);
 }
 
 int main(void)

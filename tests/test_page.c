@@ -23,57 +23,13 @@
 #include "mm/page.h"
 #include "world.h"
 
+#include "common/fixture.h"
+
 /* ---- helpers ---------------------------------------------------------- */
-
-static struct gup_world *world_new(size_t nr_frames, size_t nr_movable)
-{
-	struct gup_world_config cfg = {
-		.nr_frames = nr_frames,
-		.nr_movable = nr_movable,
-	};
-	struct gup_world *w = NULL;
-
-	assert_int_equal(gup_world_create(&cfg, &w), 0);
-	assert_non_null(w);
-	return w;
-}
-
-static void world_done(struct gup_world *w)
-{
-	assert_int_equal(gup_world_check(w, stderr), 0);
-	assert_int_equal(gup_world_destroy(w), 0);
-}
-
-static struct gup_mem_info meminfo(struct gup_world *w)
-{
-	struct gup_mem_info mi;
-
-	memset(&mi, 0xff, sizeof(mi));
-	assert_int_equal(gup_world_meminfo(w, &mi), 0);
-	return mi;
-}
-
-static uint64_t stat_of(struct gup_world *w, enum gup_stat_item item)
-{
-	uint64_t s[GUP_NR_STATS];
-
-	assert_int_equal(gup_world_stats(w, s), 0);
-	return s[item];
-}
 
 static uint64_t pfn_of(struct gup_world *w, struct page *p)
 {
 	return page_to_pfn(&w->arena, p);
-}
-
-static bool frame_all_zero(struct gup_world *w, struct page *p)
-{
-	const uint8_t *d = page_data(&w->arena, p);
-
-	for (size_t i = 0; i < PAGE_SIZE; i++)
-		if (d[i])
-			return false;
-	return true;
 }
 
 /* Drop a fresh (count 0) frame through the normal reference path. */
@@ -97,7 +53,7 @@ static void test_page_struct_size(void **state)
 
 static void test_zero_page(void **state)
 {
-	struct gup_world *w = world_new(256, 0);
+	struct gup_world *w = fx_world_new(NULL, 256, 0);
 	struct page *zp = zero_page(w);
 	const uint8_t *d;
 
@@ -122,8 +78,8 @@ static void test_zero_page(void **state)
 		assert_true(PageFree(p));
 		assert_int_equal(page_count_word(p), 0);
 	}
-	assert_int_equal(meminfo(w).nr_free, 255);
-	world_done(w);
+	assert_int_equal(fx_nr_free(w), 255);
+	fx_world_done(w);
 }
 
 /* ---- the allocator ------------------------------------------------------- */
@@ -131,11 +87,11 @@ static void test_zero_page(void **state)
 static void test_alloc_exhaust_movable_first(void **state)
 {
 	enum { N = 256, MOV = 64 };
-	struct gup_world *w = world_new(N, MOV);
+	struct gup_world *w = fx_world_new(NULL, N, MOV);
 	struct page *got[N];
 	uint8_t seen[N] = { 0 };
 	size_t n = 0;
-	struct gup_mem_info mi = meminfo(w);
+	struct gup_mem_info mi = fx_meminfo(w);
 
 	(void)state;
 	assert_int_equal(mi.nr_frames, N);
@@ -168,33 +124,33 @@ static void test_alloc_exhaust_movable_first(void **state)
 			assert_int_equal(p->zone, ZONE_NORMAL);
 		}
 		got[n++] = p;
-		mi = meminfo(w);
+		mi = fx_meminfo(w);
 		assert_int_equal(mi.nr_free, N - 1 - n);
 		assert_int_equal(mi.nr_movable_free, n < MOV ? MOV - n : 0);
 	}
 	assert_int_equal(n, N - 1);
 	assert_null(alloc_page(w, GFP_KERNEL));
 	assert_null(alloc_page(w, GFP_MOVABLE | GFP_ZERO));
-	mi = meminfo(w);
+	mi = fx_meminfo(w);
 	assert_int_equal(mi.nr_free, 0);
 	assert_int_equal(mi.nr_movable_free, 0);
-	assert_int_equal(stat_of(w, GUP_STAT_FRAME_ALLOC), N - 1);
+	assert_int_equal(fx_stat(w, GUP_STAT_FRAME_ALLOC), N - 1);
 
 	for (size_t i = 0; i < n; i++) {
 		release_fresh(w, got[i]);
 		assert_true(PageFree(got[i]));
 	}
-	mi = meminfo(w);
+	mi = fx_meminfo(w);
 	assert_int_equal(mi.nr_free, N - 1);
 	assert_int_equal(mi.nr_movable_free, MOV);
-	assert_int_equal(stat_of(w, GUP_STAT_FRAME_FREE), N - 1);
-	world_done(w);
+	assert_int_equal(fx_stat(w, GUP_STAT_FRAME_FREE), N - 1);
+	fx_world_done(w);
 }
 
 static void test_alloc_kernel_never_movable(void **state)
 {
 	enum { N = 256, MOV = 100 };
-	struct gup_world *w = world_new(N, MOV);
+	struct gup_world *w = fx_world_new(NULL, N, MOV);
 	struct page *got[N];
 	size_t n = 0;
 	struct page *m;
@@ -211,8 +167,8 @@ static void test_alloc_kernel_never_movable(void **state)
 	}
 	/* Every NORMAL frame except the zero page; MOVABLE untouched. */
 	assert_int_equal(n, N - MOV - 1);
-	assert_int_equal(meminfo(w).nr_movable_free, MOV);
-	assert_int_equal(meminfo(w).nr_free, MOV);
+	assert_int_equal(fx_meminfo(w).nr_movable_free, MOV);
+	assert_int_equal(fx_nr_free(w), MOV);
 	/* A movable allocation still succeeds, from the movable zone. */
 	m = alloc_page(w, GFP_MOVABLE);
 	assert_non_null(m);
@@ -220,14 +176,14 @@ static void test_alloc_kernel_never_movable(void **state)
 	free_frame(w, m);
 	for (size_t i = 0; i < n; i++)
 		free_frame(w, got[i]);
-	assert_int_equal(meminfo(w).nr_free, N - 1);
-	world_done(w);
+	assert_int_equal(fx_nr_free(w), N - 1);
+	fx_world_done(w);
 }
 
 static void test_alloc_zero(void **state)
 {
 	enum { N = 64 };
-	struct gup_world *w = world_new(N, 16);
+	struct gup_world *w = fx_world_new(NULL, N, 16);
 	struct page *got[N];
 	size_t n = 0, dirty_left = 0;
 
@@ -246,7 +202,7 @@ static void test_alloc_zero(void **state)
 	for (size_t i = 0; i < n; i++) {
 		got[i] = alloc_page(w, GFP_MOVABLE);
 		assert_non_null(got[i]);
-		dirty_left += !frame_all_zero(w, got[i]);
+		dirty_left += !fx_frame_is_zero(w, got[i]);
 	}
 	assert_int_equal(dirty_left, n);
 	for (size_t i = 0; i < n; i++)
@@ -256,21 +212,21 @@ static void test_alloc_zero(void **state)
 	for (size_t i = 0; i < n; i++) {
 		got[i] = alloc_page(w, GFP_MOVABLE | GFP_ZERO);
 		assert_non_null(got[i]);
-		assert_true(frame_all_zero(w, got[i]));
+		assert_true(fx_frame_is_zero(w, got[i]));
 		assert_int_equal(page_count_word(got[i]), 0);
 	}
 	for (size_t i = 0; i < n; i++)
 		release_fresh(w, got[i]);
 	/* The zero page was never handed out nor touched. */
-	assert_true(frame_all_zero(w, zero_page(w)));
-	world_done(w);
+	assert_true(fx_frame_is_zero(w, zero_page(w)));
+	fx_world_done(w);
 }
 
 /* ---- reference counts ---------------------------------------------------- */
 
 static void test_ref_try_add(void **state)
 {
-	struct gup_world *w = world_new(64, 0);
+	struct gup_world *w = fx_world_new(NULL, 64, 0);
 	struct page *p = alloc_page(w, GFP_KERNEL);
 
 	(void)state;
@@ -300,19 +256,19 @@ static void test_ref_try_add(void **state)
 	put_page(w, p);
 	assert_true(PageFree(p));
 	assert_false(page_ref_try_add(p, 1));	/* free again: refused */
-	assert_int_equal(meminfo(w).nr_free, 63);
-	world_done(w);
+	assert_int_equal(fx_nr_free(w), 63);
+	fx_world_done(w);
 }
 
 static void test_ref_map_packing(void **state)
 {
-	struct gup_world *w = world_new(64, 8);
+	struct gup_world *w = fx_world_new(NULL, 64, 8);
 	struct page *p = alloc_page(w, GFP_MOVABLE);
 	size_t free0;
 
 	(void)state;
 	assert_non_null(p);
-	free0 = meminfo(w).nr_free;
+	free0 = fx_nr_free(w);
 
 	page_add_map_ref(p);
 	assert_int_equal(page_ref_count(p), 1);
@@ -338,18 +294,18 @@ static void test_ref_map_packing(void **state)
 	put_page(w, p);
 	assert_int_equal(page_ref_count(p), 1);
 	assert_false(PageFree(p));
-	assert_int_equal(meminfo(w).nr_free, free0);
+	assert_int_equal(fx_nr_free(w), free0);
 	put_page(w, p);
 	assert_true(PageFree(p));
 	assert_int_equal(page_count_word(p), 0);
-	assert_int_equal(meminfo(w).nr_free, free0 + 1);
-	assert_int_equal(meminfo(w).nr_movable_free, 8);
-	world_done(w);
+	assert_int_equal(fx_nr_free(w), free0 + 1);
+	assert_int_equal(fx_meminfo(w).nr_movable_free, 8);
+	fx_world_done(w);
 }
 
 static void test_maybe_dma_pinned(void **state)
 {
-	struct gup_world *w = world_new(64, 0);
+	struct gup_world *w = fx_world_new(NULL, 64, 0);
 	struct page *p = alloc_page(w, GFP_KERNEL);
 
 	(void)state;
@@ -366,14 +322,14 @@ static void test_maybe_dma_pinned(void **state)
 	assert_false(page_maybe_dma_pinned(p));
 	page_ref_sub(w, p, GUP_PIN_COUNTING_BIAS - 1);
 	assert_true(PageFree(p));
-	world_done(w);
+	fx_world_done(w);
 }
 
 /* ---- the page lock -------------------------------------------------------- */
 
 static void test_page_lock(void **state)
 {
-	struct gup_world *w = world_new(64, 0);
+	struct gup_world *w = fx_world_new(NULL, 64, 0);
 	struct page *p = alloc_page(w, GFP_KERNEL);
 
 	(void)state;
@@ -400,7 +356,7 @@ static void test_page_lock(void **state)
 	assert_true(PageDirty(p));
 	put_page(w, p);
 	assert_true(PageFree(p));
-	world_done(w);
+	fx_world_done(w);
 }
 
 enum { LOCK_THREADS = 4, LOCK_ITERS = 20000 };
@@ -425,7 +381,7 @@ static void lock_worker(void *arg)
 
 static void test_page_lock_threads(void **state)
 {
-	struct gup_world *w = world_new(64, 0);
+	struct gup_world *w = fx_world_new(NULL, 64, 0);
 	struct page *p = alloc_page(w, GFP_KERNEL);
 	struct gup_thread *th[LOCK_THREADS];
 	uint64_t counter = 0;
@@ -435,13 +391,13 @@ static void test_page_lock_threads(void **state)
 	assert_non_null(p);
 	page_ref_add(p, 1);
 	for (int i = 0; i < LOCK_THREADS; i++)
-		assert_int_equal(gup_thread_start(w, lock_worker, &la, &th[i]), 0);
+		th[i] = fx_thread_start(w, lock_worker, &la);
 	for (int i = 0; i < LOCK_THREADS; i++)
 		assert_int_equal(gup_thread_join(th[i]), 0);
 	assert_int_equal(counter, (uint64_t)LOCK_THREADS * LOCK_ITERS);
 	assert_false(PageLocked(p));
 	put_page(w, p);
-	world_done(w);
+	fx_world_done(w);
 }
 
 /* ---- concurrent allocation ----------------------------------------------- */
@@ -526,7 +482,7 @@ static void af_worker(void *arg)
 
 static void test_alloc_free_concurrent(void **state)
 {
-	struct gup_world *w = world_new(AF_FRAMES, AF_FRAMES / 2);
+	struct gup_world *w = fx_world_new(NULL, AF_FRAMES, AF_FRAMES / 2);
 	struct af_shared *sh = calloc(1, sizeof(*sh));
 	struct af_arg args[AF_THREADS];
 	struct gup_thread *th[AF_THREADS];
@@ -539,7 +495,7 @@ static void test_alloc_free_concurrent(void **state)
 		args[i].sh = sh;
 		args[i].id = i;
 		args[i].rng = UINT64_C(0x9E3779B97F4A7C15) * (i + 1);
-		assert_int_equal(gup_thread_start(w, af_worker, &args[i], &th[i]), 0);
+		th[i] = fx_thread_start(w, af_worker, &args[i]);
 	}
 	for (int i = 0; i < AF_THREADS; i++)
 		assert_int_equal(gup_thread_join(th[i]), 0);
@@ -552,13 +508,13 @@ static void test_alloc_free_concurrent(void **state)
 		assert_int_equal(atomic_load(&sh->owner[pfn]), 0);
 	for (uint64_t pfn = 1; pfn < AF_FRAMES; pfn++)
 		assert_true(PageFree(pfn_to_page(&w->arena, pfn)));
-	mi = meminfo(w);
+	mi = fx_meminfo(w);
 	assert_int_equal(mi.nr_free, AF_FRAMES - 1);
 	assert_int_equal(mi.nr_movable_free, AF_FRAMES / 2);
-	assert_int_equal(stat_of(w, GUP_STAT_FRAME_ALLOC), atomic_load(&sh->allocs));
-	assert_int_equal(stat_of(w, GUP_STAT_FRAME_FREE), atomic_load(&sh->allocs));
+	assert_int_equal(fx_stat(w, GUP_STAT_FRAME_ALLOC), atomic_load(&sh->allocs));
+	assert_int_equal(fx_stat(w, GUP_STAT_FRAME_FREE), atomic_load(&sh->allocs));
 	free(sh);
-	world_done(w);
+	fx_world_done(w);
 }
 
 /*
@@ -602,14 +558,14 @@ static void ns_worker(void *arg)
 
 static void test_alloc_no_spurious_failure(void **state)
 {
-	struct ns_shared sh = { .w = world_new(NS_FRAMES, 0) };
+	struct ns_shared sh = { .w = fx_world_new(NULL, NS_FRAMES, 0) };
 	struct gup_thread *th[NS_THREADS];
 	uint64_t nulls;
 
 	(void)state;
 	assert_true(NS_THREADS * NS_HOLD < NS_FRAMES - 1);
 	for (int i = 0; i < NS_THREADS; i++)
-		assert_int_equal(gup_thread_start(sh.w, ns_worker, &sh, &th[i]), 0);
+		th[i] = fx_thread_start(sh.w, ns_worker, &sh);
 	for (int i = 0; i < NS_THREADS; i++)
 		assert_int_equal(gup_thread_join(th[i]), 0);
 	nulls = atomic_load(&sh.nulls);
@@ -619,8 +575,8 @@ static void test_alloc_no_spurious_failure(void **state)
 			    (unsigned long long)(nulls + atomic_load(&sh.allocs)),
 			    NS_FRAMES - 1 - NS_THREADS * NS_HOLD);
 	/* Tear down first, so that a failure below leaks nothing. */
-	assert_int_equal(meminfo(sh.w).nr_free, NS_FRAMES - 1);
-	world_done(sh.w);
+	assert_int_equal(fx_nr_free(sh.w), NS_FRAMES - 1);
+	fx_world_done(sh.w);
 	assert_int_equal(atomic_load(&sh.errors), 0);
 	assert_int_equal(nulls, 0);
 }
@@ -667,9 +623,9 @@ static void test_world_bad_config(void **state)
 	w = NULL;
 	assert_int_equal(gup_world_create(&cfg, &w), 0);
 	assert_non_null(w);
-	assert_int_equal(meminfo(w).nr_free, 15);
-	assert_int_equal(meminfo(w).nr_movable_free, 8);
-	world_done(w);
+	assert_int_equal(fx_nr_free(w), 15);
+	assert_int_equal(fx_meminfo(w).nr_movable_free, 8);
+	fx_world_done(w);
 
 	assert_int_equal(gup_world_destroy(NULL), -EINVAL);
 }
@@ -698,7 +654,7 @@ static void test_world_policies(void **state)
 		w = NULL;
 		assert_int_equal(gup_world_create(&cfg, &w), 0);
 		assert_string_equal(gup_world_policy(w), want[i]);
-		world_done(w);
+		fx_world_done(w);
 	}
 	/* Every listed name creates a world that reports it back. */
 	for (size_t j = 0; j < n; j++) {
@@ -706,7 +662,7 @@ static void test_world_policies(void **state)
 
 		assert_int_equal(gup_world_create(&cfg, &w), 0);
 		assert_string_equal(gup_world_policy(w), names[j]);
-		world_done(w);
+		fx_world_done(w);
 	}
 	/* NULL is the default, linux-6.x. */
 	{
@@ -714,14 +670,14 @@ static void test_world_policies(void **state)
 
 		assert_int_equal(gup_world_create(&cfg, &w), 0);
 		assert_string_equal(gup_world_policy(w), "linux-6.x");
-		world_done(w);
+		fx_world_done(w);
 	}
 	assert_null(gup_world_policy(NULL));
 }
 
 static void test_world_destroy_busy(void **state)
 {
-	struct gup_world *w = world_new(64, 0);
+	struct gup_world *w = fx_world_new(NULL, 64, 0);
 	struct gup_mm *mm = NULL;
 	struct gup_task *t = NULL;
 	struct gup_mem_info mi;
@@ -730,20 +686,20 @@ static void test_world_destroy_busy(void **state)
 	assert_int_equal(gup_mm_create(w, &mm), 0);
 	assert_int_equal(gup_world_destroy(w), -EBUSY);
 	/* Nothing was freed: the world still works. */
-	mi = meminfo(w);
+	mi = fx_meminfo(w);
 	assert_int_equal(mi.nr_mms, 1);
 	assert_int_equal(mi.nr_tasks, 0);
 	assert_int_equal(gup_task_create(mm, &t), 0);
-	assert_int_equal(meminfo(w).nr_tasks, 1);
+	assert_int_equal(fx_meminfo(w).nr_tasks, 1);
 	gup_mm_put(mm);		/* the task keeps the mm alive */
 	assert_int_equal(gup_world_destroy(w), -EBUSY);
-	assert_int_equal(meminfo(w).nr_mms, 1);
+	assert_int_equal(fx_meminfo(w).nr_mms, 1);
 	gup_task_exit(t);
-	mi = meminfo(w);
+	mi = fx_meminfo(w);
 	assert_int_equal(mi.nr_mms, 0);
 	assert_int_equal(mi.nr_tasks, 0);
 	assert_int_equal(mi.nr_pgtables, 0);
-	world_done(w);
+	fx_world_done(w);
 }
 
 static void test_world_leak_report(void **state)
@@ -788,7 +744,7 @@ static void test_world_leak_report(void **state)
 
 static void test_meminfo_stats_args(void **state)
 {
-	struct gup_world *w = world_new(64, 8);
+	struct gup_world *w = fx_world_new(NULL, 64, 8);
 	struct gup_mem_info mi;
 	uint64_t s[GUP_NR_STATS];
 
@@ -804,11 +760,11 @@ static void test_meminfo_stats_args(void **state)
 	}
 	assert_null(gup_stat_name(GUP_NR_STATS));
 	assert_string_equal(gup_stat_name(GUP_STAT_FRAME_ALLOC), "frame_alloc");
-	mi = meminfo(w);
+	mi = fx_meminfo(w);
 	assert_int_equal(mi.nr_pgtables, 0);
 	assert_int_equal(mi.nr_mms, 0);
 	assert_int_equal(gup_world_check(NULL, stderr), -EINVAL);
-	world_done(w);
+	fx_world_done(w);
 }
 
 int main(void)

@@ -9,8 +9,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -20,72 +18,13 @@
 #include "mm/pgtable.h"
 #include "world.h"
 
+#include "common/fixture.h"
+
 #define KiB (UINT64_C(1) << 10)
 #define MiB (UINT64_C(1) << 20)
 #define GiB (UINT64_C(1) << 30)
 
 /* ---- helpers ---------------------------------------------------------- */
-
-static struct gup_world *world_new(size_t nr_frames, size_t nr_movable)
-{
-	struct gup_world_config cfg = { .nr_frames = nr_frames, .nr_movable = nr_movable };
-	struct gup_world *w = NULL;
-
-	assert_int_equal(gup_world_create(&cfg, &w), 0);
-	return w;
-}
-
-static void world_done(struct gup_world *w)
-{
-	assert_int_equal(gup_world_check(w, stderr), 0);
-	assert_int_equal(gup_world_destroy(w), 0);
-}
-
-static size_t world_pgtables(struct gup_world *w)
-{
-	struct gup_mem_info mi;
-
-	assert_int_equal(gup_world_meminfo(w, &mi), 0);
-	return mi.nr_pgtables;
-}
-
-static struct gup_mm_info mm_info(struct gup_mm *mm)
-{
-	struct gup_mm_info mi;
-
-	memset(&mi, 0xff, sizeof(mi));
-	assert_int_equal(gup_mm_info(mm, &mi), 0);
-	return mi;
-}
-
-static uint64_t stat_of(struct gup_world *w, enum gup_stat_item item)
-{
-	uint64_t s[GUP_NR_STATS];
-
-	assert_int_equal(gup_world_stats(w, s), 0);
-	return s[item];
-}
-
-struct env {
-	struct gup_world *w;
-	struct gup_mm *mm;
-	struct gup_task *t;
-};
-
-static void env_new(struct env *e, size_t nr_frames)
-{
-	e->w = world_new(nr_frames, nr_frames / 4);
-	assert_int_equal(gup_mm_create(e->w, &e->mm), 0);
-	assert_int_equal(gup_task_create(e->mm, &e->t), 0);
-}
-
-static void env_done(struct env *e)
-{
-	assert_int_equal(gup_world_check(e->w, stderr), 0);
-	gup_task_exit(e->t);
-	gup_mm_put(e->mm);
-	world_done(e->w);
-}
 
 /* Count distinct tables an address set needs, level by level. */
 struct table_count {
@@ -155,7 +94,7 @@ static void test_index_helpers(void **state)
 
 static void test_pte_alloc_offset_map(void **state)
 {
-	struct gup_world *w = world_new(256, 0);
+	struct gup_world *w = fx_world_new(NULL, 256, 0);
 	struct gup_mm *mm;
 	const uint64_t addrs[] = {
 		0x10000,				/* PGD 0, PUD 0, PMD 0 */
@@ -173,10 +112,10 @@ static void test_pte_alloc_offset_map(void **state)
 
 	(void)state;
 	assert_int_equal(gup_mm_create(w, &mm), 0);
-	assert_int_equal(mm_info(mm).nr_pgtables, 1);	/* the PGD */
-	base = world_pgtables(w);
+	assert_int_equal(fx_mm_info(mm).nr_pgtables, 1);	/* the PGD */
+	base = fx_meminfo(w).nr_pgtables;
 	assert_int_equal(base, 1);
-	alloc0 = stat_of(w, GUP_STAT_PGTABLE_ALLOC);
+	alloc0 = fx_stat(w, GUP_STAT_PGTABLE_ALLOC);
 	assert_int_equal(mm->pgd->level, 3);
 
 	mmap_write_lock(mm);
@@ -236,15 +175,15 @@ static void test_pte_alloc_offset_map(void **state)
 	assert_null(pte_offset_map(mm, addrs[2] + PMD_SIZE, &pt2));
 	mmap_write_unlock(mm);
 
-	assert_int_equal(mm_info(mm).nr_pgtables, 13);
-	assert_int_equal(world_pgtables(w), 13);
-	assert_int_equal(stat_of(w, GUP_STAT_PGTABLE_ALLOC) - alloc0, 12);
+	assert_int_equal(fx_mm_info(mm).nr_pgtables, 13);
+	assert_int_equal(fx_meminfo(w).nr_pgtables, 13);
+	assert_int_equal(fx_stat(w, GUP_STAT_PGTABLE_ALLOC) - alloc0, 12);
 
 	/* The last put frees every (empty) table. */
 	gup_mm_put(mm);
-	assert_int_equal(world_pgtables(w), 0);
-	assert_int_equal(stat_of(w, GUP_STAT_PGTABLE_ALLOC), stat_of(w, GUP_STAT_PGTABLE_FREE));
-	world_done(w);
+	assert_int_equal(fx_meminfo(w).nr_pgtables, 0);
+	assert_int_equal(fx_stat(w, GUP_STAT_PGTABLE_ALLOC), fx_stat(w, GUP_STAT_PGTABLE_FREE));
+	fx_world_done(w);
 }
 
 /* ---- the walker ------------------------------------------------------------- */
@@ -273,7 +212,7 @@ static int record_fn(struct pgtable *pt, uint64_t start, uint64_t end, void *arg
 
 static void test_walk_pte_tables(void **state)
 {
-	struct gup_world *w = world_new(256, 0);
+	struct gup_world *w = fx_world_new(NULL, 256, 0);
 	struct gup_mm *mm;
 	/* Tables at: PMD slots 1 and 3 of the first GiB, one in GiB 2, one in PGD 1. */
 	const uint64_t t_a = 1 * PMD_SIZE, t_b = 3 * PMD_SIZE, t_c = 2 * PUD_SIZE + 5 * PMD_SIZE,
@@ -357,8 +296,8 @@ static void test_walk_pte_tables(void **state)
 	mmap_write_unlock(mm);
 
 	gup_mm_put(mm);
-	assert_int_equal(world_pgtables(w), 0);
-	world_done(w);
+	assert_int_equal(fx_meminfo(w).nr_pgtables, 0);
+	fx_world_done(w);
 }
 
 /* ---- PTE bits ---------------------------------------------------------------- */
@@ -465,7 +404,7 @@ static void test_ptep_set_wrprotect(void **state)
 
 static void test_pgtable_accounting(void **state)
 {
-	struct env e;
+	struct fx_env e;
 	struct table_count tc;
 	/* Bases, all MAP_FIXED; each region gets a few touched pages. */
 	const uint64_t regions[] = {
@@ -481,12 +420,12 @@ static void test_pgtable_accounting(void **state)
 	uint64_t fault_w0;
 
 	(void)state;
-	env_new(&e, 1024);
+	fx_env_new(&e, NULL, 1024);
 	memset(&tc, 0, sizeof(tc));
-	base_world = world_pgtables(e.w);
+	base_world = fx_meminfo(e.w).nr_pgtables;
 	assert_int_equal(base_world, 1);
-	assert_int_equal(mm_info(e.mm).nr_pgtables, 1);
-	fault_w0 = stat_of(e.w, GUP_STAT_FAULT_ANON_WRITE);
+	assert_int_equal(fx_mm_info(e.mm).nr_pgtables, 1);
+	fault_w0 = fx_stat(e.w, GUP_STAT_FAULT_ANON_WRITE);
 
 	for (size_t i = 0; i < NR; i++) {
 		uint64_t got = 0;
@@ -497,7 +436,7 @@ static void test_pgtable_accounting(void **state)
 		assert_int_equal(got, regions[i]);
 	}
 	/* mmap alone allocates no table. */
-	assert_int_equal(mm_info(e.mm).nr_pgtables, 1);
+	assert_int_equal(fx_mm_info(e.mm).nr_pgtables, 1);
 	/* Touch every page of every region (region 2 straddles a 2 MiB edge). */
 	for (size_t i = 0; i < NR; i++)
 		for (size_t p = 0; p < PAGES; p++) {
@@ -508,10 +447,10 @@ static void test_pgtable_accounting(void **state)
 			tc_add(&tc, a);
 			rss_expected++;
 		}
-	assert_int_equal(stat_of(e.w, GUP_STAT_FAULT_ANON_WRITE) - fault_w0, rss_expected);
-	assert_int_equal(mm_info(e.mm).rss, rss_expected);
-	assert_int_equal(mm_info(e.mm).nr_pgtables, 1 + tc_total(&tc));
-	assert_int_equal(world_pgtables(e.w), base_world + tc_total(&tc));
+	assert_int_equal(fx_stat(e.w, GUP_STAT_FAULT_ANON_WRITE) - fault_w0, rss_expected);
+	assert_int_equal(fx_mm_info(e.mm).rss, rss_expected);
+	assert_int_equal(fx_mm_info(e.mm).nr_pgtables, 1 + tc_total(&tc));
+	assert_int_equal(fx_meminfo(e.w).nr_pgtables, base_world + tc_total(&tc));
 	/* Data is where it was put. */
 	for (size_t i = 0; i < NR; i++)
 		for (size_t p = 0; p < PAGES; p++) {
@@ -520,23 +459,23 @@ static void test_pgtable_accounting(void **state)
 			assert_int_equal(gup_load(e.t, a + 8, &v, sizeof(v)), 0);
 			assert_int_equal(v, a ^ UINT64_C(0xabcdef));
 		}
-	assert_int_equal(gup_world_check(e.w, stderr), 0);
+	fx_check(e.w);
 
 	for (size_t i = 0; i < NR; i++)
 		assert_int_equal(gup_munmap(e.t, regions[i], PAGES * PAGE_SIZE), 0);
-	assert_int_equal(mm_info(e.mm).nr_vmas, 0);
-	assert_int_equal(mm_info(e.mm).rss, 0);
-	assert_int_equal(mm_info(e.mm).nr_pgtables, 1);
-	assert_int_equal(world_pgtables(e.w), base_world);
-	assert_int_equal(stat_of(e.w, GUP_STAT_PGTABLE_ALLOC) - stat_of(e.w, GUP_STAT_PGTABLE_FREE),
-			 world_pgtables(e.w));
-	env_done(&e);
+	assert_int_equal(fx_mm_info(e.mm).nr_vmas, 0);
+	assert_int_equal(fx_mm_info(e.mm).rss, 0);
+	assert_int_equal(fx_mm_info(e.mm).nr_pgtables, 1);
+	assert_int_equal(fx_meminfo(e.w).nr_pgtables, base_world);
+	assert_int_equal(fx_stat(e.w, GUP_STAT_PGTABLE_ALLOC) - fx_stat(e.w, GUP_STAT_PGTABLE_FREE),
+			 fx_meminfo(e.w).nr_pgtables);
+	fx_env_done(&e);
 }
 
 /* Many pages over several tables, one munmap (crosses the gather batch). */
 static void test_pgtable_accounting_big(void **state)
 {
-	struct env e;
+	struct fx_env e;
 	const uint64_t start = UINT64_C(0x80000000) - 3 * PMD_SIZE / 2;	/* mid-table */
 	const uint64_t len = 700 * PAGE_SIZE;
 	struct table_count tc;
@@ -544,7 +483,7 @@ static void test_pgtable_accounting_big(void **state)
 	size_t nfree;
 
 	(void)state;
-	env_new(&e, 2048);
+	fx_env_new(&e, NULL, 2048);
 	memset(&tc, 0, sizeof(tc));
 	assert_int_equal(gup_mmap(e.t, start, len, GUP_PROT_READ | GUP_PROT_WRITE,
 				  GUP_MAP_PRIVATE | GUP_MAP_ANONYMOUS | GUP_MAP_FIXED, &got), 0);
@@ -552,35 +491,28 @@ static void test_pgtable_accounting_big(void **state)
 	assert_int_equal(gup_fill(e.t, start, 0x5a, len), 0);
 	for (uint64_t a = start; a < start + len; a += PAGE_SIZE)
 		tc_add(&tc, a);
-	assert_int_equal(mm_info(e.mm).rss, 700);
-	assert_int_equal(mm_info(e.mm).nr_pgtables, 1 + tc_total(&tc));
+	assert_int_equal(fx_mm_info(e.mm).rss, 700);
+	assert_int_equal(fx_mm_info(e.mm).nr_pgtables, 1 + tc_total(&tc));
 	assert_int_equal(tc.n[2], 2);	/* crosses one 2 MiB boundary */
-	nfree = 0;
-	{
-		struct gup_mem_info mi;
-
-		assert_int_equal(gup_world_meminfo(e.w, &mi), 0);
-		nfree = mi.nr_free;
-	}
-	zap0 = stat_of(e.w, GUP_STAT_ZAP_PTE);
-	free0 = stat_of(e.w, GUP_STAT_FRAME_FREE);
+	nfree = fx_nr_free(e.w);
+	zap0 = fx_stat(e.w, GUP_STAT_ZAP_PTE);
+	free0 = fx_stat(e.w, GUP_STAT_FRAME_FREE);
 	assert_int_equal(gup_munmap(e.t, start, len), 0);
-	assert_int_equal(stat_of(e.w, GUP_STAT_ZAP_PTE) - zap0, 700);
-	assert_int_equal(stat_of(e.w, GUP_STAT_FRAME_FREE) - free0, 700);
+	assert_int_equal(fx_stat(e.w, GUP_STAT_ZAP_PTE) - zap0, 700);
+	assert_int_equal(fx_stat(e.w, GUP_STAT_FRAME_FREE) - free0, 700);
 	{
-		struct gup_mem_info mi;
+		struct gup_mem_info mi = fx_meminfo(e.w);
 
-		assert_int_equal(gup_world_meminfo(e.w, &mi), 0);
 		assert_int_equal(mi.nr_free, nfree + 700);
 		assert_int_equal(mi.nr_pgtables, 1);
 	}
-	assert_int_equal(mm_info(e.mm).nr_pgtables, 1);
-	env_done(&e);
+	assert_int_equal(fx_mm_info(e.mm).nr_pgtables, 1);
+	fx_env_done(&e);
 }
 
 static void test_munmap_half_keeps_table(void **state)
 {
-	struct env e;
+	struct fx_env e;
 	const uint64_t b = UINT64_C(0x40000000) + 4 * PMD_SIZE;	/* 2 MiB aligned */
 	const uint64_t keep = UINT64_C(0x40000000) + 9 * PMD_SIZE;	/* same GiB */
 	struct pgtable *pt;
@@ -588,7 +520,7 @@ static void test_munmap_half_keeps_table(void **state)
 	size_t tables;
 
 	(void)state;
-	env_new(&e, 1024);
+	fx_env_new(&e, NULL, 1024);
 	assert_int_equal(gup_mmap(e.t, b, PMD_SIZE, GUP_PROT_READ | GUP_PROT_WRITE,
 				  GUP_MAP_PRIVATE | GUP_MAP_ANONYMOUS | GUP_MAP_FIXED, &got), 0);
 	assert_int_equal(gup_mmap(e.t, keep, PAGE_SIZE, GUP_PROT_READ | GUP_PROT_WRITE,
@@ -600,16 +532,16 @@ static void test_munmap_half_keeps_table(void **state)
 	}
 	v = keep;
 	assert_int_equal(gup_store(e.t, keep, &v, sizeof(v)), 0);
-	tables = mm_info(e.mm).nr_pgtables;
+	tables = fx_mm_info(e.mm).nr_pgtables;
 	assert_int_equal(tables, 1 + 1 + 1 + 2);	/* PGD, PUD, PMD, 2 PTE tables */
-	assert_int_equal(mm_info(e.mm).rss, 8 + 1);
-	assert_int_equal(mm_info(e.mm).nr_vmas, 2);
+	assert_int_equal(fx_mm_info(e.mm).rss, 8 + 1);
+	assert_int_equal(fx_mm_info(e.mm).nr_vmas, 2);
 
 	/* Lower half: the table stays, the upper half still uses it. */
 	assert_int_equal(gup_munmap(e.t, b, PMD_SIZE / 2), 0);
-	assert_int_equal(mm_info(e.mm).nr_vmas, 2);
-	assert_int_equal(mm_info(e.mm).nr_pgtables, tables);
-	assert_int_equal(mm_info(e.mm).rss, 4 + 1);
+	assert_int_equal(fx_mm_info(e.mm).nr_vmas, 2);
+	assert_int_equal(fx_mm_info(e.mm).nr_pgtables, tables);
+	assert_int_equal(fx_mm_info(e.mm).rss, 4 + 1);
 	mmap_read_lock(e.mm);
 	assert_non_null(pte_offset_map(e.mm, b, &pt));
 	assert_true(pte_none(ptep_get(&pt->ent[0])));
@@ -618,13 +550,13 @@ static void test_munmap_half_keeps_table(void **state)
 	assert_int_equal(gup_load(e.t, b, &v, sizeof(v)), -EFAULT);
 	assert_int_equal(gup_load(e.t, b + PMD_SIZE / 2, &v, sizeof(v)), 0);
 	assert_int_equal(v, b + PMD_SIZE / 2);
-	assert_int_equal(gup_world_check(e.w, stderr), 0);
+	fx_check(e.w);
 
 	/* The rest: now the PTE table goes, the PMD/PUD stay for @keep. */
 	assert_int_equal(gup_munmap(e.t, b + PMD_SIZE / 2, PMD_SIZE / 2), 0);
-	assert_int_equal(mm_info(e.mm).nr_vmas, 1);
-	assert_int_equal(mm_info(e.mm).nr_pgtables, tables - 1);
-	assert_int_equal(world_pgtables(e.w), tables - 1);
+	assert_int_equal(fx_mm_info(e.mm).nr_vmas, 1);
+	assert_int_equal(fx_mm_info(e.mm).nr_pgtables, tables - 1);
+	assert_int_equal(fx_meminfo(e.w).nr_pgtables, tables - 1);
 	mmap_read_lock(e.mm);
 	assert_null(pte_offset_map(e.mm, b, &pt));
 	assert_non_null(pte_offset_map(e.mm, keep, &pt));
@@ -634,77 +566,76 @@ static void test_munmap_half_keeps_table(void **state)
 
 	/* And the last mapping takes PMD, PUD and its PTE table with it. */
 	assert_int_equal(gup_munmap(e.t, keep, PAGE_SIZE), 0);
-	assert_int_equal(mm_info(e.mm).nr_pgtables, 1);
-	assert_int_equal(world_pgtables(e.w), 1);
-	env_done(&e);
+	assert_int_equal(fx_mm_info(e.mm).nr_pgtables, 1);
+	assert_int_equal(fx_meminfo(e.w).nr_pgtables, 1);
+	fx_env_done(&e);
 }
 
 /* A neighbour that shares the table but has no pages still keeps it. */
 static void test_munmap_neighbour_untouched(void **state)
 {
-	struct env e;
+	struct fx_env e;
 	const uint64_t b = UINT64_C(0x200000);
 	uint64_t got, v = 1;
 
 	(void)state;
-	env_new(&e, 256);
+	fx_env_new(&e, NULL, 256);
 	assert_int_equal(gup_mmap(e.t, b, PAGE_SIZE, GUP_PROT_READ | GUP_PROT_WRITE,
 				  GUP_MAP_PRIVATE | GUP_MAP_ANONYMOUS | GUP_MAP_FIXED, &got), 0);
 	/* Different prot: no merge. */
 	assert_int_equal(gup_mmap(e.t, b + PAGE_SIZE, PAGE_SIZE, GUP_PROT_READ,
 				  GUP_MAP_PRIVATE | GUP_MAP_ANONYMOUS | GUP_MAP_FIXED, &got), 0);
-	assert_int_equal(mm_info(e.mm).nr_vmas, 2);
+	assert_int_equal(fx_mm_info(e.mm).nr_vmas, 2);
 	assert_int_equal(gup_store(e.t, b, &v, sizeof(v)), 0);
-	assert_int_equal(mm_info(e.mm).nr_pgtables, 4);
+	assert_int_equal(fx_mm_info(e.mm).nr_pgtables, 4);
 	assert_int_equal(gup_munmap(e.t, b, PAGE_SIZE), 0);
-	assert_int_equal(mm_info(e.mm).nr_pgtables, 4);
+	assert_int_equal(fx_mm_info(e.mm).nr_pgtables, 4);
 	assert_int_equal(gup_munmap(e.t, b + PAGE_SIZE, PAGE_SIZE), 0);
-	assert_int_equal(mm_info(e.mm).nr_pgtables, 1);
-	assert_int_equal(world_pgtables(e.w), 1);
-	env_done(&e);
+	assert_int_equal(fx_mm_info(e.mm).nr_pgtables, 1);
+	assert_int_equal(fx_meminfo(e.w).nr_pgtables, 1);
+	fx_env_done(&e);
 }
 
 /* Tables are per mm: two mms, their PGDs, teardown. */
 static void test_pgtables_two_mms(void **state)
 {
-	struct env e;
+	struct fx_env e;
 	struct gup_mm *mm2;
 	struct gup_task *t2;
 	uint64_t got, v = 3;
 
 	(void)state;
-	env_new(&e, 512);
+	fx_env_new(&e, NULL, 512);
 	assert_int_equal(gup_mm_create(e.w, &mm2), 0);
 	assert_int_equal(gup_task_create(mm2, &t2), 0);
-	assert_int_equal(world_pgtables(e.w), 2);
+	assert_int_equal(fx_meminfo(e.w).nr_pgtables, 2);
 	assert_int_equal(gup_mmap(t2, 0x10000, PAGE_SIZE, GUP_PROT_READ | GUP_PROT_WRITE,
 				  GUP_MAP_PRIVATE | GUP_MAP_ANONYMOUS | GUP_MAP_FIXED, &got), 0);
 	assert_int_equal(gup_store(t2, 0x10000, &v, sizeof(v)), 0);
-	assert_int_equal(mm_info(mm2).nr_pgtables, 4);
-	assert_int_equal(mm_info(e.mm).nr_pgtables, 1);
-	assert_int_equal(world_pgtables(e.w), 5);
+	assert_int_equal(fx_mm_info(mm2).nr_pgtables, 4);
+	assert_int_equal(fx_mm_info(e.mm).nr_pgtables, 1);
+	assert_int_equal(fx_meminfo(e.w).nr_pgtables, 5);
 	/* The same address in the other mm is not mapped. */
 	assert_int_equal(gup_mm_pfn(e.mm, 0x10000), -EFAULT);
 	assert_true(gup_mm_pfn(mm2, 0x10000) > 0);
 	/* Exit with the mapping in place: mmput tears it all down. */
 	gup_task_exit(t2);
 	gup_mm_put(mm2);
-	assert_int_equal(world_pgtables(e.w), 1);
-	env_done(&e);
+	assert_int_equal(fx_meminfo(e.w).nr_pgtables, 1);
+	fx_env_done(&e);
 }
 
 /* ---- gup_mm_pfn ------------------------------------------------------------- */
 
 static void test_mm_pfn(void **state)
 {
-	struct env e;
+	struct fx_env e;
 	const uint64_t a = UINT64_C(0x300000);
 	uint64_t got, v = 0;
 	int64_t pfn;
-	struct gup_mem_info mi;
 
 	(void)state;
-	env_new(&e, 256);
+	fx_env_new(&e, NULL, 256);
 	assert_int_equal(gup_mm_pfn(e.mm, a), -EFAULT);
 	assert_int_equal(gup_mm_pfn(NULL, a), -EINVAL);
 	assert_int_equal(gup_mm_pfn(e.mm, GUP_TASK_SIZE), -EINVAL);
@@ -719,7 +650,7 @@ static void test_mm_pfn(void **state)
 	assert_int_equal(gup_mm_pfn(e.mm, a), ZERO_PFN);
 	assert_int_equal(gup_mm_pfn(e.mm, a + PAGE_SIZE - 1), ZERO_PFN);
 	assert_int_equal(gup_mm_pfn(e.mm, a + PAGE_SIZE), -EFAULT);
-	assert_int_equal(mm_info(e.mm).rss, 0);
+	assert_int_equal(fx_mm_info(e.mm).rss, 0);
 
 	/* Write: a real frame (from ZONE_MOVABLE, which anon memory prefers). */
 	v = 0x1122334455667788;
@@ -728,7 +659,7 @@ static void test_mm_pfn(void **state)
 	assert_true(pfn > ZERO_PFN);
 	assert_true((uint64_t)pfn < 256);
 	assert_true((uint64_t)pfn >= e.w->arena.movable_start);
-	assert_int_equal(mm_info(e.mm).rss, 1);
+	assert_int_equal(fx_mm_info(e.mm).rss, 1);
 	/* The frame holds the bytes. */
 	assert_memory_equal(page_data(&e.w->arena, pfn_to_page(&e.w->arena, pfn)) + 8, &v,
 			    sizeof(v));
@@ -742,9 +673,8 @@ static void test_mm_pfn(void **state)
 
 	assert_int_equal(gup_munmap(e.t, a, 2 * PAGE_SIZE), 0);
 	assert_int_equal(gup_mm_pfn(e.mm, a), -EFAULT);
-	assert_int_equal(gup_world_meminfo(e.w, &mi), 0);
-	assert_int_equal(mi.nr_free, 255);
-	env_done(&e);
+	assert_int_equal(fx_nr_free(e.w), 255);
+	fx_env_done(&e);
 }
 
 /* ---- concurrent faults racing to populate the same tables ------------------ */
@@ -782,14 +712,14 @@ static void race_worker(void *arg)
 
 static void test_pgtable_alloc_race(void **state)
 {
-	struct env e;
+	struct fx_env e;
 	struct gup_task *tasks[RACE_THREADS];
 	struct race_arg args[RACE_THREADS];
 	struct table_count tc;
 	size_t pages = 0;
 
 	(void)state;
-	env_new(&e, 1024);
+	fx_env_new(&e, NULL, 1024);
 	memset(&tc, 0, sizeof(tc));
 	for (int i = 0; i < RACE_THREADS; i++)
 		assert_int_equal(gup_task_create(e.mm, &tasks[i]), 0);
@@ -807,7 +737,7 @@ static void test_pgtable_alloc_race(void **state)
 		}
 		for (int i = 0; i < RACE_THREADS; i++) {
 			args[i] = (struct race_arg){ .t = tasks[i], .id = i, .round = round };
-			assert_int_equal(gup_thread_start(e.w, race_worker, &args[i], &th[i]), 0);
+			th[i] = fx_thread_start(e.w, race_worker, &args[i]);
 		}
 		for (int i = 0; i < RACE_THREADS; i++) {
 			assert_int_equal(gup_thread_join(th[i]), 0);
@@ -817,21 +747,21 @@ static void test_pgtable_alloc_race(void **state)
 		for (int r = 0; r < RACE_REGIONS; r++)
 			tc_add(&tc, race_region(r) + round * 8 * PAGE_SIZE);
 		pages = (size_t)RACE_REGIONS * RACE_THREADS;
-		assert_int_equal(mm_info(e.mm).rss, pages);
-		assert_int_equal(mm_info(e.mm).nr_pgtables, 1 + tc_total(&tc));
-		assert_int_equal(world_pgtables(e.w), 1 + tc_total(&tc));
-		assert_int_equal(stat_of(e.w, GUP_STAT_PGTABLE_ALLOC) -
-				 stat_of(e.w, GUP_STAT_PGTABLE_FREE), world_pgtables(e.w));
-		assert_int_equal(gup_world_check(e.w, stderr), 0);
+		assert_int_equal(fx_mm_info(e.mm).rss, pages);
+		assert_int_equal(fx_mm_info(e.mm).nr_pgtables, 1 + tc_total(&tc));
+		assert_int_equal(fx_meminfo(e.w).nr_pgtables, 1 + tc_total(&tc));
+		assert_int_equal(fx_stat(e.w, GUP_STAT_PGTABLE_ALLOC) -
+				 fx_stat(e.w, GUP_STAT_PGTABLE_FREE), fx_meminfo(e.w).nr_pgtables);
+		fx_check(e.w);
 		for (int r = 0; r < RACE_REGIONS; r++)
 			assert_int_equal(gup_munmap(e.t, race_region(r) + round * 8 * PAGE_SIZE,
 						    8 * PAGE_SIZE), 0);
-		assert_int_equal(mm_info(e.mm).nr_pgtables, 1);
-		assert_int_equal(world_pgtables(e.w), 1);
+		assert_int_equal(fx_mm_info(e.mm).nr_pgtables, 1);
+		assert_int_equal(fx_meminfo(e.w).nr_pgtables, 1);
 	}
 	for (int i = 0; i < RACE_THREADS; i++)
 		gup_task_exit(tasks[i]);
-	env_done(&e);
+	fx_env_done(&e);
 }
 
 int main(void)

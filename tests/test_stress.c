@@ -13,10 +13,8 @@
  * GUP_STRESS_SCALE (percent, default 100; 25 under TSan) scales the iteration
  * counts.
  */
-#define _GNU_SOURCE	/* sched_yield */
 #include <errno.h>
 #include <inttypes.h>
-#include <sched.h>
 #include <setjmp.h>
 #include <stdatomic.h>
 #include <stdarg.h>
@@ -25,13 +23,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cmocka.h>
 
 #include "gup/gup.h"
 
-#define WAIT_NS		(UINT64_C(20) * 1000 * 1000 * 1000)
+#include "common/fixture.h"
+
 #define PROT_RW		(GUP_PROT_READ | GUP_PROT_WRITE)
 #define MAP_ANON_PRIV	(GUP_MAP_PRIVATE | GUP_MAP_ANONYMOUS)
 #define PAGE		GUP_PAGE_SIZE
@@ -64,79 +62,38 @@ static unsigned scaled(unsigned base)
 	return n ? (unsigned)n : 1;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * UINT64_C(1000000000) + (uint64_t)ts.tv_nsec;
-}
-
-static inline void pause_cpu(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
-
-/* Spin until *@p >= @want or WAIT_NS pass (yielding: threads may outnumber cores). */
-static bool wait_at_least(_Atomic unsigned *p, unsigned want)
-{
-	uint64_t end = now_ns() + WAIT_NS;
-	unsigned spins = 0;
-
-	while (atomic_load_explicit(p, memory_order_acquire) < want) {
-		if (++spins % 64 == 0) {
-			if (now_ns() > end)
-				return false;
-			sched_yield();
-		}
-		pause_cpu();
-	}
-	return true;
-}
-
 /*
  * Wait until *@p passes @old, unless *@done says its owner has stopped.  For
  * "let the others make progress" gates; false if it timed out or the owner stopped.
  */
 static bool wait_progress(_Atomic unsigned *p, unsigned old, _Atomic int *done)
 {
-	uint64_t end = now_ns() + WAIT_NS;
-	unsigned spins = 0;
+	struct fx_spin s;
 
+	fx_spin_begin(&s, FX_WAIT_NS, 64);
 	while (atomic_load_explicit(p, memory_order_acquire) <= old) {
 		if (atomic_load_explicit(done, memory_order_acquire))
 			return false;
-		if (++spins % 64 == 0) {
-			if (now_ns() > end)
-				return false;
-			sched_yield();
-		}
-		pause_cpu();
+		if (!fx_spin(&s))
+			return false;
 	}
 	return true;
 }
 
 /*
  * Pacing of a worker by the thread it races with: wait until *@p >= @want or
- * *@stop is set (or WAIT_NS pass).  Keeps both sides overlapping without letting
+ * *@stop is set (or FX_WAIT_NS pass).  Keeps both sides overlapping without letting
  * one run far ahead.
  */
 static void wait_pace(_Atomic unsigned *p, unsigned want, _Atomic int *stop)
 {
-	uint64_t end = now_ns() + WAIT_NS;
-	unsigned spins = 0;
+	struct fx_spin s;
 
+	fx_spin_begin(&s, FX_WAIT_NS, 64);
 	while (atomic_load_explicit(p, memory_order_acquire) < want &&
-	       !atomic_load_explicit(stop, memory_order_acquire)) {
-		if (++spins % 64 == 0) {
-			if (now_ns() > end)
-				return;
-			sched_yield();
-		}
-		pause_cpu();
-	}
+	       !atomic_load_explicit(stop, memory_order_acquire))
+		if (!fx_spin(&s))
+			return;
 }
 
 /* Errors seen by a thread: a count and the first message. */
@@ -166,58 +123,6 @@ static void assert_no_errors(struct errlog *e)
 
 	if (n)
 		fail_msg("%u error(s) in threads; first: %s", n, e->first);
-}
-
-static struct gup_world *world_new(const char *policy, size_t nr_frames)
-{
-	struct gup_world_config cfg = {
-		.nr_frames = nr_frames,
-		.policy = policy,
-	};
-	struct gup_world *w = NULL;
-
-	assert_int_equal(gup_world_create(&cfg, &w), 0);
-	assert_non_null(w);
-	return w;
-}
-
-static struct gup_task *task_new(struct gup_mm *mm)
-{
-	struct gup_task *t = NULL;
-
-	assert_int_equal(gup_task_create(mm, &t), 0);
-	assert_non_null(t);
-	return t;
-}
-
-static uint64_t stat_of(struct gup_world *w, enum gup_stat_item item)
-{
-	uint64_t s[GUP_NR_STATS];
-
-	assert_int_equal(gup_world_stats(w, s), 0);
-	return s[item];
-}
-
-static size_t nr_free(struct gup_world *w)
-{
-	struct gup_mem_info mi;
-
-	assert_int_equal(gup_world_meminfo(w, &mi), 0);
-	return mi.nr_free;
-}
-
-static struct gup_thread *start(struct gup_world *w, void (*fn)(void *), void *arg)
-{
-	struct gup_thread *th = NULL;
-
-	assert_int_equal(gup_thread_start(w, fn, arg, &th), 0);
-	return th;
-}
-
-static void world_done(struct gup_world *w)
-{
-	assert_int_equal(gup_world_check(w, NULL), 0);
-	assert_int_equal(gup_world_destroy(w), 0);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -396,7 +301,7 @@ static void fw_forker_fn(void *arg)
 	}
 	/* Every writer has written every slot once before the first fork. */
 	for (unsigned wr = 0; wr < FW_WRITERS; wr++)
-		if (!wait_at_least(&fs->wr[wr].completed, 1)) {
+		if (!fx_wait_at_least(&fs->wr[wr].completed, 1)) {
 			err(&fs->errs, "writer %u never completed a round", wr);
 			goto out;
 		}
@@ -431,7 +336,7 @@ out:
 static void test_stores_while_forking(void **state)
 {
 	const char *policy = *state;
-	struct gup_world *w = world_new(policy, 1024);
+	struct gup_world *w = fx_world_new(policy, 1024, 0);
 	static struct fork_stress fs;
 	struct gup_thread *th[FW_WRITERS + 1];
 	struct gup_mm *mm;
@@ -447,27 +352,27 @@ static void test_stores_while_forking(void **state)
 	for (unsigned i = 0; i < FW_WRITERS; i++) {
 		fs.wr[i].fs = &fs;
 		fs.wr[i].id = i;
-		fs.wr[i].t = task_new(mm);
+		fs.wr[i].t = fx_task_add(mm);
 		atomic_store(&fs.wr[i].allow, FW_PACE);
 	}
-	fs.forker = task_new(mm);
+	fs.forker = fx_task_add(mm);
 	gup_mm_put(mm);
-	assert_int_equal(gup_mmap(fs.forker, 0, FW_PAGES * PAGE, PROT_RW, MAP_ANON_PRIV, &fs.base), 0);
-	free0 = nr_free(w);
-	fork0 = stat_of(w, GUP_STAT_FORK);
-	alloc0 = stat_of(w, GUP_STAT_FRAME_ALLOC);
-	free_ev0 = stat_of(w, GUP_STAT_FRAME_FREE);
+	fs.base = fx_map_private(fs.forker, FW_PAGES);
+	free0 = fx_nr_free(w);
+	fork0 = fx_stat(w, GUP_STAT_FORK);
+	alloc0 = fx_stat(w, GUP_STAT_FRAME_ALLOC);
+	free_ev0 = fx_stat(w, GUP_STAT_FRAME_FREE);
 
 	for (unsigned i = 0; i < FW_WRITERS; i++)
-		th[i] = start(w, fw_writer_fn, &fs.wr[i]);
-	th[FW_WRITERS] = start(w, fw_forker_fn, &fs);
+		th[i] = fx_thread_start(w, fw_writer_fn, &fs.wr[i]);
+	th[FW_WRITERS] = fx_thread_start(w, fw_forker_fn, &fs);
 	for (unsigned i = 0; i <= FW_WRITERS; i++)
 		assert_int_equal(gup_thread_join(th[i]), 0);
 
 	assert_no_errors(&fs.errs);
 	print_message("%s: %u forks; writer rounds %u/%u/%u; tlb flushes %" PRIu64 "\n", policy,
 		      fs.nr_forks, atomic_load(&fs.wr[0].completed), atomic_load(&fs.wr[1].completed),
-		      atomic_load(&fs.wr[2].completed), stat_of(w, GUP_STAT_TLB_FLUSH));
+		      atomic_load(&fs.wr[2].completed), fx_stat(w, GUP_STAT_TLB_FLUSH));
 	assert_int_equal(atomic_load(&fs.forks_done), fs.nr_forks);
 	assert_int_equal(fs.checked, (uint64_t)fs.nr_forks * FW_WRITERS * FW_SLOTS);
 
@@ -483,27 +388,22 @@ static void test_stores_while_forking(void **state)
 		}
 	}
 
-	assert_int_equal(gup_world_check(w, NULL), 0);
-	assert_int_equal(stat_of(w, GUP_STAT_FORK) - fork0, fs.nr_forks);
+	fx_check(w);
+	assert_int_equal(fx_stat(w, GUP_STAT_FORK) - fork0, fs.nr_forks);
 	/* Children are gone: the parent maps its 64 pages and nothing else is in use. */
-	assert_int_equal(gup_world_meminfo(w, &mi), 0);
+	mi = fx_meminfo(w);
 	assert_int_equal(mi.nr_mms, 1);
 	assert_int_equal(mi.nr_tasks, FW_WRITERS + 1);
 	assert_int_equal(free0 - mi.nr_free, FW_PAGES);
-	assert_int_equal((stat_of(w, GUP_STAT_FRAME_ALLOC) - alloc0) -
-			 (stat_of(w, GUP_STAT_FRAME_FREE) - free_ev0), FW_PAGES);
-	{
-		struct gup_mm_info info;
-
-		assert_int_equal(gup_mm_info(mm, &info), 0);
-		assert_int_equal(info.rss, FW_PAGES);
-	}
+	assert_int_equal((fx_stat(w, GUP_STAT_FRAME_ALLOC) - alloc0) -
+			 (fx_stat(w, GUP_STAT_FRAME_FREE) - free_ev0), FW_PAGES);
+	assert_int_equal(fx_mm_info(mm).rss, FW_PAGES);
 
 	for (unsigned i = 0; i < FW_WRITERS; i++)
 		gup_task_exit(fs.wr[i].t);
 	gup_task_exit(fs.forker);
 	free(fs.seen);
-	world_done(w);
+	fx_world_done(w);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -560,21 +460,17 @@ static uint64_t re_value(unsigned id, unsigned k, unsigned round)
 	return ((uint64_t)(id + 1) << 56) | ((uint64_t)k << 40) | round;
 }
 
-/* Relaxed spin until *@p >= @want (or stop, or WAIT_NS). */
+/* Relaxed spin until *@p >= @want (or stop, or FX_WAIT_NS). */
 static bool re_wait(_Atomic unsigned *p, unsigned want, _Atomic int *stop)
 {
-	uint64_t end = now_ns() + WAIT_NS;
-	unsigned spins = 0;
+	struct fx_spin s;
 
+	fx_spin_begin(&s, FX_WAIT_NS, 64);
 	while (atomic_load_explicit(p, memory_order_relaxed) < want) {
 		if (atomic_load_explicit(stop, memory_order_relaxed))
 			return false;
-		if (++spins % 64 == 0) {
-			if (now_ns() > end)
-				return false;
-			sched_yield();
-		}
-		pause_cpu();
+		if (!fx_spin(&s))
+			return false;
 	}
 	return true;
 }
@@ -645,7 +541,7 @@ out:
 static void test_fork_exit_reuse_ordering(void **state)
 {
 	const char *policy = *state;
-	struct gup_world *w = world_new(policy, 256);
+	struct gup_world *w = fx_world_new(policy, 256, 0);
 	static struct reuse_ctx c;
 	struct gup_thread *th[RE_WRITERS + 1];
 	struct gup_mm *mm;
@@ -657,24 +553,24 @@ static void test_fork_exit_reuse_ordering(void **state)
 	for (unsigned i = 0; i < RE_WRITERS; i++) {
 		c.wr[i].c = &c;
 		c.wr[i].id = i;
-		c.wr[i].t = task_new(mm);
+		c.wr[i].t = fx_task_add(mm);
 	}
-	c.forker = task_new(mm);
+	c.forker = fx_task_add(mm);
 	gup_mm_put(mm);
-	assert_int_equal(gup_mmap(c.forker, 0, RE_PAGES * PAGE, PROT_RW, MAP_ANON_PRIV, &c.base), 0);
-	reuse0 = stat_of(w, GUP_STAT_COW_REUSE);
-	copy0 = stat_of(w, GUP_STAT_COW_COPY);
+	c.base = fx_map_private(c.forker, RE_PAGES);
+	reuse0 = fx_stat(w, GUP_STAT_COW_REUSE);
+	copy0 = fx_stat(w, GUP_STAT_COW_COPY);
 
 	for (unsigned i = 0; i < RE_WRITERS; i++)
-		th[i] = start(w, re_writer_fn, &c.wr[i]);
-	th[RE_WRITERS] = start(w, re_forker_fn, &c);
+		th[i] = fx_thread_start(w, re_writer_fn, &c.wr[i]);
+	th[RE_WRITERS] = fx_thread_start(w, re_forker_fn, &c);
 	for (unsigned i = 0; i <= RE_WRITERS; i++)
 		assert_int_equal(gup_thread_join(th[i]), 0);
 	assert_no_errors(&c.errs);
 	assert_int_equal(c.children_checked, c.rounds);
 	/* Each page is write-protected by every fork but the last and reused, never copied. */
-	assert_int_equal(stat_of(w, GUP_STAT_COW_COPY) - copy0, 0);
-	assert_int_equal(stat_of(w, GUP_STAT_COW_REUSE) - reuse0, (uint64_t)(c.rounds - 1) * RE_PAGES);
+	assert_int_equal(fx_stat(w, GUP_STAT_COW_COPY) - copy0, 0);
+	assert_int_equal(fx_stat(w, GUP_STAT_COW_REUSE) - reuse0, (uint64_t)(c.rounds - 1) * RE_PAGES);
 	for (unsigned wr = 0; wr < RE_WRITERS; wr++)
 		for (unsigned k = 0; k < RE_SLOTS; k++) {
 			uint64_t v[2] = { 0, 0 };
@@ -683,11 +579,11 @@ static void test_fork_exit_reuse_ordering(void **state)
 			assert_int_equal(v[0], re_value(wr, k, c.rounds));
 			assert_int_equal(v[1], ~v[0]);
 		}
-	assert_int_equal(gup_world_check(w, NULL), 0);
+	fx_check(w);
 	for (unsigned i = 0; i < RE_WRITERS; i++)
 		gup_task_exit(c.wr[i].t);
 	gup_task_exit(c.forker);
-	world_done(w);
+	fx_world_done(w);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -726,7 +622,7 @@ static void cf_fn(void *arg)
 
 	/* Start together so the first touches of each page collide. */
 	atomic_fetch_add(&c->ready, 1);
-	if (!wait_at_least(&c->ready, CF_TASKS)) {
+	if (!fx_wait_at_least(&c->ready, CF_TASKS)) {
 		err(&c->errs, "task %u: start barrier timed out", me->id);
 		return;
 	}
@@ -756,18 +652,18 @@ static void run_cf_round(struct gup_world *w, struct cf_ctx *c, bool read_first)
 {
 	struct gup_thread *th[CF_TASKS];
 	uint64_t s0[GUP_NR_STATS], s1[GUP_NR_STATS];
-	size_t free0 = nr_free(w);
+	size_t free0 = fx_nr_free(w);
 
 	c->read_first = read_first;
 	atomic_store(&c->ready, 0);
-	assert_int_equal(gup_mmap(c->tk[0].t, 0, CF_PAGES * PAGE, PROT_RW, MAP_ANON_PRIV, &c->base), 0);
-	assert_int_equal(gup_world_stats(w, s0), 0);
+	c->base = fx_map_private(c->tk[0].t, CF_PAGES);
+	fx_stats(w, s0);
 	for (unsigned i = 0; i < CF_TASKS; i++)
-		th[i] = start(w, cf_fn, &c->tk[i]);
+		th[i] = fx_thread_start(w, cf_fn, &c->tk[i]);
 	for (unsigned i = 0; i < CF_TASKS; i++)
 		assert_int_equal(gup_thread_join(th[i]), 0);
 	assert_no_errors(&c->errs);
-	assert_int_equal(gup_world_stats(w, s1), 0);
+	fx_stats(w, s1);
 
 	/* Each page got exactly one frame, and every task's slot survived. */
 	if (read_first)
@@ -777,7 +673,7 @@ static void run_cf_round(struct gup_world *w, struct cf_ctx *c, bool read_first)
 		assert_int_equal(s1[GUP_STAT_FAULT_ANON_WRITE] - s0[GUP_STAT_FAULT_ANON_WRITE], CF_PAGES);
 	assert_int_equal((s1[GUP_STAT_FRAME_ALLOC] - s0[GUP_STAT_FRAME_ALLOC]) -
 			 (s1[GUP_STAT_FRAME_FREE] - s0[GUP_STAT_FRAME_FREE]), CF_PAGES);
-	assert_int_equal(free0 - nr_free(w), CF_PAGES);
+	assert_int_equal(free0 - fx_nr_free(w), CF_PAGES);
 	for (unsigned p = 0; p < CF_PAGES; p++) {
 		for (unsigned id = 0; id < CF_TASKS; id++) {
 			uint64_t v = 0;
@@ -789,15 +685,15 @@ static void run_cf_round(struct gup_world *w, struct cf_ctx *c, bool read_first)
 					 c->round, p, id, v, cf_value(id, p, c->round));
 		}
 	}
-	assert_int_equal(gup_world_check(w, NULL), 0);
+	fx_check(w);
 	assert_int_equal(gup_munmap(c->tk[0].t, c->base, CF_PAGES * PAGE), 0);
-	assert_int_equal(nr_free(w), free0);
+	assert_int_equal(fx_nr_free(w), free0);
 }
 
 static void test_concurrent_first_touch(void **state)
 {
 	const char *policy = *state;
-	struct gup_world *w = world_new(policy, 1024);
+	struct gup_world *w = fx_world_new(policy, 1024, 0);
 	static struct cf_ctx c;
 	struct gup_mm *mm;
 	unsigned rounds = scaled(40);
@@ -807,14 +703,14 @@ static void test_concurrent_first_touch(void **state)
 	for (unsigned i = 0; i < CF_TASKS; i++) {
 		c.tk[i].c = &c;
 		c.tk[i].id = i;
-		c.tk[i].t = task_new(mm);
+		c.tk[i].t = fx_task_add(mm);
 	}
 	gup_mm_put(mm);
 	for (c.round = 1; c.round <= rounds; c.round++)
 		run_cf_round(w, &c, c.round % 2 == 0);
 	for (unsigned i = 0; i < CF_TASKS; i++)
 		gup_task_exit(c.tk[i].t);
-	world_done(w);
+	fx_world_done(w);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -860,7 +756,7 @@ static void churner_fn(void *arg)
 	struct churn_ctx *c = arg;
 	uint64_t addr = 0;
 
-	if (!wait_at_least(&c->users_started, CH_USERS))
+	if (!fx_wait_at_least(&c->users_started, CH_USERS))
 		err(&c->errs, "users never started");
 	for (unsigned g = 1; g <= c->nr_iter; g++) {
 		int flags = MAP_ANON_PRIV, ret;
@@ -986,7 +882,7 @@ static void churn_user_loop(struct churn_user *me)
 static void test_munmap_churn(void **state)
 {
 	const char *policy = *state;
-	struct gup_world *w = world_new(policy, 512);
+	struct gup_world *w = fx_world_new(policy, 512, 0);
 	static struct churn_ctx c;
 	struct gup_thread *th[CH_USERS + 1];
 	struct gup_mm *mm;
@@ -994,21 +890,21 @@ static void test_munmap_churn(void **state)
 
 	memset(&c, 0, sizeof(c));
 	c.nr_iter = scaled(2000);
-	free_before = nr_free(w);
+	free_before = fx_nr_free(w);
 	assert_int_equal(gup_mm_create(w, &mm), 0);
-	c.churner = task_new(mm);
+	c.churner = fx_task_add(mm);
 	for (unsigned i = 0; i < CH_USERS; i++) {
 		c.u[i].c = &c;
 		c.u[i].id = i;
-		c.u[i].t = task_new(mm);
+		c.u[i].t = fx_task_add(mm);
 	}
 	gup_mm_put(mm);
-	assert_int_equal(gup_mmap(c.churner, 0, CH_STABLE * PAGE, PROT_RW, MAP_ANON_PRIV, &c.stable), 0);
-	assert_int_equal(gup_mmap(c.churner, 0, CH_CHURN * PAGE, PROT_RW, MAP_ANON_PRIV, &c.churn), 0);
+	c.stable = fx_map_private(c.churner, CH_STABLE);
+	c.churn = fx_map_private(c.churner, CH_CHURN);
 
 	for (unsigned i = 0; i < CH_USERS; i++)
-		th[i] = start(w, churn_user_fn, &c.u[i]);
-	th[CH_USERS] = start(w, churner_fn, &c);
+		th[i] = fx_thread_start(w, churn_user_fn, &c.u[i]);
+	th[CH_USERS] = fx_thread_start(w, churner_fn, &c);
 	for (unsigned i = 0; i <= CH_USERS; i++)
 		assert_int_equal(gup_thread_join(th[i]), 0);
 	assert_no_errors(&c.errs);
@@ -1027,13 +923,13 @@ static void test_munmap_churn(void **state)
 			assert_int_equal(v, c.u[i].last[p]);
 		}
 	}
-	assert_int_equal(gup_world_check(w, NULL), 0);
+	fx_check(w);
 
 	for (unsigned i = 0; i < CH_USERS; i++)
 		gup_task_exit(c.u[i].t);
 	gup_task_exit(c.churner);
-	assert_int_equal(nr_free(w), free_before);
-	world_done(w);
+	assert_int_equal(fx_nr_free(w), free_before);
+	fx_world_done(w);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1077,7 +973,7 @@ static void toggler_fn(void *arg)
 {
 	struct mp_ctx *c = arg;
 
-	if (!wait_at_least(&c->users_started, MP_USERS))
+	if (!fx_wait_at_least(&c->users_started, MP_USERS))
 		err(&c->errs, "users never started");
 	for (unsigned i = 0; i < c->nr_toggles; i++) {
 		int prot = (i % 2 == 0) ? GUP_PROT_READ : PROT_RW;
@@ -1156,7 +1052,7 @@ static void mp_user_loop(struct mp_user *me)
 static void test_mprotect_toggle(void **state)
 {
 	const char *policy = *state;
-	struct gup_world *w = world_new(policy, 256);
+	struct gup_world *w = fx_world_new(policy, 256, 0);
 	static struct mp_ctx c;
 	struct gup_thread *th[MP_USERS + 1];
 	struct gup_mm *mm;
@@ -1165,18 +1061,18 @@ static void test_mprotect_toggle(void **state)
 	memset(&c, 0, sizeof(c));
 	c.nr_toggles = scaled(4000);
 	assert_int_equal(gup_mm_create(w, &mm), 0);
-	c.toggler = task_new(mm);
+	c.toggler = fx_task_add(mm);
 	for (unsigned i = 0; i < MP_USERS; i++) {
 		c.u[i].c = &c;
 		c.u[i].id = i;
-		c.u[i].t = task_new(mm);
+		c.u[i].t = fx_task_add(mm);
 	}
 	gup_mm_put(mm);
-	assert_int_equal(gup_mmap(c.toggler, 0, MP_PAGES * PAGE, PROT_RW, MAP_ANON_PRIV, &c.base), 0);
+	c.base = fx_map_private(c.toggler, MP_PAGES);
 
 	for (unsigned i = 0; i < MP_USERS; i++)
-		th[i] = start(w, mp_user_fn, &c.u[i]);
-	th[MP_USERS] = start(w, toggler_fn, &c);
+		th[i] = fx_thread_start(w, mp_user_fn, &c.u[i]);
+	th[MP_USERS] = fx_thread_start(w, toggler_fn, &c);
 	for (unsigned i = 0; i <= MP_USERS; i++)
 		assert_int_equal(gup_thread_join(th[i]), 0);
 	assert_no_errors(&c.errs);
@@ -1197,31 +1093,25 @@ static void test_mprotect_toggle(void **state)
 			assert_int_equal(gup_store(c.u[i].t, a, &v, sizeof(v)), 0);
 		}
 	}
-	assert_int_equal(gup_mm_info(mm, &info), 0);
+	info = fx_mm_info(mm);
 	assert_int_equal(info.nr_vmas, 1);	/* the splits merged back */
 	assert_int_equal(info.rss, MP_PAGES);
-	assert_int_equal(gup_world_check(w, NULL), 0);
+	fx_check(w);
 
 	for (unsigned i = 0; i < MP_USERS; i++)
 		gup_task_exit(c.u[i].t);
 	gup_task_exit(c.toggler);
-	world_done(w);
+	fx_world_done(w);
 }
 
 int main(void)
 {
-	static const char *const p6 = "linux-6.x", *const p26 = "linux-2.6.29";
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_prestate(test_stores_while_forking, (void *)p6),
-		cmocka_unit_test_prestate(test_stores_while_forking, (void *)p26),
-		cmocka_unit_test_prestate(test_fork_exit_reuse_ordering, (void *)p6),
-		cmocka_unit_test_prestate(test_fork_exit_reuse_ordering, (void *)p26),
-		cmocka_unit_test_prestate(test_concurrent_first_touch, (void *)p6),
-		cmocka_unit_test_prestate(test_concurrent_first_touch, (void *)p26),
-		cmocka_unit_test_prestate(test_munmap_churn, (void *)p6),
-		cmocka_unit_test_prestate(test_munmap_churn, (void *)p26),
-		cmocka_unit_test_prestate(test_mprotect_toggle, (void *)p6),
-		cmocka_unit_test_prestate(test_mprotect_toggle, (void *)p26),
+		FX_POLICY_STATE_TESTS(test_stores_while_forking),
+		FX_POLICY_STATE_TESTS(test_fork_exit_reuse_ordering),
+		FX_POLICY_STATE_TESTS(test_concurrent_first_touch),
+		FX_POLICY_STATE_TESTS(test_munmap_churn),
+		FX_POLICY_STATE_TESTS(test_mprotect_toggle),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,9 +18,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <cmocka.h>
 
@@ -28,106 +26,28 @@
 #include "mm/fault.h"
 #include "world.h"
 
+#include "common/fixture.h"
+
 #define WAIT_NS		(UINT64_C(10) * 1000 * 1000 * 1000)	/* a handshake gives up after 10 s */
 #define QUIET_NS	(UINT64_C(50) * 1000 * 1000)		/* "stays blocked" window: 50 ms   */
 #define QUIET_READS	UINT64_C(10000000)			/* ... and at least this many reads */
 
 #define PROT_RW		(GUP_PROT_READ | GUP_PROT_WRITE)
-#define MAP_ANON_PRIV	(GUP_MAP_PRIVATE | GUP_MAP_ANONYMOUS)
 
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                  */
 /* ------------------------------------------------------------------------ */
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * UINT64_C(1000000000) + (uint64_t)ts.tv_nsec;
-}
-
-static inline void pause_cpu(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
-
 /* Spin (yielding now and then) until *@p == @want or WAIT_NS pass. */
 static bool wait_int(_Atomic int *p, int want)
 {
-	uint64_t end = now_ns() + WAIT_NS;
-	unsigned spins = 0;
+	struct fx_spin s;
 
-	while (atomic_load_explicit(p, memory_order_acquire) != want) {
-		if (++spins % 256 == 0) {
-			if (now_ns() > end)
-				return false;
-			sched_yield();
-		}
-		pause_cpu();
-	}
+	fx_spin_begin(&s, WAIT_NS, 256);
+	while (atomic_load_explicit(p, memory_order_acquire) != want)
+		if (!fx_spin(&s))
+			return false;
 	return true;
-}
-
-static struct gup_world *world_new(const char *policy, size_t nr_frames)
-{
-	struct gup_world_config cfg = {
-		.nr_frames = nr_frames,
-		.policy = policy,
-	};
-	struct gup_world *w = NULL;
-
-	assert_int_equal(gup_world_create(&cfg, &w), 0);
-	assert_non_null(w);
-	return w;
-}
-
-static struct gup_task *task_new(struct gup_mm *mm)
-{
-	struct gup_task *t = NULL;
-
-	assert_int_equal(gup_task_create(mm, &t), 0);
-	assert_non_null(t);
-	return t;
-}
-
-static uint64_t map_rw(struct gup_task *t, size_t nr_pages)
-{
-	uint64_t addr = 0;
-
-	assert_int_equal(gup_mmap(t, 0, nr_pages * GUP_PAGE_SIZE, PROT_RW, MAP_ANON_PRIV, &addr), 0);
-	assert_true(addr >= GUP_MMAP_MIN);
-	return addr;
-}
-
-static uint64_t stat_of(struct gup_world *w, enum gup_stat_item item)
-{
-	uint64_t s[GUP_NR_STATS];
-
-	assert_int_equal(gup_world_stats(w, s), 0);
-	return s[item];
-}
-
-static void snap(struct gup_world *w, uint64_t *s)
-{
-	assert_int_equal(gup_world_stats(w, s), 0);
-}
-
-#define DELTA(w, before, item)	(stat_of((w), (item)) - (before)[(item)])
-
-static void store_u64(struct gup_task *t, uint64_t addr, uint64_t v)
-{
-	assert_int_equal(gup_store(t, addr, &v, sizeof(v)), 0);
-}
-
-static uint64_t load_u64(struct gup_task *t, uint64_t addr)
-{
-	uint64_t v = 0;
-
-	assert_int_equal(gup_load(t, addr, &v, sizeof(v)), 0);
-	return v;
 }
 
 /* The task's TLB entry for @addr, or NULL if it caches none. */
@@ -184,12 +104,6 @@ static uint64_t pte_value(struct gup_mm *mm, uint64_t addr)
 	return v;
 }
 
-static void world_done(struct gup_world *w)
-{
-	assert_int_equal(gup_world_check(w, NULL), 0);
-	assert_int_equal(gup_world_destroy(w), 0);
-}
-
 /* ------------------------------------------------------------------------ */
 /* A stale writable entry is used until the shootdown                        */
 /* ------------------------------------------------------------------------ */
@@ -198,46 +112,47 @@ static void world_done(struct gup_world *w)
 static void test_mprotect_drops_writable_entry(void **state)
 {
 	const char *policy = *state;
-	struct gup_world *w = world_new(policy, 64);
+	struct gup_world *w = fx_world_new(policy, 64, 0);
 	struct gup_mm *mm;
 	struct gup_task *a, *b;
-	uint64_t addr, s[GUP_NR_STATS], v = 0xbbbb;
+	struct fx_snap s;
+	uint64_t addr, v = 0xbbbb;
 
 	assert_int_equal(gup_mm_create(w, &mm), 0);
-	a = task_new(mm);
-	b = task_new(mm);
+	a = fx_task_add(mm);
+	b = fx_task_add(mm);
 	gup_mm_put(mm);
-	addr = map_rw(a, 4);
+	addr = fx_map_private(a, 4);
 
-	store_u64(b, addr, 0x1111);		/* fault: B's entry is writable now */
+	fx_store_u64(b, addr, 0x1111);		/* fault: B's entry is writable now */
 	assert_non_null(tlb_lookup(b, addr));
 	assert_true(tlb_lookup(b, addr)->writable);
 	assert_null(tlb_lookup(a, addr));
 
-	snap(w, s);
+	fx_snap(w, &s);
 	assert_int_equal(gup_mprotect(a, addr, 4 * GUP_PAGE_SIZE, GUP_PROT_READ), 0);
-	assert_int_equal(DELTA(w, s, GUP_STAT_TLB_FLUSH), 1);
-	assert_int_equal(DELTA(w, s, GUP_STAT_TLB_SHOOTDOWN), 2);	/* A and B */
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_TLB_FLUSH), 1);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_TLB_SHOOTDOWN), 2);	/* A and B */
 	assert_false(pte_write(pte_value(mm, addr)));
 
 	/* B's store: the entry was dropped by the shootdown, the walk finds R/O, SIGSEGV. */
-	snap(w, s);
+	fx_snap(w, &s);
 	assert_int_equal(gup_store(b, addr, &v, sizeof(v)), -EFAULT);
-	assert_int_equal(DELTA(w, s, GUP_STAT_FAULT_SIGSEGV), 1);
-	assert_int_equal(DELTA(w, s, GUP_STAT_TLB_MISS), 0);	/* the walk failed: no fill */
-	assert_int_equal(load_u64(b, addr), 0x1111);	/* reading is still allowed */
-	assert_int_equal(load_u64(a, addr), 0x1111);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_FAULT_SIGSEGV), 1);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_TLB_MISS), 0);	/* the walk failed: no fill */
+	assert_int_equal(fx_load_u64(b, addr), 0x1111);	/* reading is still allowed */
+	assert_int_equal(fx_load_u64(a, addr), 0x1111);
 	assert_non_null(tlb_lookup(b, addr));
 	assert_false(tlb_lookup(b, addr)->writable);
 
 	/* Back to RW: B may store again, and the old data is still there. */
 	assert_int_equal(gup_mprotect(a, addr, 4 * GUP_PAGE_SIZE, PROT_RW), 0);
-	store_u64(b, addr, 0x2222);
-	assert_int_equal(load_u64(a, addr), 0x2222);
+	fx_store_u64(b, addr, 0x2222);
+	assert_int_equal(fx_load_u64(a, addr), 0x2222);
 
 	gup_task_exit(a);
 	gup_task_exit(b);
-	world_done(w);
+	fx_world_done(w);
 }
 
 /*
@@ -249,18 +164,19 @@ static void test_mprotect_drops_writable_entry(void **state)
 static void test_stale_entry_until_flush(void **state)
 {
 	const char *policy = *state;
-	struct gup_world *w = world_new(policy, 64);
+	struct gup_world *w = fx_world_new(policy, 64, 0);
 	struct gup_mm *mm;
 	struct gup_task *a, *b;
-	uint64_t addr, s[GUP_NR_STATS], old, pfn;
+	struct fx_snap s;
+	uint64_t addr, old, pfn;
 
 	assert_int_equal(gup_mm_create(w, &mm), 0);
-	a = task_new(mm);
-	b = task_new(mm);
+	a = fx_task_add(mm);
+	b = fx_task_add(mm);
 	gup_mm_put(mm);
-	addr = map_rw(a, 1);
+	addr = fx_map_private(a, 1);
 
-	store_u64(b, addr, 0x1111);
+	fx_store_u64(b, addr, 0x1111);
 	pfn = (uint64_t)gup_mm_pfn(mm, addr);
 	assert_true(tlb_lookup(b, addr) && tlb_lookup(b, addr)->writable);
 
@@ -269,42 +185,42 @@ static void test_stale_entry_until_flush(void **state)
 	assert_false(pte_write(pte_value(mm, addr)));
 
 	/* No flush yet: B's store goes through the stale writable entry. */
-	snap(w, s);
-	store_u64(b, addr + 8, 0x2222);
-	assert_int_equal(DELTA(w, s, GUP_STAT_TLB_MISS), 0);
-	assert_int_equal(DELTA(w, s, GUP_STAT_FAULT), 0);
-	assert_int_equal(DELTA(w, s, GUP_STAT_TLB_FLUSH), 0);
+	fx_snap(w, &s);
+	fx_store_u64(b, addr + 8, 0x2222);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_TLB_MISS), 0);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_FAULT), 0);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_TLB_FLUSH), 0);
 	assert_false(pte_write(pte_value(mm, addr)));	/* the store did not touch the PTE */
 	/* It landed in the frame: A (no entry yet) reads it through a fresh R/O fill. */
-	assert_int_equal(load_u64(a, addr + 8), 0x2222);
-	assert_int_equal(DELTA(w, s, GUP_STAT_TLB_MISS), 1);
-	assert_int_equal(DELTA(w, s, GUP_STAT_FAULT), 0);
+	assert_int_equal(fx_load_u64(a, addr + 8), 0x2222);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_TLB_MISS), 1);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_FAULT), 0);
 	assert_false(tlb_lookup(a, addr)->writable);
 
 	/* The flush reaches B: the entry is gone; the next store walks and faults. */
 	flush_tlb_mm(mm);
-	snap(w, s);
-	store_u64(b, addr + 16, 0x3333);
-	assert_int_equal(DELTA(w, s, GUP_STAT_FAULT), 1);
-	assert_int_equal(DELTA(w, s, GUP_STAT_FAULT_WP), 1);
-	assert_int_equal(DELTA(w, s, GUP_STAT_COW_REUSE), 1);	/* exclusive: no copy */
-	assert_int_equal(DELTA(w, s, GUP_STAT_COW_COPY), 0);
-	assert_int_equal(DELTA(w, s, GUP_STAT_TLB_MISS), 1);	/* refilled after the fault */
-	assert_int_equal(DELTA(w, s, GUP_STAT_FAULT_SIGSEGV), 0);
+	fx_snap(w, &s);
+	fx_store_u64(b, addr + 16, 0x3333);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_FAULT), 1);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_FAULT_WP), 1);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_COW_REUSE), 1);	/* exclusive: no copy */
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_COW_COPY), 0);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_TLB_MISS), 1);	/* refilled after the fault */
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_FAULT_SIGSEGV), 0);
 	assert_true(pte_write(pte_value(mm, addr)));
 	assert_int_equal(gup_mm_pfn(mm, addr), (int64_t)pfn);	/* same frame */
 	assert_true(tlb_lookup(b, addr) && tlb_lookup(b, addr)->writable);
 
 	/* A's R/O entry was dropped by the same flush: a load refills it. */
-	snap(w, s);
-	assert_int_equal(load_u64(a, addr), 0x1111);
-	assert_int_equal(load_u64(a, addr + 8), 0x2222);
-	assert_int_equal(load_u64(a, addr + 16), 0x3333);
-	assert_int_equal(DELTA(w, s, GUP_STAT_TLB_MISS), 1);
+	fx_snap(w, &s);
+	assert_int_equal(fx_load_u64(a, addr), 0x1111);
+	assert_int_equal(fx_load_u64(a, addr + 8), 0x2222);
+	assert_int_equal(fx_load_u64(a, addr + 16), 0x3333);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_TLB_MISS), 1);
 
 	gup_task_exit(a);
 	gup_task_exit(b);
-	world_done(w);
+	fx_world_done(w);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -344,40 +260,41 @@ static void flush_thread(void *arg)
 
 static void test_shootdown_waits_for_irq_off(void **state)
 {
-	struct gup_world *w = world_new(NULL, 64);
+	struct gup_world *w = fx_world_new(NULL, 64, 0);
 	struct section_ctx c = { 0 };
 	struct gup_thread *tb, *ta;
 	struct gup_task *a;
-	uint64_t s[GUP_NR_STATS], gen0, start, reads = 0;
+	struct fx_snap s;
+	uint64_t gen0, start, reads = 0;
 	bool early = false;
 
 	(void)state;
 	assert_int_equal(gup_mm_create(w, &c.mm), 0);
-	a = task_new(c.mm);
-	c.b = task_new(c.mm);
+	a = fx_task_add(c.mm);
+	c.b = fx_task_add(c.mm);
 	gup_mm_put(c.mm);
-	snap(w, s);
+	fx_snap(w, &s);
 	gen0 = (uint64_t)atomic64_read(&c.mm->tlb_gen);
 
-	assert_int_equal(gup_thread_start(w, section_thread, &c, &tb), 0);
+	tb = fx_thread_start(w, section_thread, &c);
 	assert_true(wait_int(&c.in_section, 1));
 	assert_true(irqs_disabled(&c.b->irq));
 
-	assert_int_equal(gup_thread_start(w, flush_thread, &c, &ta), 0);
+	ta = fx_thread_start(w, flush_thread, &c);
 	assert_true(wait_int(&c.flush_started, 1));
 	/* The flusher has published its generation: it is inside the shootdown now. */
 	{
-		uint64_t end = now_ns() + WAIT_NS;
+		uint64_t end = fx_now_ns() + WAIT_NS;
 
 		while ((uint64_t)atomic_load_explicit(&c.mm->tlb_gen.counter, memory_order_acquire) == gen0 &&
-		       now_ns() < end)
+		       fx_now_ns() < end)
 			sched_yield();
 		assert_true((uint64_t)atomic_load_explicit(&c.mm->tlb_gen.counter,
 							   memory_order_acquire) != gen0);
 	}
 
 	/* While B stays in its section the flush must not return (busy check, no yield). */
-	start = now_ns();
+	start = fx_now_ns();
 	for (;;) {
 		for (int i = 0; i < 1000; i++) {
 			if (atomic_load_explicit(&c.flushed, memory_order_relaxed)) {
@@ -386,7 +303,7 @@ static void test_shootdown_waits_for_irq_off(void **state)
 			}
 		}
 		reads += 1000;
-		if (early || (reads >= QUIET_READS && now_ns() - start >= QUIET_NS))
+		if (early || (reads >= QUIET_READS && fx_now_ns() - start >= QUIET_NS))
 			break;
 	}
 	assert_false(early);
@@ -399,95 +316,97 @@ static void test_shootdown_waits_for_irq_off(void **state)
 	assert_int_equal(atomic_load(&c.b_timeout), 0);
 	assert_int_equal(atomic_load(&c.in_section), 2);
 
-	assert_int_equal(DELTA(w, s, GUP_STAT_TLB_FLUSH), 1);
-	assert_int_equal(DELTA(w, s, GUP_STAT_TLB_SHOOTDOWN), 2);
-	assert_int_equal(DELTA(w, s, GUP_STAT_TLB_SHOOTDOWN_WAIT), 1);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_TLB_FLUSH), 1);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_TLB_SHOOTDOWN), 2);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_TLB_SHOOTDOWN_WAIT), 1);
 	/* B's TLB is synced with the generation it saw on entry, not the new one. */
 	assert_int_equal(c.b->tlb_gen, gen0);
 
 	gup_task_exit(a);
 	gup_task_exit(c.b);
-	world_done(w);
+	fx_world_done(w);
 }
 
 /* A task that is not inside a section costs the flusher nothing. */
 static void test_flush_skips_idle_tasks(void **state)
 {
-	struct gup_world *w = world_new(NULL, 64);
+	struct gup_world *w = fx_world_new(NULL, 64, 0);
 	struct section_ctx c = { 0 };
 	struct gup_thread *ta;
 	struct gup_task *a;
-	uint64_t s[GUP_NR_STATS], addr;
+	struct fx_snap s;
+	uint64_t addr;
 
 	(void)state;
 	assert_int_equal(gup_mm_create(w, &c.mm), 0);
-	a = task_new(c.mm);
-	c.b = task_new(c.mm);
+	a = fx_task_add(c.mm);
+	c.b = fx_task_add(c.mm);
 	gup_mm_put(c.mm);
-	addr = map_rw(a, 1);
-	store_u64(c.b, addr, 7);	/* B has been in (and left) sections */
+	addr = fx_map_private(a, 1);
+	fx_store_u64(c.b, addr, 7);	/* B has been in (and left) sections */
 	assert_false(irqs_disabled(&c.b->irq));
 
-	snap(w, s);
-	assert_int_equal(gup_thread_start(w, flush_thread, &c, &ta), 0);
+	fx_snap(w, &s);
+	ta = fx_thread_start(w, flush_thread, &c);
 	assert_true(wait_int(&c.flushed, 1));	/* returns without anyone leaving a section */
 	assert_int_equal(gup_thread_join(ta), 0);
-	assert_int_equal(DELTA(w, s, GUP_STAT_TLB_FLUSH), 1);
-	assert_int_equal(DELTA(w, s, GUP_STAT_TLB_SHOOTDOWN), 2);
-	assert_int_equal(DELTA(w, s, GUP_STAT_TLB_SHOOTDOWN_WAIT), 0);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_TLB_FLUSH), 1);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_TLB_SHOOTDOWN), 2);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_TLB_SHOOTDOWN_WAIT), 0);
 
 	/* B's entry is still in its array, but stale: the next section drops it. */
 	assert_non_null(tlb_lookup(c.b, addr));
-	snap(w, s);
-	assert_int_equal(load_u64(c.b, addr), 7);
-	assert_int_equal(DELTA(w, s, GUP_STAT_TLB_MISS), 1);
-	assert_int_equal(DELTA(w, s, GUP_STAT_FAULT), 0);
+	fx_snap(w, &s);
+	assert_int_equal(fx_load_u64(c.b, addr), 7);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_TLB_MISS), 1);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_FAULT), 0);
 
 	gup_task_exit(a);
 	gup_task_exit(c.b);
-	world_done(w);
+	fx_world_done(w);
 }
 
 /* A task created after flushes starts empty and synced: no spurious drop, no stale entry. */
 static void test_new_task_starts_empty(void **state)
 {
-	struct gup_world *w = world_new(NULL, 64);
+	struct gup_world *w = fx_world_new(NULL, 64, 0);
 	struct gup_mm *mm;
 	struct gup_task *a, *c;
-	uint64_t s[GUP_NR_STATS], addr;
+	struct fx_snap s;
+	uint64_t addr;
 
 	(void)state;
 	assert_int_equal(gup_mm_create(w, &mm), 0);
-	a = task_new(mm);
+	a = fx_task_add(mm);
 	gup_mm_put(mm);
-	addr = map_rw(a, 2);
-	store_u64(a, addr, 1);
-	store_u64(a, addr + GUP_PAGE_SIZE, 2);
+	addr = fx_map_private(a, 2);
+	fx_store_u64(a, addr, 1);
+	fx_store_u64(a, addr + GUP_PAGE_SIZE, 2);
 	flush_tlb_mm(mm);
 	flush_tlb_mm(mm);
-	store_u64(a, addr, 3);		/* A refills after the flushes */
+	fx_store_u64(a, addr, 3);		/* A refills after the flushes */
 	assert_true(tlb_valid_entries(a) >= 1);
 
-	c = task_new(mm);
+	c = fx_task_add(mm);
 	assert_int_equal(tlb_valid_entries(c), 0);
 	assert_int_equal(c->tlb_gen, (uint64_t)atomic64_read(&mm->tlb_gen));
 	assert_false(irqs_disabled(&c->irq));
 
 	/* Its first accesses are TLB misses, resolved by the walker without faults. */
-	snap(w, s);
-	assert_int_equal(load_u64(c, addr), 3);
-	assert_int_equal(load_u64(c, addr + GUP_PAGE_SIZE), 2);
+	fx_snap(w, &s);
+	assert_int_equal(fx_load_u64(c, addr), 3);
+	assert_int_equal(fx_load_u64(c, addr + GUP_PAGE_SIZE), 2);
 	/* A load of a writable, dirty PTE caches a writable entry: the store hits. */
 	assert_true(tlb_lookup(c, addr) && tlb_lookup(c, addr)->writable);
-	store_u64(c, addr, 4);
-	assert_int_equal(DELTA(w, s, GUP_STAT_TLB_MISS), 2);
-	assert_int_equal(DELTA(w, s, GUP_STAT_FAULT), 0);
+	fx_store_u64(c, addr, 4);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_TLB_MISS), 2);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_FAULT), 0);
 	assert_int_equal(tlb_valid_entries(c), 2);
-	assert_int_equal(load_u64(a, addr), 4);
+	assert_int_equal(fx_load_u64(a, addr), 4);
 
 	gup_task_exit(c);
 	gup_task_exit(a);
-	world_done(w);
+	fx_world_done(w);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -498,62 +417,63 @@ static void test_new_task_starts_empty(void **state)
 
 static void test_shootdown_reaches_all_tasks(void **state)
 {
-	struct gup_world *w = world_new(NULL, 64);
+	struct gup_world *w = fx_world_new(NULL, 64, 0);
 	struct gup_mm *mm, *other_mm;
 	struct gup_task *t[NR_REACH_TASKS], *other;
-	uint64_t s[GUP_NR_STATS], addr, oaddr, v = 9;
+	struct fx_snap s;
+	uint64_t addr, oaddr, v = 9;
 
 	(void)state;
 	assert_int_equal(gup_mm_create(w, &mm), 0);
 	for (int i = 0; i < NR_REACH_TASKS; i++)
-		t[i] = task_new(mm);
+		t[i] = fx_task_add(mm);
 	gup_mm_put(mm);
 	/* A task of another mm is never reached by this mm's flushes. */
 	assert_int_equal(gup_mm_create(w, &other_mm), 0);
-	other = task_new(other_mm);
+	other = fx_task_add(other_mm);
 	gup_mm_put(other_mm);
-	oaddr = map_rw(other, 1);
-	store_u64(other, oaddr, 77);
+	oaddr = fx_map_private(other, 1);
+	fx_store_u64(other, oaddr, 77);
 
-	addr = map_rw(t[0], 1);
+	addr = fx_map_private(t[0], 1);
 	for (int i = 0; i < NR_REACH_TASKS; i++) {
-		store_u64(t[i], addr + 8 * (uint64_t)i, (uint64_t)i + 100);
+		fx_store_u64(t[i], addr + 8 * (uint64_t)i, (uint64_t)i + 100);
 		assert_true(tlb_lookup(t[i], addr) && tlb_lookup(t[i], addr)->writable);
 	}
 
-	snap(w, s);
+	fx_snap(w, &s);
 	for (int k = 0; k < 7; k++)
 		flush_tlb_mm(mm);
-	assert_int_equal(DELTA(w, s, GUP_STAT_TLB_FLUSH), 7);
-	assert_int_equal(DELTA(w, s, GUP_STAT_TLB_SHOOTDOWN), 7 * NR_REACH_TASKS);
-	assert_int_equal(DELTA(w, s, GUP_STAT_TLB_SHOOTDOWN_WAIT), 0);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_TLB_FLUSH), 7);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_TLB_SHOOTDOWN), 7 * NR_REACH_TASKS);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_TLB_SHOOTDOWN_WAIT), 0);
 
 	/* A flush through mprotect reaches them all too: every task's store now faults. */
-	snap(w, s);
+	fx_snap(w, &s);
 	assert_int_equal(gup_mprotect(t[2], addr, GUP_PAGE_SIZE, GUP_PROT_READ), 0);
-	assert_int_equal(DELTA(w, s, GUP_STAT_TLB_FLUSH), 1);
-	assert_int_equal(DELTA(w, s, GUP_STAT_TLB_SHOOTDOWN), NR_REACH_TASKS);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_TLB_FLUSH), 1);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_TLB_SHOOTDOWN), NR_REACH_TASKS);
 	for (int i = 0; i < NR_REACH_TASKS; i++)
 		assert_int_equal(gup_store(t[i], addr, &v, sizeof(v)), -EFAULT);
-	assert_int_equal(DELTA(w, s, GUP_STAT_FAULT_SIGSEGV), NR_REACH_TASKS);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_FAULT_SIGSEGV), NR_REACH_TASKS);
 	for (int i = 0; i < NR_REACH_TASKS; i++)
-		assert_int_equal(load_u64(t[i], addr + 8 * (uint64_t)i), (uint64_t)i + 100);
+		assert_int_equal(fx_load_u64(t[i], addr + 8 * (uint64_t)i), (uint64_t)i + 100);
 
 	/* The other mm's task was never touched: its entry still hits. */
-	snap(w, s);
-	assert_int_equal(load_u64(other, oaddr), 77);
-	assert_int_equal(DELTA(w, s, GUP_STAT_TLB_MISS), 0);
+	fx_snap(w, &s);
+	assert_int_equal(fx_load_u64(other, oaddr), 77);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_TLB_MISS), 0);
 
 	/* An exited task is no longer reached. */
 	gup_task_exit(t[NR_REACH_TASKS - 1]);
-	snap(w, s);
+	fx_snap(w, &s);
 	flush_tlb_mm(mm);
-	assert_int_equal(DELTA(w, s, GUP_STAT_TLB_SHOOTDOWN), NR_REACH_TASKS - 1);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_TLB_SHOOTDOWN), NR_REACH_TASKS - 1);
 
 	for (int i = 0; i < NR_REACH_TASKS - 1; i++)
 		gup_task_exit(t[i]);
 	gup_task_exit(other);
-	world_done(w);
+	fx_world_done(w);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -618,7 +538,7 @@ static unsigned sp_count(const struct sp_log *l, enum sched_point_kind kind, con
 
 static void test_sched_points_of_store(void **state)
 {
-	struct gup_world *w = world_new(NULL, 64);
+	struct gup_world *w = fx_world_new(NULL, 64, 0);
 	static struct sp_log log;	/* large: not on the stack */
 	const struct sched_hook *old;
 	struct gup_mm *mm;
@@ -631,9 +551,9 @@ static void test_sched_points_of_store(void **state)
 
 	(void)state;
 	assert_int_equal(gup_mm_create(w, &mm), 0);
-	t = task_new(mm);
+	t = fx_task_add(mm);
 	gup_mm_put(mm);
-	addr = map_rw(t, 1);
+	addr = fx_map_private(t, 1);
 
 	memset(&log, 0, sizeof(log));
 	log.hook.point = sp_log_point;
@@ -728,7 +648,7 @@ static void test_sched_points_of_store(void **state)
 	assert_null(sched_hook_install(NULL));
 
 	gup_task_exit(t);
-	world_done(w);
+	fx_world_done(w);
 }
 
 /*
@@ -737,7 +657,7 @@ static void test_sched_points_of_store(void **state)
  */
 static void test_no_lock_inside_irq_off(void **state)
 {
-	struct gup_world *w = world_new(*state, 256);
+	struct gup_world *w = fx_world_new(*state, 256, 0);
 	static struct sp_log log;
 	const struct sched_hook *old;
 	struct gup_mm *mm;
@@ -745,20 +665,20 @@ static void test_no_lock_inside_irq_off(void **state)
 	uint64_t addr, v;
 
 	assert_int_equal(gup_mm_create(w, &mm), 0);
-	t = task_new(mm);
+	t = fx_task_add(mm);
 	gup_mm_put(mm);
 	memset(&log, 0, sizeof(log));
 	log.hook.point = sp_log_point;
 	log.hook.arg = &log;
 
 	old = sched_hook_install(&log.hook);
-	addr = map_rw(t, 16);
+	addr = fx_map_private(t, 16);
 	for (uint64_t i = 0; i < 16; i++)
-		store_u64(t, addr + i * GUP_PAGE_SIZE, i);
+		fx_store_u64(t, addr + i * GUP_PAGE_SIZE, i);
 	assert_int_equal(gup_fork(t, &child), 0);
 	for (uint64_t i = 0; i < 16; i++) {
-		store_u64(t, addr + i * GUP_PAGE_SIZE, i + 100);	/* COW */
-		v = load_u64(child, addr + i * GUP_PAGE_SIZE);
+		fx_store_u64(t, addr + i * GUP_PAGE_SIZE, i + 100);	/* COW */
+		v = fx_load_u64(child, addr + i * GUP_PAGE_SIZE);
 		assert_int_equal(v, i);
 	}
 	assert_int_equal(gup_mprotect(t, addr, 8 * GUP_PAGE_SIZE, GUP_PROT_READ), 0);
@@ -774,24 +694,20 @@ static void test_no_lock_inside_irq_off(void **state)
 	assert_int_equal(log.lock_in_irq, 0);
 
 	gup_task_exit(t);
-	world_done(w);
+	fx_world_done(w);
 }
 
 int main(void)
 {
-	static const char *const p6 = "linux-6.x", *const p26 = "linux-2.6.29";
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_prestate(test_mprotect_drops_writable_entry, (void *)p6),
-		cmocka_unit_test_prestate(test_mprotect_drops_writable_entry, (void *)p26),
-		cmocka_unit_test_prestate(test_stale_entry_until_flush, (void *)p6),
-		cmocka_unit_test_prestate(test_stale_entry_until_flush, (void *)p26),
+		FX_POLICY_STATE_TESTS(test_mprotect_drops_writable_entry),
+		FX_POLICY_STATE_TESTS(test_stale_entry_until_flush),
 		cmocka_unit_test(test_shootdown_waits_for_irq_off),
 		cmocka_unit_test(test_flush_skips_idle_tasks),
 		cmocka_unit_test(test_new_task_starts_empty),
 		cmocka_unit_test(test_shootdown_reaches_all_tasks),
 		cmocka_unit_test(test_sched_points_of_store),
-		cmocka_unit_test_prestate(test_no_lock_inside_irq_off, (void *)p6),
-		cmocka_unit_test_prestate(test_no_lock_inside_irq_off, (void *)p26),
+		FX_POLICY_STATE_TESTS(test_no_lock_inside_irq_off),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
