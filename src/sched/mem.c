@@ -14,32 +14,35 @@
 
 #include "sched/sched.h"
 
-/* One relaxed atomic copy of a naturally aligned scalar; false if not applicable. */
-static bool copy_scalar(void *dst, const void *src, size_t n, bool dst_is_frame)
-{
-	const void *shared = dst_is_frame ? dst : src;
-	uint64_t v = 0;
+/*
+ * One relaxed atomic access for a naturally aligned 1/2/4/8-byte move; false if
+ * not applicable.  Constant-size copies in and out of @v compile to single moves.
+ */
+#define COPY_SCALAR_CASE(T)                                                      \
+	do {                                                                     \
+		T v;                                                             \
+		if (to_frame) {                                                  \
+			__builtin_memcpy(&v, src, sizeof(T));                    \
+			__atomic_store_n((T *)dst, v, __ATOMIC_RELAXED);         \
+		} else {                                                         \
+			v = __atomic_load_n((const T *)src, __ATOMIC_RELAXED);   \
+			__builtin_memcpy(dst, &v, sizeof(T));                    \
+		}                                                                \
+	} while (0)
 
-	if ((n != 1 && n != 2 && n != 4 && n != 8) || ((uintptr_t)shared & (n - 1)))
+static inline bool copy_scalar(void *dst, const void *src, size_t n, bool to_frame)
+{
+	uintptr_t shared = (uintptr_t)(to_frame ? dst : src);
+
+	if (shared & (n - 1))
 		return false;
-	if (dst_is_frame) {
-		memcpy(&v, src, n);
-		switch (n) {
-		case 1: __atomic_store_n((uint8_t *)dst, (uint8_t)v, __ATOMIC_RELAXED); break;
-		case 2: __atomic_store_n((uint16_t *)dst, (uint16_t)v, __ATOMIC_RELAXED); break;
-		case 4: __atomic_store_n((uint32_t *)dst, (uint32_t)v, __ATOMIC_RELAXED); break;
-		default: __atomic_store_n((uint64_t *)dst, v, __ATOMIC_RELAXED); break;
-		}
-		return true;
-	}
 	switch (n) {
-	case 1: v = __atomic_load_n((const uint8_t *)src, __ATOMIC_RELAXED); break;
-	case 2: v = __atomic_load_n((const uint16_t *)src, __ATOMIC_RELAXED); break;
-	case 4: v = __atomic_load_n((const uint32_t *)src, __ATOMIC_RELAXED); break;
-	default: v = __atomic_load_n((const uint64_t *)src, __ATOMIC_RELAXED); break;
+	case 1: COPY_SCALAR_CASE(uint8_t); return true;
+	case 2: COPY_SCALAR_CASE(uint16_t); return true;
+	case 4: COPY_SCALAR_CASE(uint32_t); return true;
+	case 8: COPY_SCALAR_CASE(uint64_t); return true;
+	default: return false;
 	}
-	memcpy(dst, &v, n);	/* little-endian: the low n bytes */
-	return true;
 }
 
 /* A CPU reading a frame's bytes into private memory. */
