@@ -12,14 +12,6 @@
 #include "world.h"
 #include "debug.h"
 
-struct page *vm_normal_page(struct gup_vma *vma, uint64_t addr, uint64_t pte)
-{
-	(void)addr;
-	if (pte_special(pte))
-		return NULL;
-	return pfn_to_page(&vma->mm->w->arena, pte_pfn(pte));
-}
-
 int vm_fault_to_errno(unsigned ret, bool hwpoison_errno)
 {
 	if (ret & VM_FAULT_OOM)

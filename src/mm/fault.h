@@ -12,6 +12,7 @@
 #define GUP_MM_FAULT_H
 
 #include "mm/mm.h"
+#include "world.h"
 
 #define FAULT_FLAG_WRITE		0x0001u
 #define FAULT_FLAG_MKWRITE		0x0002u
@@ -61,7 +62,13 @@ unsigned handle_mm_fault(struct gup_vma *vma, uint64_t addr, unsigned flags,
 			 struct gup_task *task);
 
 /* The struct page a PTE maps, or NULL for special PTEs (zero page) - vm_normal_page. */
-struct page *vm_normal_page(struct gup_vma *vma, uint64_t addr, uint64_t pte);
+static inline struct page *vm_normal_page(struct gup_vma *vma, uint64_t addr, uint64_t pte)
+{
+	(void)addr;
+	if (pte_special(pte))
+		return NULL;
+	return pfn_to_page(&vma->mm->w->arena, pte_pfn(pte));
+}
 
 /* Turn an error result into an errno (vm_fault_to_errno; HWPOISON -> -EFAULT unless asked). */
 int vm_fault_to_errno(unsigned ret, bool hwpoison_errno);

@@ -23,10 +23,20 @@
 
 struct copy_args {
 	struct gup_vma *src_vma, *dst_vma;
+	struct frame_arena *arena;	/* hoisted: looked up for every PTE */
 	bool cow;		/* is_cow_mapping(src) */
 	bool copy_pinned;	/* policy says copy maybe-pinned pages, and MMF_HAS_PINNED */
 	bool wrprotected;	/* some parent PTE lost write: flush needed */
 	uint64_t nr_shared, nr_copied;
+};
+
+/* The child gets its own copy of @page (copy_present_page).  Both PT locks held. */
+/* What copy_present_pte did, so the loop can count in registers. */
+enum {
+	COPIED_ZERO = 1,	/* the zero page: nothing counted             */
+	COPIED_SHARED = 2,	/* page shared COW (or a private file page)    */
+	COPIED_PAGE = 4,	/* the child got its own copy (maybe pinned)  */
+	COPIED_WRPROTECT = 8,	/* the parent's PTE lost write: flush needed  */
 };
 
 /* The child gets its own copy of @page (copy_present_page).  Both PT locks held. */
@@ -39,29 +49,30 @@ static int copy_present_page(struct copy_args *ca, pte_t *dst, uint64_t addr,
 
 	if (!new)
 		return -ENOMEM;
-	mem_copy_frame(page_data(&w->arena, new), page_data(&w->arena, page), PAGE_SIZE);
+	mem_copy_frame(page_data(ca->arena, new), page_data(ca->arena, page), PAGE_SIZE);
 	/* Published by set_pte's release, as in new_anon_page. */
 	page_init_private(new, (UINT64_C(1) << PG_anon) | (UINT64_C(1) << PG_uptodate),
 			  PAGE_MAP_REF, addr >> PAGE_SHIFT, true);
-	entry = pfn_pte(page_to_pfn(&w->arena, new), PTE_PRESENT | PTE_ACCESSED);
+	entry = pfn_pte(page_to_pfn(ca->arena, new), PTE_PRESENT | PTE_ACCESSED);
 	entry = pte_mkdirty(entry);
 	if (ca->dst_vma->vm_flags & VM_WRITE)
 		entry = pte_mkwrite(entry);
 	set_pte(dst, entry);
-	ca->nr_copied++;
-	return 0;
+	return COPIED_PAGE;
 }
 
-/* Copy one present PTE.  Both PT locks held.  0 or -ENOMEM. */
+/* Copy one present PTE.  Both PT locks held.  COPIED_* bits, or -ENOMEM. */
 static int copy_present_pte(struct copy_args *ca, pte_t *dst, pte_t *src, uint64_t pte,
 			    uint64_t addr)
 {
-	struct page *page = vm_normal_page(ca->src_vma, addr, pte);
+	struct page *page;
+	int done = COPIED_SHARED;
 
-	if (!page) {		/* zero page: nothing to count */
+	if (pte_special(pte)) {		/* zero page: nothing to count */
 		set_pte(dst, pte);
-		return 0;
+		return COPIED_ZERO;
 	}
+	page = pfn_to_page(ca->arena, pte_pfn(pte));	/* vm_normal_page */
 	if (PageAnon(page) && PageAnonExclusive(page)) {
 		if (ca->copy_pinned && page_maybe_dma_pinned(page))
 			return copy_present_page(ca, dst, addr, page);
@@ -71,11 +82,10 @@ static int copy_present_pte(struct copy_args *ca, pte_t *dst, pte_t *src, uint64
 	if (ca->cow && pte_write(pte)) {
 		ptep_set_wrprotect(src, pte);
 		pte = pte_wrprotect(pte);
-		ca->wrprotected = true;
+		done |= COPIED_WRPROTECT;
 	}
 	set_pte(dst, pte_mkold(pte));
-	ca->nr_shared++;
-	return 0;
+	return done;
 }
 
 /*
@@ -85,36 +95,33 @@ static int copy_present_pte(struct copy_args *ca, pte_t *dst, pte_t *src, uint64
  */
 #define FORK_PREFETCH_AHEAD	16
 
-static void prefetch_page_ahead(struct copy_args *ca, struct pgtable *src_pt, unsigned i,
-				uint64_t end)
+static void prefetch_page_ahead(struct frame_arena *arena, pte_t *ptep)
 {
-	unsigned j = i + FORK_PREFETCH_AHEAD;
-	uint64_t pte;
+	uint64_t pte = peek_u64(ptep);
 
-	if (j >= PTRS_PER_TABLE || j >= pte_index(end - 1) + 1)
-		return;
-	pte = peek_u64(&src_pt->ent[j]);
 	if (pte_present(pte) && !pte_special(pte))
-		prefetchw(pfn_to_page(&ca->src_vma->mm->w->arena, pte_pfn(pte)));
+		prefetchw(pfn_to_page(arena, pte_pfn(pte)));
 }
 
 static int copy_pte_table(struct pgtable *src_pt, uint64_t addr, uint64_t end, void *arg)
 {
 	struct copy_args *ca = arg;
 	struct gup_mm *dst_mm = ca->dst_vma->mm;
+	unsigned i = pte_index(addr), last = pte_index(end - 1);
+	uint64_t nr_shared = 0, nr_copied = 0;
 	struct pgtable *dst_pt;
 	int64_t rss = 0;
-	int ret = 0;
+	int ret = 0, all = 0;
 
 	if (!pte_alloc_map(dst_mm, addr, &dst_pt))
 		return -ENOMEM;
 	spin_lock(&src_pt->ptl);
 	spin_lock(&dst_pt->ptl);	/* lock order: parent's table, then the child's */
-	for (; addr != end; addr += PAGE_SIZE) {
-		unsigned i = pte_index(addr);
+	for (; i <= last; i++, addr += PAGE_SIZE) {
 		uint64_t pte = ptep_get(&src_pt->ent[i]);
 
-		prefetch_page_ahead(ca, src_pt, i, end);
+		if (i + FORK_PREFETCH_AHEAD <= last)
+			prefetch_page_ahead(ca->arena, &src_pt->ent[i + FORK_PREFETCH_AHEAD]);
 		if (pte_none(pte))
 			continue;
 		if (!pte_present(pte)) {
@@ -122,16 +129,21 @@ static int copy_pte_table(struct pgtable *src_pt, uint64_t addr, uint64_t end, v
 			continue;
 		}
 		ret = copy_present_pte(ca, &dst_pt->ent[i], &src_pt->ent[i], pte, addr);
-		if (ret)
+		if (ret < 0)
 			break;
-		if (!pte_special(pte))
-			rss++;
+		all |= ret;
+		rss += !(ret & COPIED_ZERO);
+		nr_shared += !!(ret & COPIED_SHARED);
+		nr_copied += !!(ret & COPIED_PAGE);
 	}
 	spin_unlock(&dst_pt->ptl);
 	spin_unlock(&src_pt->ptl);
 	add_mm_rss(dst_mm, rss);
+	ca->nr_shared += nr_shared;
+	ca->nr_copied += nr_copied;
+	ca->wrprotected |= all & COPIED_WRPROTECT;
 	cond_resched();
-	return ret;
+	return ret < 0 ? ret : 0;
 }
 
 static int copy_page_range(struct gup_vma *dst_vma, struct gup_vma *src_vma,
@@ -142,6 +154,7 @@ static int copy_page_range(struct gup_vma *dst_vma, struct gup_vma *src_vma,
 	struct copy_args ca = {
 		.src_vma = src_vma,
 		.dst_vma = dst_vma,
+		.arena = &w->arena,
 		.cow = is_cow_mapping(src_vma->vm_flags),
 		.copy_pinned = w->policy->fork_copy == FORK_COPY_MAYBE_PINNED &&
 			       test_bit(MMF_HAS_PINNED, &src_mm->flags),
