@@ -56,4 +56,7 @@ double host_cow_ns(size_t bytes);
  * An invalid GUP_BENCH_RUNS prints a message and exits with status 2. */
 int anchor_runs(void);
 
+/* Unmap the buffers the floors keep between calls (see anchors.c). */
+void anchor_release(void);
+
 #endif /* LIBGUP_BENCH_ANCHORS_H */
