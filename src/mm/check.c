@@ -89,9 +89,9 @@ static void check_mm(struct checker *c, struct gup_mm *mm)
 	c->mm = mm;
 	c->rss = 0;
 	walk_pte_tables(mm, 0, GUP_TASK_SIZE, check_pte_table, c);
-	if ((int64_t)c->rss != atomic64_read(&mm->rss))
+	if ((int64_t)c->rss != mm_rss(mm))
 		violation(c, "mm %u: rss counter %lld but %zu pages mapped", mm->id,
-			  (long long)atomic64_read(&mm->rss), c->rss);
+			  (long long)mm_rss(mm), c->rss);
 	if (vma_tree_validate(&mm->vmas))
 		violation(c, "mm %u: VMA tree corrupt", mm->id);
 	mmap_read_unlock(mm);

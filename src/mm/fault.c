@@ -84,7 +84,7 @@ static unsigned do_anonymous_page(struct vm_fault *vmf)
 	}
 	set_pte(vmf->pte, entry);
 	spin_unlock(&vmf->pt->ptl);
-	add_mm_rss(vmf->mm, 1);
+	add_mm_rss_task(vmf->mm, vmf->task, 1);
 	count_task_event(w, vmf->task, GUP_STAT_FAULT_ANON_WRITE);
 	return 0;
 }
@@ -105,7 +105,7 @@ static bool finish_fault_map(struct vm_fault *vmf, struct page *page, uint64_t e
 	fetch_add_u64(&page->count, PAGE_MAP_ONE);	/* our reference becomes the map's */
 	set_pte(vmf->pte, entry);
 	spin_unlock(&vmf->pt->ptl);
-	add_mm_rss(vmf->mm, 1);
+	add_mm_rss_task(vmf->mm, vmf->task, 1);
 	return true;
 }
 
@@ -232,7 +232,7 @@ static unsigned wp_page_copy(struct vm_fault *vmf, struct page *old)
 	else if (old)
 		put_page(w, old);
 	else if (pte_present(pte) || vmf->orig_pte == 0)
-		add_mm_rss(vmf->mm, 1);		/* zero page (or nothing) became a page */
+		add_mm_rss_task(vmf->mm, vmf->task, 1);	/* zero page (or nothing) became a page */
 	if (!old)
 		count_task_event(w, vmf->task, GUP_STAT_COW_ZERO);
 	count_task_event(w, vmf->task, unshare ? GUP_STAT_UNSHARE_COPY : GUP_STAT_COW_COPY);

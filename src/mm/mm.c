@@ -196,6 +196,18 @@ struct gup_vma *vma_merge_neighbours(struct gup_vma *vma)
 
 /* ---- tasks ---- */
 
+int64_t mm_rss(struct gup_mm *mm)
+{
+	int64_t rss = atomic64_read(&mm->rss);
+	struct gup_task *t;
+
+	spin_lock(&mm->tasks_lock);
+	for (t = mm->tasks; t; t = t->next)
+		rss += (int64_t)stat_read(&t->rss_delta);
+	spin_unlock(&mm->tasks_lock);
+	return rss;
+}
+
 void mm_add_task(struct gup_mm *mm, struct gup_task *t)
 {
 	spin_lock(&mm->tasks_lock);

@@ -161,6 +161,12 @@ struct gup_task {
 	 * world->lock + mm->tasks_lock, folded into the world when the task exits.
 	 */
 	_Atomic uint64_t stats[GUP_NR_STATS];
+	/*
+	 * Pages this task's own faults added to its mm's RSS (two's complement), like
+	 * Linux's SPLIT_RSS_COUNTING: single writer, summed by mm_rss under
+	 * tasks_lock, folded into mm->rss when the task exits.
+	 */
+	_Atomic uint64_t rss_delta;
 };
 
 static inline void task_stat_add(struct gup_task *t, enum gup_stat_item item, uint64_t n)
@@ -222,6 +228,18 @@ static inline void add_mm_rss(struct gup_mm *mm, int64_t n)
 {
 	atomic64_add(n, &mm->rss);
 }
+
+/* RSS change by a fault: on the faulting task's own delta when it is of @mm. */
+static inline void add_mm_rss_task(struct gup_mm *mm, struct gup_task *t, int64_t n)
+{
+	if (t && t->mm == mm)
+		stat_add_local(&t->rss_delta, (uint64_t)n);
+	else
+		add_mm_rss(mm, n);
+}
+
+/* The mm's RSS: the shared counter plus every live task's delta. */
+int64_t mm_rss(struct gup_mm *mm);
 
 /* mm.c */
 struct gup_mm *mm_alloc(struct gup_world *w);

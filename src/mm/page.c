@@ -169,16 +169,25 @@ static bool shard_steal(struct free_shard *home, struct free_shard *victim)
 static struct page *zone_alloc_slow(struct frame_arena *a, enum zone_type z)
 {
 	struct free_shard *shards = a->shards[z];
-	struct page *p = NULL;
+	struct page *p;
+	bool in_flight;
 
+again:
+	p = NULL;
 	for (int i = 0; i < NR_ALLOC_SHARDS; i++)
 		spin_lock(&shards[i].lock);
 	for (int i = 0; i < NR_ALLOC_SHARDS && !p; i++)
 		p = shard_take_locked(&shards[i]);
-	if (!p)
+	in_flight = !p && atomic_read(&a->nr_zeroing[z]);
+	if (!p && !in_flight)
 		write_once_bool(&a->zone_empty[z], true);	/* still under every lock */
 	for (int i = NR_ALLOC_SHARDS - 1; i >= 0; i--)
 		spin_unlock(&shards[i].lock);
+	if (in_flight) {
+		/* A zeroing batch holds free frames for a few microseconds: wait. */
+		cpu_relax();
+		goto again;
+	}
 	return p;
 }
 
@@ -198,10 +207,50 @@ static struct page *zone_alloc(struct frame_arena *a, enum zone_type z)
 	return p ? p : zone_alloc_slow(a, z);
 }
 
+/*
+ * Zeroing in batches.  A zeroing store stream is cheap while it lasts; what a
+ * fault pays is its tail, drained at the next locked instruction (the PT lock).
+ * So when a GFP_ZERO allocation finds a frame that is not known to be zero, it
+ * also takes up to ZERO_BATCH-1 more frames of its shard, zeroes them all back to
+ * back (one drain for the batch), and returns the extras to the free list marked
+ * PG_zeroed - still free, visible to every allocator, as FreeBSD keeps PG_ZERO
+ * pages on its free queues.  The next zeroing allocations find them ready.
+ */
+#define ZERO_BATCH	8
+
+static void zero_batch(struct frame_arena *a, struct page *p)
+{
+	struct free_shard *home = &a->shards[p->zone][sched_cpu_hint() % NR_ALLOC_SHARDS];
+	struct page *extra[ZERO_BATCH - 1];
+	int n = 0;
+
+	spin_lock(&home->lock);
+	while (n < ZERO_BATCH - 1 && home->head && !PageZeroed(home->head))
+		extra[n++] = shard_take_locked(home);
+	if (n)
+		atomic_add(n, &a->nr_zeroing[p->zone]);	/* in flight: see zone_alloc_slow */
+	spin_unlock(&home->lock);
+
+	mem_zero_frame(page_data(a, p), PAGE_SIZE);
+	for (int i = 0; i < n; i++)
+		mem_zero_frame(page_data(a, extra[i]), PAGE_SIZE);
+	if (!n)
+		return;
+	spin_lock(&home->lock);	/* the release orders the zeroes before any taker */
+	atomic_sub(n, &a->nr_zeroing[p->zone]);
+	while (n--) {
+		init_private_u64(&extra[n]->flags, (UINT64_C(1) << PG_free) |
+						   (UINT64_C(1) << PG_zeroed));
+		shard_push(home, extra[n]);
+	}
+	spin_unlock(&home->lock);
+}
+
 struct page *alloc_page(struct gup_world *w, unsigned gfp)
 {
 	struct frame_arena *a = &w->arena;
 	struct page *p = NULL;
+	bool zeroed;
 
 	if (gfp & GFP_MOVABLE)
 		p = zone_alloc(a, ZONE_MOVABLE);
@@ -209,12 +258,13 @@ struct page *alloc_page(struct gup_world *w, unsigned gfp)
 		p = zone_alloc(a, ZONE_NORMAL);
 	if (!p)
 		return NULL;
+	zeroed = PageZeroed(p);
 	/* Ours alone until published through a PTE or a cache (free_frame left
 	 * count and exclusivity at 0). */
 	page_init_private(p, 0, 0, 0, false);
 	init_private_uptr(&p->mapping, 0);
-	if (gfp & GFP_ZERO)
-		mem_zero_frame(page_data(a, p), PAGE_SIZE);
+	if ((gfp & GFP_ZERO) && !zeroed)
+		zero_batch(a, p);
 	/* GUP_STAT_FRAME_ALLOC is derived (frees + frames in use): nothing to count. */
 	return p;
 }

@@ -52,6 +52,7 @@ enum pageflags {
 	PG_hwpoison,	/* memory error: access gives VM_FAULT_HWPOISON       */
 	PG_shmem,	/* page of a shared-anon (shmem) object's cache       */
 	PG_free,	/* on the free lists (debugging and the checker)      */
+	PG_zeroed,	/* free, and known to hold only zeros (FreeBSD PG_ZERO) */
 	PG_referenced,
 	PG_gup,		/* Andrea 2009 (seed004 1.3): set by gup, tested by fork */
 	PG_dontcow,	/* Nick 2009 (seed004 1.4): never COW-shared again      */
@@ -93,6 +94,7 @@ PAGEFLAG_FNS(Uptodate, PG_uptodate)
 PAGEFLAG_FNS(HWPoison, PG_hwpoison)
 PAGEFLAG_FNS(Shmem, PG_shmem)
 PAGEFLAG_FNS(Free, PG_free)
+PAGEFLAG_FNS(Zeroed, PG_zeroed)
 PAGEFLAG_FNS(Referenced, PG_referenced)
 PAGEFLAG_FNS(GUP, PG_gup)
 PAGEFLAG_FNS(DontCOW, PG_dontcow)
@@ -237,6 +239,13 @@ struct frame_arena {
 	 * next zone at the cost of one load while a zone stays exhausted.
 	 */
 	_Atomic bool zone_empty[NR_ZONES];
+	/*
+	 * Free frames taken off their list by a zeroing batch and not yet put back
+	 * (changed under a shard lock of the zone, atomically since those differ).
+	 * The exhaustion check holds every shard lock, so it sees a consistent value
+	 * and waits for such frames instead of failing.
+	 */
+	atomic_t nr_zeroing[NR_ZONES];
 };
 
 /* gfp: which zones an allocation may use. */

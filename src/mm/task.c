@@ -81,6 +81,7 @@ GUP_API void gup_task_exit(struct gup_task *t)
 	spin_lock(&w->lock);
 	spin_lock(&mm->tasks_lock);	/* fold and unlink as one step for readers */
 	task_stats_fold(w, t);
+	add_mm_rss(mm, (int64_t)stat_read(&t->rss_delta));	/* fold, as SPLIT_RSS did */
 	mm_del_task_locked(mm, t);
 	spin_unlock(&mm->tasks_lock);
 	w->nr_tasks--;
