@@ -193,6 +193,7 @@ static unsigned wp_page_copy(struct vm_fault *vmf, struct page *old)
 	bool unshare = vmf->flags & FAULT_FLAG_UNSHARE;
 	struct page *new;
 	uint64_t entry, pte;
+	bool mapped_old;
 
 	if (old)
 		get_page(old);	/* keep it while we copy without the PT lock */
@@ -223,16 +224,16 @@ static unsigned wp_page_copy(struct vm_fault *vmf, struct page *old)
 	if (pte_present(pte))
 		flush_tlb_page(vmf->mm, vmf->address);
 	set_pte(vmf->pte, entry);
-	if (old && pte_present(pte))
+	/* @old was mapped here (COW), or is a cache page never mapped (do_cow_fault). */
+	mapped_old = old && pte_present(pte);
+	if (mapped_old)
 		page_remove_rmap(old);
 	spin_unlock(&vmf->pt->ptl);
 
-	if (old && pte_present(pte))
-		page_ref_sub(w, old, 2);	/* the old mapping's and ours */
-	else if (old)
-		put_page(w, old);
-	else if (pte_present(pte) || vmf->orig_pte == 0)
-		add_mm_rss_task(vmf->mm, vmf->task, 1);	/* zero page (or nothing) became a page */
+	if (!mapped_old)	/* the zero page, or nothing, became a counted page */
+		add_mm_rss_task(vmf->mm, vmf->task, 1);
+	if (old)
+		page_ref_sub(w, old, mapped_old ? 2 : 1);	/* its mapping's ref, and ours */
 	if (!old)
 		count_task_event(w, vmf->task, GUP_STAT_COW_ZERO);
 	count_task_event(w, vmf->task, unshare ? GUP_STAT_UNSHARE_COPY : GUP_STAT_COW_COPY);

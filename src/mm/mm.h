@@ -79,6 +79,7 @@ struct gup_vma {
 	struct shmem_obj *shmem;	/* shared anon backing (a reference)       */
 	const struct vm_operations *vm_ops;
 	void *vm_private;		/* for vm_ops                              */
+	struct gup_vma *doomed_next;	/* munmap: unlinked, freed after the flush */
 };
 
 static inline uint64_t vma_start(const struct gup_vma *v) { return v->node.start; }

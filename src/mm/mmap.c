@@ -82,7 +82,7 @@ static int munmap_locked(struct gup_mm *mm, uint64_t start, uint64_t end)
 		next = vma_next(vma);
 		zap_page_range(&tlb, vma, vma_start(vma), vma_end(vma));
 		vma_unlink(mm, vma);
-		vma->vm_private = doomed;	/* chain them; freed after the flush */
+		vma->doomed_next = doomed;	/* freed after the flush */
 		doomed = vma;
 	}
 	/* The neighbours bound which page tables may go (free_pgtables). */
@@ -94,8 +94,7 @@ static int munmap_locked(struct gup_mm *mm, uint64_t start, uint64_t end)
 	tlb_finish_mmu(&tlb);
 	while (doomed) {
 		vma = doomed;
-		doomed = vma->vm_private;
-		vma->vm_private = NULL;
+		doomed = vma->doomed_next;
 		vma_free(vma);
 	}
 	return 0;
