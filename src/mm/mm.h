@@ -295,9 +295,29 @@ void zap_page_range(struct mmu_gather *tlb, struct gup_vma *vma, uint64_t start,
 void flush_tlb_mm(struct gup_mm *mm);
 void flush_tlb_range(struct gup_mm *mm, uint64_t start, uint64_t end);
 void flush_tlb_page(struct gup_mm *mm, uint64_t addr);
-void tlb_task_enter(struct gup_task *t);	/* local_irq_disable + gen sync */
-void tlb_task_exit(struct gup_task *t);
 void tlb_task_flush_all(struct gup_task *t);
+
+/*
+ * Enter an irq-off section and drop the TLB if a shootdown happened since the
+ * task last looked (tlb.c explains the pairing with tlb_shootdown).
+ */
+static inline void tlb_task_enter(struct gup_task *t)
+{
+	uint64_t gen;
+
+	local_irq_disable(&t->irq);
+	/* Ordered after the section entry by local_irq_disable's smp_mb. */
+	gen = (uint64_t)atomic64_read(&t->mm->tlb_gen);
+	if (unlikely(gen != t->tlb_gen)) {
+		tlb_task_flush_all(t);
+		t->tlb_gen = gen;
+	}
+}
+
+static inline void tlb_task_exit(struct gup_task *t)
+{
+	local_irq_enable(&t->irq);
+}
 
 /* ---- tasks ---- */
 void mm_add_task(struct gup_mm *mm, struct gup_task *t);

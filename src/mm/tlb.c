@@ -34,24 +34,6 @@ void tlb_task_flush_all(struct gup_task *t)
 	t->pwc_tag = 0;
 }
 
-void tlb_task_enter(struct gup_task *t)
-{
-	uint64_t gen;
-
-	local_irq_disable(&t->irq);
-	/* Ordered after the section entry by local_irq_disable's smp_mb. */
-	gen = (uint64_t)atomic64_read(&t->mm->tlb_gen);
-	if (unlikely(gen != t->tlb_gen)) {
-		tlb_task_flush_all(t);
-		t->tlb_gen = gen;
-	}
-}
-
-void tlb_task_exit(struct gup_task *t)
-{
-	local_irq_enable(&t->irq);
-}
-
 /* The shootdown: every task of @mm stops using entries older than this call. */
 static void tlb_shootdown(struct gup_mm *mm)
 {

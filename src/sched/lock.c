@@ -163,18 +163,7 @@ void rwsem_destroy(struct rw_semaphore *sem)
 }
 
 /* Fast path: one more reader unless a writer holds or anybody queues (FIFO). */
-static bool rwsem_read_fast(struct rw_semaphore *sem)
-{
-	uint64_t c = atomic_load_explicit(&sem->count, memory_order_relaxed);
-
-	while (!(c & (RWSEM_WRITER | RWSEM_WAITERS))) {
-		/* seq_cst (acquire): pairs with the releasing RMWs of up_*(). */
-		if (atomic_compare_exchange_weak_explicit(&sem->count, &c, c + RWSEM_READER,
-				memory_order_seq_cst, memory_order_relaxed))
-			return true;
-	}
-	return false;
-}
+/* The read fast path lives in sched.h (rwsem_read_fast), inlined into callers. */
 
 /* Fast path: the writer bit on a completely idle semaphore. */
 static bool rwsem_write_fast(struct rw_semaphore *sem)
@@ -324,24 +313,9 @@ static int rwsem_wait(struct rw_semaphore *sem, bool is_writer, _Atomic bool *fa
 	return ret;
 }
 
-void down_read(struct rw_semaphore *sem)
+/* The queueing side of down_read*(), after the inline fast path failed. */
+int rwsem_down_read_slow(struct rw_semaphore *sem, _Atomic bool *fatal)
 {
-	sched_point(SP_LOCK, sem);
-	if (!rwsem_read_fast(sem))
-		rwsem_wait(sem, false, NULL);
-}
-
-bool down_read_trylock(struct rw_semaphore *sem)
-{
-	sched_point(SP_LOCK, sem);
-	return rwsem_read_fast(sem);
-}
-
-int down_read_killable(struct rw_semaphore *sem, _Atomic bool *fatal)
-{
-	sched_point(SP_LOCK, sem);
-	if (rwsem_read_fast(sem))
-		return 0;
 	return rwsem_wait(sem, false, fatal);
 }
 
@@ -366,17 +340,10 @@ int down_write_killable(struct rw_semaphore *sem, _Atomic bool *fatal)
 	return rwsem_wait(sem, true, fatal);
 }
 
-void up_read(struct rw_semaphore *sem)
+/* up_read's slow side: the last reader left with sleepers queued. */
+void rwsem_up_read_wake(struct rw_semaphore *sem)
 {
-	/* seq_cst (release): our section happens-before the next writer's. */
-	uint64_t old = atomic_fetch_sub_explicit(&sem->count, RWSEM_READER,
-						 memory_order_seq_cst);
-
-	assert(old >= RWSEM_READER && !(old & RWSEM_WRITER));
-	/* Last reader out with sleepers queued: only a writer can be at the head. */
-	if (old - RWSEM_READER == RWSEM_WAITERS)
-		rwsem_wake(sem);
-	sched_point(SP_UNLOCK, sem);
+	rwsem_wake(sem);
 }
 
 void up_write(struct rw_semaphore *sem)

@@ -532,9 +532,6 @@ struct rw_semaphore {
 
 void init_rwsem(struct rw_semaphore *sem);
 void rwsem_destroy(struct rw_semaphore *sem);
-void down_read(struct rw_semaphore *sem);
-bool down_read_trylock(struct rw_semaphore *sem);
-void up_read(struct rw_semaphore *sem);
 void down_write(struct rw_semaphore *sem);
 bool down_write_trylock(struct rw_semaphore *sem);
 void up_write(struct rw_semaphore *sem);
@@ -543,8 +540,58 @@ void downgrade_write(struct rw_semaphore *sem);
  * Killable acquisition: gives up with -EINTR when *@fatal becomes true while waiting
  * (the task's fatal-signal flag).  @fatal may be NULL.
  */
-int down_read_killable(struct rw_semaphore *sem, _Atomic bool *fatal);
 int down_write_killable(struct rw_semaphore *sem, _Atomic bool *fatal);
+
+/* Slow paths of the inline read side below (lock.c). */
+int rwsem_down_read_slow(struct rw_semaphore *sem, _Atomic bool *fatal);
+void rwsem_up_read_wake(struct rw_semaphore *sem);
+
+/* The uncontended read acquisition: one CAS while no writer holds or waits. */
+static inline bool rwsem_read_fast(struct rw_semaphore *sem)
+{
+	uint64_t c = atomic_load_explicit(&sem->count, memory_order_relaxed);
+
+	while (!(c & (RWSEM_WRITER | RWSEM_WAITERS))) {
+		/* seq_cst (acquire): pairs with the releasing RMWs of up_*(). */
+		if (atomic_compare_exchange_weak_explicit(&sem->count, &c, c + RWSEM_READER,
+				memory_order_seq_cst, memory_order_relaxed))
+			return true;
+	}
+	return false;
+}
+
+static inline void down_read(struct rw_semaphore *sem)
+{
+	sched_point(SP_LOCK, sem);
+	if (!rwsem_read_fast(sem))
+		rwsem_down_read_slow(sem, NULL);
+}
+
+static inline bool down_read_trylock(struct rw_semaphore *sem)
+{
+	sched_point(SP_LOCK, sem);
+	return rwsem_read_fast(sem);
+}
+
+static inline int down_read_killable(struct rw_semaphore *sem, _Atomic bool *fatal)
+{
+	sched_point(SP_LOCK, sem);
+	if (rwsem_read_fast(sem))
+		return 0;
+	return rwsem_down_read_slow(sem, fatal);
+}
+
+static inline void up_read(struct rw_semaphore *sem)
+{
+	/* seq_cst (release): our section happens-before the next writer's. */
+	uint64_t old = atomic_fetch_sub_explicit(&sem->count, RWSEM_READER,
+						 memory_order_seq_cst);
+
+	/* Last reader out with sleepers queued: only a writer can be at the head. */
+	if (unlikely(old - RWSEM_READER == RWSEM_WAITERS))
+		rwsem_up_read_wake(sem);
+	sched_point(SP_UNLOCK, sem);
+}
 
 static inline bool rwsem_is_locked(struct rw_semaphore *sem)
 {
