@@ -98,6 +98,7 @@ BENCH_SRCS  := $(sort $(wildcard bench/*.c))
 BENCHC_SRCS := $(sort $(wildcard bench/common/*.c))
 TOOL_SRCS   := $(sort $(wildcard tools/*.c))
 HEADERS     := $(sort $(wildcard include/gup/*.h))
+MAN1        := $(sort $(wildcard man/*.1))
 MAN3        := $(sort $(wildcard man/*.3))
 MAN7        := $(sort $(wildcard man/*.7))
 
@@ -327,6 +328,10 @@ ifneq ($(GUP_TOOL),)
 	$(INSTALL) -d $(DESTDIR)$(BINDIR)
 	$(INSTALL) -m 0755 $(GUP_TOOL) $(DESTDIR)$(BINDIR)/gup
 endif
+ifneq ($(MAN1),)
+	$(INSTALL) -d $(DESTDIR)$(MANDIR)/man1
+	$(INSTALL) -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+endif
 ifneq ($(MAN3),)
 	$(INSTALL) -d $(DESTDIR)$(MANDIR)/man3
 	$(INSTALL) -m 0644 $(MAN3) $(DESTDIR)$(MANDIR)/man3/
@@ -342,7 +347,8 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libgup.a $(DESTDIR)$(LIBDIR)/$(SO_REAL) \
 	      $(DESTDIR)$(LIBDIR)/$(SO_NAME) $(DESTDIR)$(LIBDIR)/libgup.so \
 	      $(DESTDIR)$(PKGCONFIGDIR)/gup.pc $(DESTDIR)$(BINDIR)/gup
-	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN3))) \
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1))) \
+	      $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN3))) \
 	      $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(MAN7)))
 
 clean:
