@@ -164,6 +164,29 @@ static int report_leaks(struct gup_world *w)
 	return leaks;
 }
 
+/*
+ * The balance of acquire/release counters that must meet at teardown: every
+ * FOLL_GET reference put, every pin unpinned, every frame freed.  An imbalance is
+ * reported (the frames it left behind are counted by report_leaks).
+ */
+static void report_unbalanced(struct gup_world *w)
+{
+	static const struct { enum gup_stat_item got, put; const char *what; } pairs[] = {
+		{ GUP_STAT_PIN_ACQUIRED, GUP_STAT_PIN_RELEASED, "pins" },
+		{ GUP_STAT_GET_ACQUIRED, GUP_STAT_GET_RELEASED, "FOLL_GET references" },
+		{ GUP_STAT_FRAME_ALLOC, GUP_STAT_FRAME_FREE, "frames" },
+		{ GUP_STAT_PGTABLE_ALLOC, GUP_STAT_PGTABLE_FREE, "page tables" },
+	};
+	uint64_t st[GUP_NR_STATS];
+
+	gup_world_stats(w, st);
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
+		if (st[pairs[i].got] != st[pairs[i].put])
+			fprintf(w->report, "libgup: unbalanced at teardown: %llu %s acquired, "
+				"%llu released\n", (unsigned long long)st[pairs[i].got],
+				pairs[i].what, (unsigned long long)st[pairs[i].put]);
+}
+
 GUP_API int gup_world_destroy(struct gup_world *w)
 {
 	int leaks;
@@ -172,6 +195,7 @@ GUP_API int gup_world_destroy(struct gup_world *w)
 		return -EINVAL;
 	if (w->nr_mms || w->nr_tasks)
 		return -EBUSY;
+	report_unbalanced(w);
 	leaks = report_leaks(w);
 	if (leaks)
 		fprintf(w->report, "libgup: %d frame(s) leaked at teardown\n", leaks);

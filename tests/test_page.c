@@ -742,6 +742,33 @@ static void test_world_leak_report(void **state)
 	fclose(rep);
 }
 
+/* Counters that must meet at teardown: an imbalance is reported by name. */
+static void test_world_unbalanced_report(void **state)
+{
+	FILE *rep = tmpfile();
+	struct gup_world_config cfg = { .nr_frames = 64, .report = rep };
+	struct gup_world *w = NULL;
+	char line[512];
+	int pins = 0, others = 0;
+
+	(void)state;
+	assert_non_null(rep);
+	assert_int_equal(gup_world_create(&cfg, &w), 0);
+	/* A pin recorded as acquired and never released (no frame involved). */
+	count_vm_event(w, GUP_STAT_PIN_ACQUIRED);
+	assert_int_equal(gup_world_destroy(w), 0);	/* no frame leaked */
+	rewind(rep);
+	while (fgets(line, sizeof(line), rep)) {
+		if (strstr(line, "unbalanced at teardown: 1 pins acquired, 0 released"))
+			pins++;
+		else
+			others++;
+	}
+	assert_int_equal(pins, 1);
+	assert_int_equal(others, 0);
+	fclose(rep);
+}
+
 static void test_meminfo_stats_args(void **state)
 {
 	struct gup_world *w = fx_world_new(NULL, 64, 8);
@@ -786,6 +813,7 @@ int main(void)
 		cmocka_unit_test(test_world_policies),
 		cmocka_unit_test(test_world_destroy_busy),
 		cmocka_unit_test(test_world_leak_report),
+		cmocka_unit_test(test_world_unbalanced_report),
 		cmocka_unit_test(test_meminfo_stats_args),
 	};
 
