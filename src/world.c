@@ -75,9 +75,9 @@ static void vm_stat_sum_all(struct gup_world *w, uint64_t *out)
 	for (int s = 0; s < NR_ALLOC_SHARDS; s++)
 		for (int i = 0; i < GUP_NR_STATS; i++)
 			out[i] += stat_read(&w->stats[s].v[i]);
-	for (mm = w->mm_list; mm; mm = mm->next) {
+	list_for_each_entry(mm, &w->mm_list, struct gup_mm, list) {
 		spin_lock(&mm->tasks_lock);
-		for (t = mm->tasks; t; t = t->next)
+		list_for_each_entry(t, &mm->tasks, struct gup_task, list)
 			for (int i = 0; i < GUP_NR_STATS; i++)
 				out[i] += stat_read(&t->stats[i]);
 		spin_unlock(&mm->tasks_lock);
@@ -137,6 +137,8 @@ GUP_API int gup_world_create(const struct gup_world_config *cfg, struct gup_worl
 	}
 	pgtable_pool_init(&w->pgtables);
 	spin_lock_init(&w->lock);
+	INIT_LIST_HEAD(&w->mm_list);
+	INIT_LIST_HEAD(&w->shmem_list);
 	w->policy = policy;
 	w->report = cfg->report ? cfg->report : stderr;
 	zero_page_init(w);

@@ -26,8 +26,8 @@ struct gup_world {
 	const struct gup_policy *policy;	/* constant */
 	FILE *report;				/* constant */
 	spinlock_t lock;			/* guards the lists and counts below */
-	struct gup_mm *mm_list;
-	struct shmem_obj *shmem_list;
+	struct list_head mm_list;	/* of struct gup_mm */
+	struct list_head shmem_list;	/* of struct shmem_obj */
 	size_t nr_mms, nr_tasks;
 	unsigned next_id;
 	struct vm_stat_shard stats[NR_ALLOC_SHARDS];

@@ -168,9 +168,9 @@ int world_check(struct gup_world *w, FILE *out)
 		return -ENOMEM;
 	}
 	spin_lock(&w->lock);	/* the lists stay put; mm locks nest inside (quiescent) */
-	for (mm = w->mm_list; mm; mm = mm->next)
+	list_for_each_entry(mm, &w->mm_list, struct gup_mm, list)
 		check_mm(&c, mm);
-	for (obj = w->shmem_list; obj; obj = obj->next)
+	list_for_each_entry(obj, &w->shmem_list, struct shmem_obj, list)
 		check_shmem(&c, obj);
 	spin_unlock(&w->lock);
 	for (uint64_t pfn = 0; pfn < w->arena.nr_frames; pfn++)

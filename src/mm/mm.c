@@ -28,16 +28,14 @@ struct gup_mm *mm_alloc(struct gup_world *w)
 	vma_tree_init(&mm->vmas);
 	spin_lock_init(&mm->page_table_lock);
 	spin_lock_init(&mm->tasks_lock);
+	INIT_LIST_HEAD(&mm->tasks);
 	seqcount_init(&mm->write_protect_seq);
 	mm->mmap_base = MMAP_BASE;
 	init_private_u64(&mm->nr_pgtables, 1);
 
 	spin_lock(&w->lock);
 	mm->id = ++w->next_id;
-	mm->next = w->mm_list;
-	if (w->mm_list)
-		w->mm_list->prev = mm;
-	w->mm_list = mm;
+	list_add(&mm->list, &w->mm_list);
 	w->nr_mms++;
 	spin_unlock(&w->lock);
 	return mm;
@@ -75,12 +73,7 @@ void mmput(struct gup_mm *mm)
 	pgtable_free(w, mm->pgd);
 
 	spin_lock(&w->lock);
-	if (mm->prev)
-		mm->prev->next = mm->next;
-	else
-		w->mm_list = mm->next;
-	if (mm->next)
-		mm->next->prev = mm->prev;
+	list_del(&mm->list);
 	w->nr_mms--;
 	spin_unlock(&w->lock);
 	rwsem_destroy(&mm->mmap_lock);
@@ -202,7 +195,7 @@ int64_t mm_rss(struct gup_mm *mm)
 	struct gup_task *t;
 
 	spin_lock(&mm->tasks_lock);
-	for (t = mm->tasks; t; t = t->next)
+	list_for_each_entry(t, &mm->tasks, struct gup_task, list)
 		rss += (int64_t)stat_read(&t->rss_delta);
 	spin_unlock(&mm->tasks_lock);
 	return rss;
@@ -211,22 +204,13 @@ int64_t mm_rss(struct gup_mm *mm)
 void mm_add_task(struct gup_mm *mm, struct gup_task *t)
 {
 	spin_lock(&mm->tasks_lock);
-	t->prev = NULL;
-	t->next = mm->tasks;
-	if (mm->tasks)
-		mm->tasks->prev = t;
-	mm->tasks = t;
+	list_add(&t->list, &mm->tasks);
 	mm->nr_tasks++;
 	spin_unlock(&mm->tasks_lock);
 }
 
 void mm_del_task_locked(struct gup_mm *mm, struct gup_task *t)
 {
-	if (t->prev)
-		t->prev->next = t->next;
-	else
-		mm->tasks = t->next;
-	if (t->next)
-		t->next->prev = t->prev;
+	list_del(&t->list);
 	mm->nr_tasks--;
 }

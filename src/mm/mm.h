@@ -27,6 +27,7 @@
 #include <errno.h>
 
 #include "gup/gup.h"
+#include "list.h"
 #include "mm/page.h"
 #include "mm/pgtable.h"
 #include "mm/vma_tree.h"
@@ -117,7 +118,7 @@ struct shmem_obj {
 	spinlock_t lock;		/* guards pages[]                           */
 	size_t nr_pages;		/* constant                                 */
 	struct page **pages;		/* under lock: one cache reference each    */
-	struct shmem_obj *next, *prev;	/* world->shmem_list, under world->lock   */
+	struct list_head list;		/* world->shmem_list, under world->lock   */
 };
 
 struct shmem_obj *shmem_obj_create(struct gup_world *w, size_t nr_pages);
@@ -154,7 +155,7 @@ struct gup_task {
 	 */
 	uint64_t pwc_tag;		/* (addr >> PMD_SHIFT) + 1; 0 = empty */
 	struct pgtable *pwc_table;
-	struct gup_task *next, *prev;	/* mm->tasks, under mm->tasks_lock         */
+	struct list_head list;		/* mm->tasks, under mm->tasks_lock         */
 	unsigned id;			/* constant                                */
 	/*
 	 * vmstat events of this task, like Linux's per-cpu vm_event_states: written
@@ -187,7 +188,7 @@ struct gup_mm {
 	struct pgtable *pgd;		/* constant after creation                   */
 	spinlock_t page_table_lock;	/* populating PUD/PMD/PTE entries            */
 	spinlock_t tasks_lock;		/* guards tasks, nr_tasks                    */
-	struct gup_task *tasks;
+	struct list_head tasks;		/* of struct gup_task                        */
 	size_t nr_tasks;
 	/*
 	 * Bumped (seq_cst RMW) after PTE changes that need a flush; a task entering an
@@ -201,7 +202,7 @@ struct gup_mm {
 	atomic64_t rss;			/* pages mapped (not the zero page)          */
 	_Atomic uint64_t nr_pgtables;	/* tables owned by this mm                   */
 	uint64_t mmap_base;		/* under mmap_lock: next top-down hint      */
-	struct gup_mm *next, *prev;	/* world->mm_list, under world->lock         */
+	struct list_head list;		/* world->mm_list, under world->lock         */
 	unsigned id;
 };
 

@@ -27,10 +27,7 @@ struct shmem_obj *shmem_obj_create(struct gup_world *w, size_t nr_pages)
 	atomic_set(&obj->refs, 1);
 	spin_lock_init(&obj->lock);
 	spin_lock(&w->lock);
-	obj->next = w->shmem_list;
-	if (w->shmem_list)
-		w->shmem_list->prev = obj;
-	w->shmem_list = obj;
+	list_add(&obj->list, &w->shmem_list);
 	spin_unlock(&w->lock);
 	return obj;
 }
@@ -45,12 +42,7 @@ void shmem_obj_put(struct gup_world *w, struct shmem_obj *obj)
 	if (!atomic_dec_and_test(&obj->refs))
 		return;
 	spin_lock(&w->lock);
-	if (obj->prev)
-		obj->prev->next = obj->next;
-	else
-		w->shmem_list = obj->next;
-	if (obj->next)
-		obj->next->prev = obj->prev;
+	list_del(&obj->list);
 	spin_unlock(&w->lock);
 	/* No VMA maps the object any more: drop the cache references. */
 	for (size_t i = 0; i < obj->nr_pages; i++)

@@ -44,7 +44,7 @@ static void tlb_shootdown(struct gup_mm *mm)
 	/* Full barrier: our PTE stores before the generation; pairs with tlb_task_enter. */
 	atomic64_inc_return(&mm->tlb_gen);
 	spin_lock(&mm->tasks_lock);
-	for (t = mm->tasks; t; t = t->next) {
+	list_for_each_entry(t, &mm->tasks, struct gup_task, list) {
 		ipis++;
 		if (irqs_disabled(&t->irq))
 			waits++;
