@@ -224,6 +224,60 @@ static void test_stale_entry_until_flush(void **state)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Shootdowns are replayed by range; a lagging task or freed tables: flush all */
+/* ------------------------------------------------------------------------ */
+
+static void test_ranged_flush(void **state)
+{
+	struct gup_world *w = fx_world_new(NULL, 64, 0);
+	struct gup_mm *mm;
+	struct gup_task *a, *b;
+	struct fx_snap s;
+	uint64_t addr;
+
+	(void)state;
+	assert_int_equal(gup_mm_create(w, &mm), 0);
+	a = fx_task_add(mm);
+	b = fx_task_add(mm);
+	gup_mm_put(mm);
+	addr = fx_map_private(a, 4);
+	for (int i = 0; i < 4; i++)
+		fx_store_u64(b, addr + i * PAGE_SIZE, 0x100 + i);
+
+	/* A one-page flush drops B's entry for that page only. */
+	flush_tlb_page(mm, addr + PAGE_SIZE);
+	tlb_task_enter(b);	/* B syncs as it would at its next access */
+	tlb_task_exit(b);
+	assert_non_null(tlb_lookup(b, addr));
+	assert_null(tlb_lookup(b, addr + PAGE_SIZE));
+	assert_non_null(tlb_lookup(b, addr + 2 * PAGE_SIZE));
+	assert_int_not_equal(b->pwc_tag, 0);	/* no table freed: walk cache kept */
+	fx_snap(w, &s);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(fx_load_u64(b, addr + i * PAGE_SIZE), 0x100 + i);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_TLB_MISS), 1);
+
+	/* A task lagging more generations than the log remembers flushes it all. */
+	for (int i = 0; i <= TLB_FLUSH_LOG; i++)
+		flush_tlb_page(mm, addr + 3 * PAGE_SIZE);
+	fx_snap(w, &s);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(fx_load_u64(b, addr + i * PAGE_SIZE), 0x100 + i);
+	assert_int_equal(fx_delta(w, &s, GUP_STAT_TLB_MISS), 4);
+
+	/* Freed page tables: the paging-structure cache goes with the entries. */
+	flush_tlb_tables(mm, addr, addr + PAGE_SIZE);
+	tlb_task_enter(b);
+	tlb_task_exit(b);
+	assert_int_equal(b->pwc_tag, 0);
+	assert_null(tlb_lookup(b, addr + 2 * PAGE_SIZE));
+
+	gup_task_exit(a);
+	gup_task_exit(b);
+	fx_world_done(w);
+}
+
+/* ------------------------------------------------------------------------ */
 /* A shootdown waits for irq-off sections, and only for them                */
 /* ------------------------------------------------------------------------ */
 
@@ -702,6 +756,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		FX_POLICY_STATE_TESTS(test_mprotect_drops_writable_entry),
 		FX_POLICY_STATE_TESTS(test_stale_entry_until_flush),
+		cmocka_unit_test(test_ranged_flush),
 		cmocka_unit_test(test_shootdown_waits_for_irq_off),
 		cmocka_unit_test(test_flush_skips_idle_tasks),
 		cmocka_unit_test(test_new_task_starts_empty),

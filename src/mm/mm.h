@@ -141,6 +141,20 @@ struct tlb_entry {
 
 /* ---- tasks ---- */
 
+/*
+ * One shootdown, as a task that missed it must replay it: which generation,
+ * which range, and whether page tables were freed (then the paging-structure
+ * cache must go too).  Written by the flusher under mm->tasks_lock; read
+ * locklessly, validated by @gen before and after (0 while being rewritten).
+ */
+struct tlb_flush_rec {
+	_Atomic uint64_t gen;
+	_Atomic uint64_t start, end;
+	_Atomic bool tables;
+};
+
+#define TLB_FLUSH_LOG	8	/* generations a task may lag and still flush by range */
+
 struct gup_task {
 	struct gup_mm *mm;		/* constant; holds an mm_users reference   */
 	struct gup_world *w;		/* constant                                */
@@ -198,6 +212,7 @@ struct gup_mm {
 	atomic64_t tlb_gen;
 	/* fork write-protects under it; gup-fast FOLL_PIN backs off (linux_anchor 1.12). */
 	seqcount_t write_protect_seq;
+	struct tlb_flush_rec tlb_log[TLB_FLUSH_LOG];	/* by generation % size      */
 	_Atomic uint64_t flags;		/* MMF_* bits                                */
 	atomic64_t rss;			/* pages mapped (not the zero page)          */
 	_Atomic uint64_t nr_pgtables;	/* tables owned by this mm                   */
@@ -296,11 +311,15 @@ void zap_page_range(struct mmu_gather *tlb, struct gup_vma *vma, uint64_t start,
 void flush_tlb_mm(struct gup_mm *mm);
 void flush_tlb_range(struct gup_mm *mm, uint64_t start, uint64_t end);
 void flush_tlb_page(struct gup_mm *mm, uint64_t addr);
+/* As flush_tlb_range, after page tables of [start, end) were detached. */
+void flush_tlb_tables(struct gup_mm *mm, uint64_t start, uint64_t end);
 void tlb_task_flush_all(struct gup_task *t);
+/* Replay the shootdowns since t->tlb_gen up to @gen (by range where possible). */
+void tlb_task_sync(struct gup_task *t, uint64_t gen);
 
 /*
- * Enter an irq-off section and drop the TLB if a shootdown happened since the
- * task last looked (tlb.c explains the pairing with tlb_shootdown).
+ * Enter an irq-off section and drop what shootdowns since the task last looked
+ * invalidated (tlb.c explains the pairing with tlb_shootdown).
  */
 static inline void tlb_task_enter(struct gup_task *t)
 {
@@ -309,10 +328,8 @@ static inline void tlb_task_enter(struct gup_task *t)
 	local_irq_disable(&t->irq);
 	/* Ordered after the section entry by local_irq_disable's smp_mb. */
 	gen = (uint64_t)atomic64_read(&t->mm->tlb_gen);
-	if (unlikely(gen != t->tlb_gen)) {
-		tlb_task_flush_all(t);
-		t->tlb_gen = gen;
-	}
+	if (unlikely(gen != t->tlb_gen))
+		tlb_task_sync(t, gen);
 }
 
 static inline void tlb_task_exit(struct gup_task *t)

@@ -34,16 +34,92 @@ void tlb_task_flush_all(struct gup_task *t)
 	t->pwc_tag = 0;
 }
 
-/* The shootdown: every task of @mm stops using entries older than this call. */
-static void tlb_shootdown(struct gup_mm *mm)
+/* Drop the entries of [start, end); a range wider than the TLB drops them all. */
+static void tlb_task_flush_range(struct gup_task *t, uint64_t start, uint64_t end)
+{
+	if ((end - start) >> PAGE_SHIFT >= TLB_ENTRIES) {
+		for (int i = 0; i < TLB_ENTRIES; i++)
+			t->tlb[i].vpn = 0;
+		return;
+	}
+	for (uint64_t vpn = start >> PAGE_SHIFT; vpn < end >> PAGE_SHIFT; vpn++)
+		if (t->tlb[vpn % TLB_ENTRIES].vpn == vpn + 1)
+			t->tlb[vpn % TLB_ENTRIES].vpn = 0;
+}
+
+/*
+ * Read the record of generation @g; false if it is gone or being rewritten.
+ * Seqlock-style: the generation before (acquire) and after (smp_rmb) the range;
+ * pairs with the release store in tlb_log_write.
+ */
+static bool tlb_log_read(struct gup_mm *mm, uint64_t g, uint64_t *start, uint64_t *end,
+			 bool *tables)
+{
+	struct tlb_flush_rec *rec = &mm->tlb_log[g % TLB_FLUSH_LOG];
+
+	if (smp_load_acquire(&rec->gen) != g)
+		return false;
+	*start = read_once_u64(&rec->start);
+	*end = read_once_u64(&rec->end);
+	*tables = read_once_bool(&rec->tables);
+	smp_rmb();
+	return read_once_u64(&rec->gen) == g;
+}
+
+/* mm->tasks_lock held: writers of the log are serialised. */
+static void tlb_log_write(struct gup_mm *mm, uint64_t g, uint64_t start, uint64_t end,
+			  bool tables)
+{
+	struct tlb_flush_rec *rec = &mm->tlb_log[g % TLB_FLUSH_LOG];
+
+	write_once_u64(&rec->gen, 0);	/* readers of the old record now fail */
+	smp_wmb();
+	write_once_u64(&rec->start, start);
+	write_once_u64(&rec->end, end);
+	write_once_bool(&rec->tables, tables);
+	smp_store_release(&rec->gen, g);
+}
+
+/*
+ * Replay what this task missed, like Linux's flush_tlb_func: each logged range
+ * is dropped; a record that is gone (the task lags more than the log), still
+ * being written, or that freed page tables means a full flush, paging-structure
+ * cache included.  Runs inside the task's irq-off section.
+ */
+void tlb_task_sync(struct gup_task *t, uint64_t gen)
+{
+	uint64_t g, start, end;
+	bool tables;
+
+	if (gen - t->tlb_gen > TLB_FLUSH_LOG)
+		goto flush_all;
+	for (g = t->tlb_gen + 1; g != gen + 1; g++) {
+		if (!tlb_log_read(t->mm, g, &start, &end, &tables) || tables)
+			goto flush_all;
+		tlb_task_flush_range(t, start, end);
+	}
+	t->tlb_gen = gen;
+	return;
+flush_all:
+	tlb_task_flush_all(t);
+	t->tlb_gen = gen;
+}
+
+/*
+ * The shootdown: every task of @mm stops using entries of [start, end) older
+ * than this call.  The generation is bumped under tasks_lock so that log slots
+ * are written in generation order by one flusher at a time.
+ */
+static void tlb_shootdown(struct gup_mm *mm, uint64_t start, uint64_t end, bool tables)
 {
 	struct gup_world *w = mm->w;
 	struct gup_task *t;
-	uint64_t ipis = 0, waits = 0;
+	uint64_t ipis = 0, waits = 0, g;
 
-	/* Full barrier: our PTE stores before the generation; pairs with tlb_task_enter. */
-	atomic64_inc_return(&mm->tlb_gen);
 	spin_lock(&mm->tasks_lock);
+	/* Full barrier: our PTE stores before the generation; pairs with tlb_task_enter. */
+	g = (uint64_t)atomic64_inc_return(&mm->tlb_gen);
+	tlb_log_write(mm, g, start, end, tables);
 	list_for_each_entry(t, &mm->tasks, struct gup_task, list) {
 		ipis++;
 		if (irqs_disabled(&t->irq))
@@ -59,14 +135,17 @@ static void tlb_shootdown(struct gup_mm *mm)
 
 void flush_tlb_mm(struct gup_mm *mm)
 {
-	tlb_shootdown(mm);
+	tlb_shootdown(mm, 0, GUP_TASK_SIZE, false);
 }
 
 void flush_tlb_range(struct gup_mm *mm, uint64_t start, uint64_t end)
 {
-	(void)start;
-	(void)end;
-	tlb_shootdown(mm);
+	tlb_shootdown(mm, start & PAGE_MASK, (end + PAGE_SIZE - 1) & PAGE_MASK, false);
+}
+
+void flush_tlb_tables(struct gup_mm *mm, uint64_t start, uint64_t end)
+{
+	tlb_shootdown(mm, start & PAGE_MASK, (end + PAGE_SIZE - 1) & PAGE_MASK, true);
 }
 
 void flush_tlb_page(struct gup_mm *mm, uint64_t addr)
@@ -91,7 +170,9 @@ void tlb_flush_mmu(struct mmu_gather *tlb)
 {
 	struct gup_world *w = tlb->mm->w;
 
-	if (tlb->need_flush)
+	if (tlb->tables)	/* lockless walkers may hold a table pointer */
+		flush_tlb_tables(tlb->mm, 0, GUP_TASK_SIZE);
+	else if (tlb->need_flush)
 		flush_tlb_range(tlb->mm, tlb->start, tlb->end);
 	for (size_t i = 0; i < tlb->nr; i++)
 		put_page(w, tlb->pages[i]);
@@ -112,14 +193,20 @@ void tlb_finish_mmu(struct mmu_gather *tlb)
 	tlb_flush_mmu(tlb);
 }
 
-/* The PTE mapping @page at @addr was cleared under the PT lock (rmap already removed). */
-void tlb_remove_page(struct mmu_gather *tlb, struct page *page, uint64_t addr)
+/* A present PTE at @addr was cleared: the flush must cover it. */
+static void tlb_flush_pte_range(struct mmu_gather *tlb, uint64_t addr)
 {
 	tlb->need_flush = true;
 	if (addr < tlb->start)
 		tlb->start = addr;
 	if (addr + PAGE_SIZE > tlb->end)
 		tlb->end = addr + PAGE_SIZE;
+}
+
+/* The PTE mapping @page at @addr was cleared under the PT lock (rmap already removed). */
+void tlb_remove_page(struct mmu_gather *tlb, struct page *page, uint64_t addr)
+{
+	tlb_flush_pte_range(tlb, addr);
 	tlb->pages[tlb->nr++] = page;
 }
 
@@ -157,7 +244,7 @@ static int zap_pte_table(struct pgtable *pt, uint64_t addr, uint64_t end, void *
 		nr_zapped++;
 		page = vm_normal_page(za->vma, addr, pte);
 		if (!page) {	/* the zero page: nothing counted, but flush */
-			tlb->need_flush = true;
+			tlb_flush_pte_range(tlb, addr);
 			continue;
 		}
 		if (pte_dirty(pte) && !PageAnon(page))
