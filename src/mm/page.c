@@ -6,7 +6,7 @@
  * Frame 0 is the shared zero page; [1, movable_start) is ZONE_NORMAL and
  * [movable_start, nr_frames) ZONE_MOVABLE.
  *
- * The allocator is sharded (NR_ALLOC_SHARDS free lists per zone, each with its own
+ * The allocator is sharded (NR_ALLOC_SHARDS free stacks per zone, each with its own
  * spinlock) and an allocation starts at the shard of the calling OS thread
  * (sched_cpu_hint), so tasks on different CPUs rarely share a lock.  A frame is
  * freed to the shard its pfn belongs to (chunks of SHARD_CHUNK contiguous frames),
@@ -35,15 +35,42 @@ static enum zone_type pfn_zone(const struct frame_arena *a, uint64_t pfn)
 	return pfn >= a->movable_start ? ZONE_MOVABLE : ZONE_NORMAL;
 }
 
-/* Caller holds s->lock (or owns the arena during init). */
-static void shard_push(struct free_shard *s, struct page *p)
+/*
+ * A shard's free list is a stack of entries, pfn << 1 | FREE_ZEROED: popping needs
+ * no descriptor read (a linked list would chase one cold struct page per pop), and
+ * whether the frame is known to hold zeros travels in the entry.
+ */
+#define FREE_ZEROED	UINT64_C(1)
+
+static uint64_t free_ent(uint64_t pfn, bool zeroed)
 {
-	p->free_next = s->head;
-	if (!s->head)
-		s->tail = p;
-	s->head = p;
-	s->nr_free++;
-	WRITE_ONCE_PTR(s->head_hint, p);
+	return pfn << 1 | (zeroed ? FREE_ZEROED : 0);
+}
+
+/* Push an entry.  s->lock held (or the arena is being built). */
+static void shard_push_ent(struct free_shard *s, uint64_t ent)
+{
+	if (unlikely(s->nr_free == s->cap)) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		uint64_t *ents = realloc(s->ents, cap * sizeof(*ents));
+
+		/* Bounded by the frames of the zone; host memory exhaustion is fatal. */
+		GUP_BUG_ON(!ents, "free list growth to %zu entries failed", cap);
+		s->ents = ents;
+		s->cap = cap;
+	}
+	s->ents[s->nr_free++] = ent;
+	write_once_u64(&s->nr_hint, s->nr_free);
+}
+
+/* Pop the top entry of @s into *@ent; false if empty.  s->lock held. */
+static bool shard_take_locked(struct free_shard *s, uint64_t *ent)
+{
+	if (!s->nr_free)
+		return false;
+	*ent = s->ents[--s->nr_free];
+	write_once_u64(&s->nr_hint, s->nr_free);
+	return true;
 }
 
 int frame_arena_init(struct frame_arena *a, size_t nr_frames, size_t nr_movable,
@@ -65,14 +92,15 @@ int frame_arena_init(struct frame_arena *a, size_t nr_frames, size_t nr_movable,
 	for (int z = 0; z < NR_ZONES; z++)
 		for (int i = 0; i < NR_ALLOC_SHARDS; i++)
 			spin_lock_init(&a->shards[z][i].lock);
-	/* Push in descending order so that each shard hands out ascending pfns. */
+	/* Push in descending order so that each shard hands out ascending pfns.
+	 * Fresh anonymous host memory reads as zeros: the frames start known-zero. */
 	for (uint64_t pfn = nr_frames - 1; pfn > ZERO_PFN; pfn--) {
 		struct page *p = &a->pages[pfn];
 		enum zone_type z = pfn_zone(a, pfn);
 
 		p->zone = (uint8_t)z;
 		init_private_u64(&p->flags, UINT64_C(1) << PG_free);
-		shard_push(&a->shards[z][pfn_shard(pfn)], p);
+		shard_push_ent(&a->shards[z][pfn_shard(pfn)], free_ent(pfn, true));
 	}
 	return 0;
 
@@ -83,38 +111,35 @@ out_unmap:
 
 void frame_arena_destroy(struct frame_arena *a)
 {
+	for (int z = 0; z < NR_ZONES; z++)
+		for (int i = 0; i < NR_ALLOC_SHARDS; i++)
+			free(a->shards[z][i].ents);
 	munmap(a->data, a->nr_frames << PAGE_SHIFT);
 	free(a->pages);
 }
 
-/* Unlink the first free frame of @s, or NULL.  s->lock held. */
-static struct page *shard_take_locked(struct free_shard *s)
+/* Lockless "is it empty?"; the locked take and zone_alloc_slow are authoritative. */
+static bool shard_maybe_empty(struct free_shard *s)
 {
-	struct page *p = s->head;
-
-	if (p) {
-		s->head = p->free_next;
-		if (!s->head)
-			s->tail = NULL;
-		s->nr_free--;
-		WRITE_ONCE_PTR(s->head_hint, s->head);
-	}
-	return p;
+	return !read_once_u64(&s->nr_hint);
 }
 
-static struct page *shard_pop(struct free_shard *s)
+static bool shard_pop(struct frame_arena *a, struct free_shard *s, uint64_t *ent)
 {
-	struct page *p;
+	uint64_t next = 0;
+	bool ok;
 
-	if (!READ_ONCE_PTR(struct page *, s->head_hint))
-		return NULL;	/* lockless peek; zone_alloc_slow is authoritative */
+	if (shard_maybe_empty(s))
+		return false;
 	spin_lock(&s->lock);
-	p = shard_take_locked(s);
+	ok = shard_take_locked(s, ent);
+	if (ok && s->nr_free)
+		next = s->ents[s->nr_free - 1];
 	spin_unlock(&s->lock);
-	/* The next pop reads that descriptor under the lock: start the miss now. */
-	if (p && p->free_next)
-		prefetchw(p->free_next);
-	return p;
+	/* The next pop's frame: its descriptor is initialised then - start the miss. */
+	if (next)
+		prefetchw(pfn_to_page(a, next >> 1));
+	return ok;
 }
 
 /* Two shards of one zone, locked in index (= address) order. */
@@ -130,32 +155,40 @@ static void shard_lock_pair(struct free_shard *a, struct free_shard *b)
 }
 
 /*
- * Take every frame of @victim into @home in O(1) (rmqueue_bulk's role): once a
- * thread's own shard runs dry it refills in one go instead of visiting other
- * shards on every allocation, and without walking a list of cold struct pages.
- * Both locks are held while the list moves, so a frame is never on no list.
+ * Take every frame of @victim into @home (rmqueue_bulk's role): once a thread's
+ * own shard runs dry it refills in one go instead of visiting other shards on
+ * every allocation.  An empty home simply swaps stacks with the victim, O(1).
+ * Both locks are held while the entries move, so a frame is never on no list.
  * Frees return frames to their pfn's home shard, so the shards rebalance.
  */
 static bool shard_steal(struct free_shard *home, struct free_shard *victim)
 {
 	bool moved = false;
 
-	if (!READ_ONCE_PTR(struct page *, victim->head_hint))
-		return false;	/* lockless peek; zone_alloc_slow is authoritative */
+	if (shard_maybe_empty(victim))
+		return false;
 	shard_lock_pair(home, victim);
-	if (victim->head) {
-		if (home->head)
-			home->tail->free_next = victim->head;	/* home's warmer frames first */
-		else
-			home->head = victim->head;
-		home->tail = victim->tail;
-		home->nr_free += victim->nr_free;
-		WRITE_ONCE_PTR(home->head_hint, home->head);
-		victim->head = victim->tail = NULL;
+	if (victim->nr_free && !home->nr_free) {
+		struct free_shard tmp = *home;
+
+		home->ents = victim->ents;
+		home->cap = victim->cap;
+		home->nr_free = victim->nr_free;
+		victim->ents = tmp.ents;
+		victim->cap = tmp.cap;
 		victim->nr_free = 0;
-		WRITE_ONCE_PTR(victim->head_hint, NULL);
 		moved = true;
+	} else {
+		uint64_t ent;
+
+		/* Home was refilled meanwhile: move entries one by one (rare). */
+		while (shard_take_locked(victim, &ent)) {
+			shard_push_ent(home, ent);
+			moved = true;
+		}
 	}
+	write_once_u64(&home->nr_hint, home->nr_free);
+	write_once_u64(&victim->nr_hint, victim->nr_free);
 	spin_unlock(&victim->lock);
 	spin_unlock(&home->lock);
 	return moved;
@@ -166,20 +199,19 @@ static bool shard_steal(struct free_shard *home, struct free_shard *victim)
  * order) no frame can be in flight between lists.  Reached only when the lockless
  * peeks found nothing, i.e. near real exhaustion.
  */
-static struct page *zone_alloc_slow(struct frame_arena *a, enum zone_type z)
+static bool zone_alloc_slow(struct frame_arena *a, enum zone_type z, uint64_t *ent)
 {
 	struct free_shard *shards = a->shards[z];
-	struct page *p;
-	bool in_flight;
+	bool ok, in_flight;
 
 again:
-	p = NULL;
+	ok = false;
 	for (int i = 0; i < NR_ALLOC_SHARDS; i++)
 		spin_lock(&shards[i].lock);
-	for (int i = 0; i < NR_ALLOC_SHARDS && !p; i++)
-		p = shard_take_locked(&shards[i]);
-	in_flight = !p && atomic_read(&a->nr_zeroing[z]);
-	if (!p && !in_flight)
+	for (int i = 0; i < NR_ALLOC_SHARDS && !ok; i++)
+		ok = shard_take_locked(&shards[i], ent);
+	in_flight = !ok && atomic_read(&a->nr_zeroing[z]);
+	if (!ok && !in_flight)
 		write_once_bool(&a->zone_empty[z], true);	/* still under every lock */
 	for (int i = NR_ALLOC_SHARDS - 1; i >= 0; i--)
 		spin_unlock(&shards[i].lock);
@@ -188,77 +220,75 @@ again:
 		cpu_relax();
 		goto again;
 	}
-	return p;
+	return ok;
 }
 
 /* Pop from this thread's shard; when it is dry, take a whole other shard. */
-static struct page *zone_alloc(struct frame_arena *a, enum zone_type z)
+static bool zone_alloc(struct frame_arena *a, enum zone_type z, uint64_t *ent)
 {
 	unsigned first = sched_cpu_hint() % NR_ALLOC_SHARDS;
 	struct free_shard *home = &a->shards[z][first];
-	struct page *p;
+	bool ok;
 
 	if (read_once_bool(&a->zone_empty[z]))
-		return NULL;	/* found empty under all locks, no free since */
-	p = shard_pop(home);
-	for (unsigned i = 1; !p && i < NR_ALLOC_SHARDS; i++)
+		return false;	/* found empty under all locks, no free since */
+	ok = shard_pop(a, home, ent);
+	for (unsigned i = 1; !ok && i < NR_ALLOC_SHARDS; i++)
 		if (shard_steal(home, &a->shards[z][(first + i) % NR_ALLOC_SHARDS]))
-			p = shard_pop(home);
-	return p ? p : zone_alloc_slow(a, z);
+			ok = shard_pop(a, home, ent);
+	return ok || zone_alloc_slow(a, z, ent);
 }
 
 /*
  * Zeroing in batches.  A zeroing store stream is cheap while it lasts; what a
  * fault pays is its tail, drained at the next locked instruction (the PT lock).
- * So when a GFP_ZERO allocation finds a frame that is not known to be zero, it
- * also takes up to ZERO_BATCH-1 more frames of its shard, zeroes them all back to
- * back (one drain for the batch), and returns the extras to the free list marked
- * PG_zeroed - still free, visible to every allocator, as FreeBSD keeps PG_ZERO
- * pages on its free queues.  The next zeroing allocations find them ready.
+ * So when a GFP_ZERO allocation gets a frame that is not known to be zero, it
+ * also takes up to ZERO_BATCH-1 more such frames from the top of its shard,
+ * zeroes them all back to back (one drain for the batch), and returns the extras
+ * marked known-zero - still free, visible to every allocator, as FreeBSD keeps
+ * PG_ZERO pages on its free queues.  The next zeroing allocations find them ready.
  */
 #define ZERO_BATCH	8
 
 static void zero_batch(struct frame_arena *a, struct page *p)
 {
 	struct free_shard *home = &a->shards[p->zone][sched_cpu_hint() % NR_ALLOC_SHARDS];
-	struct page *extra[ZERO_BATCH - 1];
+	uint64_t extra[ZERO_BATCH - 1];
 	int n = 0;
 
 	spin_lock(&home->lock);
-	while (n < ZERO_BATCH - 1 && home->head && !PageZeroed(home->head))
-		extra[n++] = shard_take_locked(home);
+	while (n < ZERO_BATCH - 1 && home->nr_free &&
+	       !(home->ents[home->nr_free - 1] & FREE_ZEROED))
+		shard_take_locked(home, &extra[n++]);
 	if (n)
 		atomic_add(n, &a->nr_zeroing[p->zone]);	/* in flight: see zone_alloc_slow */
 	spin_unlock(&home->lock);
 
 	mem_zero_frame(page_data(a, p), PAGE_SIZE);
 	for (int i = 0; i < n; i++)
-		mem_zero_frame(page_data(a, extra[i]), PAGE_SIZE);
+		mem_zero_frame(a->data + ((extra[i] >> 1) << PAGE_SHIFT), PAGE_SIZE);
 	if (!n)
 		return;
 	spin_lock(&home->lock);	/* the release orders the zeroes before any taker */
 	atomic_sub(n, &a->nr_zeroing[p->zone]);
-	while (n--) {
-		init_private_u64(&extra[n]->flags, (UINT64_C(1) << PG_free) |
-						   (UINT64_C(1) << PG_zeroed));
-		shard_push(home, extra[n]);
-	}
+	while (n--)
+		shard_push_ent(home, extra[n] | FREE_ZEROED);
 	spin_unlock(&home->lock);
 }
 
 struct page *alloc_page(struct gup_world *w, unsigned gfp)
 {
 	struct frame_arena *a = &w->arena;
-	struct page *p = NULL;
-	bool zeroed;
+	struct page *p;
+	uint64_t ent;
+	bool ok = false, zeroed;
 
 	if (gfp & GFP_MOVABLE)
-		p = zone_alloc(a, ZONE_MOVABLE);
-	if (!p)
-		p = zone_alloc(a, ZONE_NORMAL);
-	if (!p)
+		ok = zone_alloc(a, ZONE_MOVABLE, &ent);
+	if (!ok && !zone_alloc(a, ZONE_NORMAL, &ent))
 		return NULL;
-	zeroed = PageZeroed(p);
+	p = pfn_to_page(a, ent >> 1);
+	zeroed = ent & FREE_ZEROED;
 	/* Ours alone until published through a PTE or a cache (free_frame left
 	 * count and exclusivity at 0). */
 	page_init_private(p, 0, 0, 0, false);
@@ -281,7 +311,7 @@ void free_frame(struct gup_world *w, struct page *p)
 	write_once_u64(&p->flags, UINT64_C(1) << PG_free);
 	write_once_u8(&p->anon_exclusive, 0);
 	spin_lock(&s->lock);
-	shard_push(s, p);
+	shard_push_ent(s, free_ent(pfn, false));
 	/* Under the shard lock: zone_alloc_slow cannot be between its check and flag. */
 	if (read_once_bool(&a->zone_empty[p->zone]))
 		write_once_bool(&a->zone_empty[p->zone], false);

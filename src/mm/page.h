@@ -52,7 +52,6 @@ enum pageflags {
 	PG_hwpoison,	/* memory error: access gives VM_FAULT_HWPOISON       */
 	PG_shmem,	/* page of a shared-anon (shmem) object's cache       */
 	PG_free,	/* on the free lists (debugging and the checker)      */
-	PG_zeroed,	/* free, and known to hold only zeros (FreeBSD PG_ZERO) */
 	PG_referenced,
 	PG_gup,		/* Andrea 2009 (seed004 1.3): set by gup, tested by fork */
 	PG_dontcow,	/* Nick 2009 (seed004 1.4): never COW-shared again      */
@@ -70,10 +69,9 @@ struct page {
 	_Atomic uint64_t count;		/* refcount | mapcount << 32 (see above)     */
 	_Atomic uintptr_t mapping;	/* shmem object for PG_shmem; NULL for anon  */
 	_Atomic uint64_t index;		/* anon: vaddr >> PAGE_SHIFT; shmem: pgoff   */
-	struct page *free_next;		/* free-list link, under the shard's lock    */
 	_Atomic uint8_t anon_exclusive;	/* written under the mapping PTE's PT lock   */
 	uint8_t zone;			/* enum zone_type, constant                  */
-	uint8_t pad[6];
+	uint8_t pad[14];
 	uint64_t private_data[2];	/* policy-specific (later issues)            */
 };
 
@@ -94,7 +92,6 @@ PAGEFLAG_FNS(Uptodate, PG_uptodate)
 PAGEFLAG_FNS(HWPoison, PG_hwpoison)
 PAGEFLAG_FNS(Shmem, PG_shmem)
 PAGEFLAG_FNS(Free, PG_free)
-PAGEFLAG_FNS(Zeroed, PG_zeroed)
 PAGEFLAG_FNS(Referenced, PG_referenced)
 PAGEFLAG_FNS(GUP, PG_gup)
 PAGEFLAG_FNS(DontCOW, PG_dontcow)
@@ -222,9 +219,9 @@ static inline void unlock_page(struct page *p)
 
 struct free_shard {
 	spinlock_t lock;
-	struct page *head, *tail;	/* under lock: LIFO list, tail for O(1) splice */
-	size_t nr_free;			/* under lock */
-	_Atomic uintptr_t head_hint;	/* copy of head for lockless "empty?" peeks */
+	uint64_t *ents;			/* under lock: stack of pfn << 1 | known-zero */
+	size_t nr_free, cap;		/* under lock */
+	_Atomic uint64_t nr_hint;	/* copy of nr_free for lockless "empty?" peeks */
 } __attribute__((aligned(64)));
 
 struct frame_arena {
