@@ -3,6 +3,8 @@
  * bench/mm_ops.c - the engine's per-page costs against the machine and the host kernel.
  *
  *   first-touch write fault   (libgup)  vs cold memset floor    vs host mmap+touch
+ *                                       (and, for reading, vs streaming-store zeroing:
+ *                                        libgup zeroes that way, see src/sched/mem.c)
  *   fork of a populated mm    (libgup)  vs two atomics          vs host fork()
  *   COW break after fork      (libgup)  vs cold memcpy + fault  vs host COW write
  *
@@ -204,7 +206,7 @@ int main(int argc, char **argv)
 	long runs = anchor_runs(), fault_mib = 512, fork_mib = 512, cow_mib = 256;
 	struct gup_world_config cfg = { .prepopulate = true };
 	size_t fault_b, fork_b, cow_b, floor_b = (size_t)256 << 20, max_mib;
-	struct series mset = {0}, mcpy = {0}, atom = {0}, hf = {0}, hk = {0}, hc = {0};
+	struct series mset = {0}, mzs = {0}, mcpy = {0}, atom = {0}, hf = {0}, hk = {0}, hc = {0};
 	struct series f = {0}, k = {0}, c = {0};
 	struct gup_world *w;
 
@@ -255,6 +257,7 @@ int main(int argc, char **argv)
 	floor_memcpy_cold_ns(floor_b);
 	for (long r = 0; r < runs; r++) {
 		add(&mset, floor_memset_cold_ns(floor_b));
+		add(&mzs, floor_zero_stream_cold_ns(floor_b));
 		add(&mcpy, floor_memcpy_cold_ns(floor_b));
 		add(&atom, floor_atomic_ns());
 	}
@@ -271,6 +274,7 @@ int main(int argc, char **argv)
 	row("COW break after fork", &c, "ns/page");
 	printf("floors (medians):\n");
 	row("memset cold 4 KiB", &mset, "ns/page");
+	row("streaming zero cold 4 KiB", &mzs, "ns/page");
 	row("memcpy cold 4 KiB", &mcpy, "ns/page");
 	row("atomic increment", &atom, "ns");
 	printf("host kernel (medians):\n");
@@ -281,9 +285,9 @@ int main(int argc, char **argv)
 	verdict("fault / cold memset", med(&f) / med(&mset), 1.3, "<=");
 	verdict("fork / two atomics", med(&k) / (2 * med(&atom)), 1.5, "<=");
 	verdict("COW / (cold memcpy + libgup fault)", med(&c) / (med(&mcpy) + med(&f)), 1.3, "<=");
-	verdict("COW / (cold memcpy + fault - memset)",
-		med(&c) / (med(&mcpy) + (med(&f) > med(&mset) ? med(&f) - med(&mset) : 0)), 1.3,
-		"<=");
+	/* No target: what the fault costs beyond the zeroing it actually does. */
+	printf("  %-40s %6.2fx   (information: libgup zeroes with streaming stores)\n",
+	       "fault / streaming zero", med(&f) / med(&mzs));
 	verdict("speed-up over host: fault", med(&hf) / med(&f), 2.0, ">=");
 	verdict("speed-up over host: fork", med(&hk) / med(&k), 2.0, ">=");
 	verdict("speed-up over host: COW", med(&hc) / med(&c), 2.0, ">=");

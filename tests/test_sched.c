@@ -1117,6 +1117,7 @@ static void test_hooks(void **state)
 	struct rw_semaphore sem;
 	struct irq_state irq;
 	char src[16] = "frame bytes", dst[16];
+	_Alignas(64) unsigned char frame[4096];
 
 	(void)state;
 	atomic_init(&v.counter, 0);
@@ -1176,6 +1177,14 @@ static void test_hooks(void **state)
 	mem_zero_frame(dst, sizeof(dst));
 	expect_one(&ch, SP_MEM_WRITE, dst);
 	assert_int_equal(dst[0], 0);
+	memset(frame, 0xa5, sizeof(frame));
+	mem_zero_frame_stream(frame, sizeof(frame));
+	expect_one(&ch, SP_MEM_WRITE, frame);
+	mem_stream_fence();			/* a write barrier: one fence point */
+	expect_one(&ch, SP_FENCE, NULL);
+	for (size_t i = 0; i < sizeof(frame); i++)
+		if (frame[i])
+			fail_msg("streaming zero left byte %zu = %#x", i, frame[i]);
 	mem_copy_frame(dst, src, sizeof(src));
 	assert_int_equal(ch.total, 2);
 	assert_int_equal(ch.seq[0], SP_MEM_READ);

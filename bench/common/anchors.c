@@ -20,6 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #define ANCHOR_PAGE     ((size_t)4096)
 #define ANCHOR_ATOMIC_OPS 50000000UL
 
@@ -220,6 +224,46 @@ double floor_memset_cold_ns(size_t bytes)
 
 	if (buf[len - 1] != 0)
 		anchor_fail("floor_memset_cold_ns: memset had no effect");
+	return (double)(t1 - t0) / (double)npages;
+}
+
+static void anchor_zero_stream(char *pg)
+{
+#if defined(__SSE2__)
+	__m128i z = _mm_setzero_si128();
+
+	for (size_t i = 0; i < ANCHOR_PAGE; i += 16)
+		_mm_stream_si128((__m128i *)(pg + i), z);
+#else
+	anchor_memset_fn(pg, 0, ANCHOR_PAGE);
+#endif
+}
+
+double floor_zero_stream_cold_ns(size_t bytes)
+{
+	size_t npages = anchor_pages(bytes, "floor_zero_stream_cold_ns");
+	size_t len = npages * ANCHOR_PAGE;
+	char *buf;
+	uint64_t t0, t1;
+
+	floor_buf_get(&memset_buf, len);
+	buf = memset_buf.p;
+	buf[0] = buf[len - 1] = 1;	/* so the check below proves this pass ran */
+
+	t0 = anchor_now_ns();
+	for (size_t i = 0; i < npages; i++) {
+		char *pg = buf + i * ANCHOR_PAGE;
+
+		anchor_zero_stream(pg);
+		ANCHOR_ESCAPE(pg);
+	}
+#if defined(__SSE2__)
+	_mm_sfence();	/* the pass is done when the stores are visible */
+#endif
+	t1 = anchor_now_ns();
+
+	if (buf[0] != 0 || buf[len - 1] != 0)
+		anchor_fail("floor_zero_stream_cold_ns: the stores had no effect");
 	return (double)(t1 - t0) / (double)npages;
 }
 

@@ -29,6 +29,12 @@ double anchor_median(double *v, int n);
  * Returns ns per 4 KiB page. */
 double floor_memset_cold_ns(size_t bytes);
 
+/* Floor: the same pass as floor_memset_cold_ns with streaming (non-temporal)
+ * stores and one store fence at the end: zeroing without reading the old lines,
+ * which is how libgup zeroes frames (plain memset where SSE2 is missing).
+ * Returns ns per 4 KiB page. */
+double floor_zero_stream_cold_ns(size_t bytes);
+
 /* Floor: memcpy of page i of buffer A to page i of buffer B, both
  * pre-faulted and `bytes` long each, one sequential pass.
  * Returns ns per 4 KiB page. */

@@ -240,13 +240,16 @@ static bool zone_alloc(struct frame_arena *a, enum zone_type z, uint64_t *ent)
 }
 
 /*
- * Zeroing in batches.  A zeroing store stream is cheap while it lasts; what a
- * fault pays is its tail, drained at the next locked instruction (the PT lock).
- * So when a GFP_ZERO allocation gets a frame that is not known to be zero, it
- * also takes up to ZERO_BATCH-1 more such frames from the top of its shard,
- * zeroes them all back to back (one drain for the batch), and returns the extras
- * marked known-zero - still free, visible to every allocator, as FreeBSD keeps
- * PG_ZERO pages on its free queues.  The next zeroing allocations find them ready.
+ * Zeroing in batches, with streaming stores.  When a GFP_ZERO allocation gets a
+ * frame that is not known to be zero, it also takes up to ZERO_BATCH-1 more such
+ * frames from the top of its shard, zeroes them all with streaming stores
+ * (mem_zero_frame_stream: no read-for-ownership of the old bytes, the cost that
+ * dominates a cached memset of a cold frame), pays one fence for the batch, and
+ * returns the extras marked known-zero - still free, visible to every allocator,
+ * as FreeBSD keeps PG_ZERO pages on its free queues.  The next zeroing
+ * allocations find them ready.  The fence comes before the frames are pushed or
+ * returned, so the zeroes are ordered before the shard lock's release and before
+ * the set_pte release that maps the frame.
  */
 #define ZERO_BATCH	8
 
@@ -264,9 +267,10 @@ static void zero_batch(struct frame_arena *a, struct page *p)
 		atomic_add(n, &a->nr_zeroing[p->zone]);	/* in flight: see zone_alloc_slow */
 	spin_unlock(&home->lock);
 
-	mem_zero_frame(page_data(a, p), PAGE_SIZE);
+	mem_zero_frame_stream(page_data(a, p), PAGE_SIZE);
 	for (int i = 0; i < n; i++)
-		mem_zero_frame(a->data + ((extra[i] >> 1) << PAGE_SHIFT), PAGE_SIZE);
+		mem_zero_frame_stream(a->data + ((extra[i] >> 1) << PAGE_SHIFT), PAGE_SIZE);
+	mem_stream_fence();
 	if (!n)
 		return;
 	spin_lock(&home->lock);	/* the release orders the zeroes before any taker */

@@ -436,6 +436,8 @@ void mem_copy_from(void *dst, const void *frame_src, size_t n, const void *frame
 void mem_copy_to(void *frame_dst, const void *src, size_t n, const void *frame);
 void mem_copy_frame(void *dst_frame, const void *src_frame, size_t n);
 void mem_zero_frame(void *frame, size_t n);
+void mem_zero_frame_stream(void *frame, size_t n);
+void mem_stream_fence(void);
 /* memset of user-visible bytes: @frame_dst within the frame @frame. */
 void mem_set(void *frame_dst, int c, size_t n, const void *frame);
 
