@@ -37,7 +37,20 @@ static const char *const stat_names[GUP_NR_STATS] = {
 	[GUP_STAT_PGTABLE_ALLOC] = "pgtable_alloc",
 	[GUP_STAT_PGTABLE_FREE] = "pgtable_free",
 	[GUP_STAT_ZAP_PTE] = "zap_pte",
+	[GUP_STAT_GUP_SLOW_PAGES] = "gup_slow_pages",
+	[GUP_STAT_GUP_FAST_PAGES] = "gup_fast_pages",
+	[GUP_STAT_GUP_FAST_FALLBACK] = "gup_fast_fallback",
+	[GUP_STAT_GUP_RETRY] = "gup_retry",
+	[GUP_STAT_LONGTERM_MIGRATE] = "longterm_migrate",
 };
+
+/* GUP_DEBUG=1 in the environment turns misuse reports on for every world. */
+static bool env_debug(void)
+{
+	const char *v = getenv("GUP_DEBUG");
+
+	return v && v[0] == '1' && v[1] == '\0';
+}
 
 GUP_API const char *gup_stat_name(enum gup_stat_item item)
 {
@@ -141,6 +154,8 @@ GUP_API int gup_world_create(const struct gup_world_config *cfg, struct gup_worl
 	INIT_LIST_HEAD(&w->shmem_list);
 	w->policy = policy;
 	w->report = cfg->report ? cfg->report : stderr;
+	w->debug = cfg->debug || env_debug();
+	frame_arena_set_world(&w->arena, w);
 	zero_page_init(w);
 	*out = w;
 	return 0;

@@ -25,6 +25,8 @@ struct gup_world {
 	struct pgtable_pool pgtables;
 	const struct gup_policy *policy;	/* constant */
 	FILE *report;				/* constant */
+	bool debug;				/* constant: misuse reports (gup/debug.c) */
+	atomic64_t nr_misuse;			/* misuse reports issued */
 	spinlock_t lock;			/* guards the lists and counts below */
 	struct list_head mm_list;	/* of struct gup_mm */
 	struct list_head shmem_list;	/* of struct shmem_obj */
@@ -52,6 +54,23 @@ static inline void count_task_event(struct gup_world *w, struct gup_task *t,
 	else
 		count_vm_event(w, item);
 }
+
+static inline void count_task_events(struct gup_world *w, struct gup_task *t,
+				     enum gup_stat_item item, uint64_t n)
+{
+	if (t)
+		task_stat_add(t, item, n);
+	else
+		count_vm_events(w, item, n);
+}
+
+/*
+ * gup_misuse - report a misuse with the caller's site (like a kernel WARN with
+ * %pS; @site NULL when there is no caller, e.g. at teardown), when the world's
+ * debug mode is on.  Counted in world->nr_misuse (gup/debug.c).
+ */
+void gup_misuse(struct gup_world *w, const void *site, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* A task leaves: its counts move to the world (world->lock and tasks_lock held). */
 void task_stats_fold(struct gup_world *w, struct gup_task *t);

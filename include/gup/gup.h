@@ -51,6 +51,13 @@ struct gup_world_config {
 	bool prepopulate;	/* touch the arena now, so no host fault happens later */
 	const char *policy;	/* NULL or "linux-6.x" (default), "linux-2.6.29"      */
 	FILE *report;		/* leak and checker reports; NULL means stderr          */
+	/*
+	 * Misuse detection (like lockdep and DEBUG_VM): report GUP calls that need
+	 * the mmap lock made without it, user accesses made while holding it, a put
+	 * of a pinned page or an unpin of a FOLL_GET one, pins alive at mm teardown,
+	 * unknown flag bits.  Also on when the environment has GUP_DEBUG=1.
+	 */
+	bool debug;
 };
 
 /*
@@ -86,6 +93,13 @@ GUP_API GUP_MUST_CHECK int gup_task_create(struct gup_mm *mm, struct gup_task **
 /* gup_task_exit - the thread exits: its TLB is dropped, its mm reference put. */
 GUP_API void gup_task_exit(struct gup_task *t);
 GUP_API struct gup_mm *gup_task_mm(const struct gup_task *t);
+/*
+ * The task this OS thread acts as, for code written with Linux names (gup/linux.h:
+ * `current`).  Per thread; NULL until set.  The gup_* API never reads it.
+ */
+GUP_API void gup_set_current(struct gup_task *t);
+GUP_API struct gup_task *gup_current(void);
+
 /* Send a fatal signal (SIGKILL): sleeping lock waits that are killable give up. */
 GUP_API void gup_task_kill(struct gup_task *t);
 
@@ -163,6 +177,123 @@ GUP_API GUP_MUST_CHECK int gup_thread_start(struct gup_world *w, void (*fn)(void
 					    void *arg, struct gup_thread **out);
 GUP_API int gup_thread_join(struct gup_thread *th);
 
+/* ---- get_user_pages: taking references and pins ------------------------------ */
+
+/*
+ * A frame handed out by GUP: hold it with a FOLL_GET reference (release with
+ * gup_put_page) or a pin (release with gup_unpin_user_page*).  Opaque.
+ */
+struct gup_page;
+
+/* External FOLL flags (linux_anchor 1.4; same bit values as Linux). */
+#define GUP_FOLL_WRITE			(1u << 0)	/* need a writable PTE (breaks COW) */
+#define GUP_FOLL_GET			(1u << 1)	/* +1 reference per page            */
+#define GUP_FOLL_DUMP			(1u << 2)	/* holes and the zero page: -EFAULT */
+#define GUP_FOLL_FORCE			(1u << 3)	/* ptrace: ignore VMA permissions   */
+#define GUP_FOLL_NOWAIT			(1u << 4)	/* start faults, never wait or drop  */
+#define GUP_FOLL_NOFAULT		(1u << 5)	/* never fault: missing -> -EFAULT  */
+#define GUP_FOLL_HWPOISON		(1u << 6)	/* poisoned -> -EHWPOISON           */
+#define GUP_FOLL_ANON			(1u << 7)	/* anonymous VMAs only              */
+#define GUP_FOLL_LONGTERM		(1u << 8)	/* pin held indefinitely (FOLL_PIN)  */
+#define GUP_FOLL_SPLIT_PMD		(1u << 9)	/* no-op: no huge PMDs are modelled */
+#define GUP_FOLL_PCI_P2PDMA		(1u << 10)	/* allow P2PDMA pages (none exist)  */
+#define GUP_FOLL_INTERRUPTIBLE		(1u << 11)	/* waits end on any signal          */
+#define GUP_FOLL_HONOR_NUMA_FAULT	(1u << 12)	/* fault on PROT_NONE-mapped pages  */
+
+/*
+ * The mmap lock, for callers of the variants that need it held (gup_get_user_pages,
+ * gup_pin_user_pages, the _remote ones).  @t is the calling task ("current"); @mm
+ * its own mm or another (remote).  The read lock is killable: -EINTR if @t has a
+ * fatal signal.  Return: 0, -EINTR, -EINVAL, -EDEADLK (t already holds it).
+ */
+GUP_API GUP_MUST_CHECK int gup_mmap_read_lock(struct gup_task *t, struct gup_mm *mm);
+GUP_API void gup_mmap_read_unlock(struct gup_task *t, struct gup_mm *mm);
+GUP_API GUP_MUST_CHECK int gup_mmap_write_lock(struct gup_task *t, struct gup_mm *mm);
+GUP_API void gup_mmap_write_unlock(struct gup_task *t, struct gup_mm *mm);
+
+/*
+ * The GUP family (linux_anchor 1.1), with @t as "current".  Return conventions are
+ * Linux's: the number of pages done, possibly fewer than asked; -errno if none;
+ * 0 for nr_pages == 0.  Rejected arguments give -EINVAL from get_* and *_fast,
+ * but 0 from pin_user_pages, _remote and _unlocked, as in Linux.
+ *
+ * gup_get_user_pages, gup_pin_user_pages: the caller holds @t's mmap lock; it is
+ *     never dropped.
+ * _remote: on @mm, the caller holds @mm's lock; with @locked (which must point to
+ *     1) GUP may drop it to wait, and then *locked is 0 on return.
+ * _unlocked: the caller must not hold the lock; GUP takes and releases it.
+ * _fast: lockless for present pages, then as _unlocked for the rest;
+ *     gup_get_user_pages_fast_only never falls back (may return short).
+ */
+GUP_API long gup_get_user_pages(struct gup_task *t, uint64_t start, unsigned long nr_pages,
+				unsigned gup_flags, struct gup_page **pages);
+GUP_API long gup_get_user_pages_remote(struct gup_task *t, struct gup_mm *mm, uint64_t start,
+				       unsigned long nr_pages, unsigned gup_flags,
+				       struct gup_page **pages, int *locked);
+GUP_API long gup_get_user_pages_unlocked(struct gup_task *t, uint64_t start,
+					 unsigned long nr_pages, struct gup_page **pages,
+					 unsigned gup_flags);
+GUP_API int gup_get_user_pages_fast(struct gup_task *t, uint64_t start, int nr_pages,
+				    unsigned gup_flags, struct gup_page **pages);
+GUP_API int gup_get_user_pages_fast_only(struct gup_task *t, uint64_t start, int nr_pages,
+					 unsigned gup_flags, struct gup_page **pages);
+GUP_API long gup_pin_user_pages(struct gup_task *t, uint64_t start, unsigned long nr_pages,
+				unsigned gup_flags, struct gup_page **pages);
+GUP_API long gup_pin_user_pages_remote(struct gup_task *t, struct gup_mm *mm, uint64_t start,
+				       unsigned long nr_pages, unsigned gup_flags,
+				       struct gup_page **pages, int *locked);
+GUP_API long gup_pin_user_pages_unlocked(struct gup_task *t, uint64_t start,
+					 unsigned long nr_pages, struct gup_page **pages,
+					 unsigned gup_flags);
+GUP_API int gup_pin_user_pages_fast(struct gup_task *t, uint64_t start, int nr_pages,
+				    unsigned gup_flags, struct gup_page **pages);
+
+/* Releasing: put for FOLL_GET references, unpin for pins.  NULL entries are skipped. */
+GUP_API void gup_put_page(struct gup_page *page);
+GUP_API void gup_unpin_user_page(struct gup_page *page);
+GUP_API void gup_unpin_user_pages(struct gup_page **pages, unsigned long npages);
+/* As gup_unpin_user_pages, marking each page dirty first if @make_dirty (DMA wrote it). */
+GUP_API void gup_unpin_user_pages_dirty_lock(struct gup_page **pages, unsigned long npages,
+					     bool make_dirty);
+/* @npages physically contiguous pages starting at @page. */
+GUP_API void gup_unpin_user_page_range_dirty_lock(struct gup_page *page, unsigned long npages,
+						  bool make_dirty);
+
+/* Fault flags for gup_fixup_user_fault (Linux's FAULT_FLAG_* values). */
+#define GUP_FAULT_FLAG_WRITE		0x0001u
+#define GUP_FAULT_FLAG_REMOTE		0x0080u
+#define GUP_FAULT_FLAG_UNSHARE		0x0400u
+
+/*
+ * gup_fixup_user_fault - resolve a fault at @address of @mm as a futex or KVM
+ * would (the caller holds @mm's mmap lock).  With @unlocked, the fault may drop
+ * the lock to wait; it is re-taken before returning and *unlocked set to true.
+ * Return: 0, -EFAULT, -ENOMEM, -EHWPOISON, -EINTR, -EINVAL.
+ */
+GUP_API int gup_fixup_user_fault(struct gup_task *t, struct gup_mm *mm, uint64_t address,
+				 unsigned fault_flags, bool *unlocked);
+
+/* ---- pages held by GUP: what a driver or DMA engine sees --------------------- */
+
+GUP_API uint64_t gup_page_pfn(const struct gup_page *page);
+/* Copy bytes of the frame by physical page (a device's view, no page tables). */
+GUP_API int gup_page_read(struct gup_page *page, size_t off, void *buf, size_t len);
+GUP_API int gup_page_write(struct gup_page *page, size_t off, const void *buf, size_t len);
+GUP_API unsigned gup_page_ref_count(const struct gup_page *page);
+GUP_API unsigned gup_page_mapcount(const struct gup_page *page);
+GUP_API bool gup_page_maybe_dma_pinned(const struct gup_page *page);
+GUP_API bool gup_page_anon_exclusive(const struct gup_page *page);
+GUP_API bool gup_page_is_zero(const struct gup_page *page);
+GUP_API bool gup_page_dirty(const struct gup_page *page);
+/* The page is in ZONE_MOVABLE (FOLL_LONGTERM migrates such pages out). */
+GUP_API bool gup_page_movable(const struct gup_page *page);
+
+/* A memory error on frame @pfn (memory_failure): later accesses fail. */
+GUP_API int gup_memory_failure(struct gup_world *w, uint64_t pfn);
+
+/* Misuse reports issued so far (debug mode); see gup_world_config.debug. */
+GUP_API unsigned long gup_world_misuse_count(struct gup_world *w);
+
 /* ---- observability ---------------------------------------------------------- */
 
 enum gup_stat_item {
@@ -195,6 +326,11 @@ enum gup_stat_item {
 	GUP_STAT_PGTABLE_ALLOC,		/* page tables allocated                      */
 	GUP_STAT_PGTABLE_FREE,		/* page tables freed                          */
 	GUP_STAT_ZAP_PTE,		/* PTEs zapped (munmap, DONTNEED, exit)       */
+	GUP_STAT_GUP_SLOW_PAGES,	/* pages the GUP slow path returned           */
+	GUP_STAT_GUP_FAST_PAGES,	/* pages gup-fast grabbed locklessly          */
+	GUP_STAT_GUP_FAST_FALLBACK,	/* gup-fast calls that fell back to slow path */
+	GUP_STAT_GUP_RETRY,		/* slow path: lock dropped, page retried      */
+	GUP_STAT_LONGTERM_MIGRATE,	/* pages migrated out of ZONE_MOVABLE         */
 	GUP_NR_STATS
 };
 

@@ -49,6 +49,7 @@ static void exit_mmap(struct gup_mm *mm)
 
 	mmap_write_lock(mm);
 	tlb_gather_mmu(&tlb, mm);
+	tlb.fullmm = true;
 	for (vma = node_vma(vma_tree_first(&mm->vmas)); vma; vma = vma_next(vma))
 		zap_page_range(&tlb, vma, vma_start(vma), vma_end(vma));
 	free_pgtables(&tlb, 0, GUP_TASK_SIZE, 0, GUP_TASK_SIZE);

@@ -160,6 +160,14 @@ struct gup_task {
 	struct gup_world *w;		/* constant                                */
 	struct irq_state irq;		/* odd while in an irq-off section         */
 	_Atomic bool fatal_signal;	/* gup_task_kill; read by killable waits   */
+	/*
+	 * The mmap locks this task holds through gup_mmap_*_lock or inside GUP (owner
+	 * only): the locked GUP variants' contract and the misuse reports read it.
+	 */
+	struct mmap_held {
+		struct gup_mm *mm;
+		int mode;		/* MMAP_HELD_READ or MMAP_HELD_WRITE */
+	} mmap_held[2];
 	uint64_t tlb_gen;		/* owner only: mm->tlb_gen last synced      */
 	struct tlb_entry tlb[TLB_ENTRIES];	/* owner only                    */
 	/*
@@ -191,6 +199,9 @@ static inline void task_stat_add(struct gup_task *t, enum gup_stat_item item, ui
 }
 
 /* ---- address spaces ---- */
+
+#define MMAP_HELD_READ	1
+#define MMAP_HELD_WRITE	2
 
 #define MMF_HAS_PINNED	27		/* sticky: some FOLL_PIN ever succeeded */
 
@@ -293,6 +304,7 @@ struct mmu_gather {
 	struct gup_mm *mm;
 	uint64_t start, end;		/* range needing a flush                  */
 	bool need_flush;
+	bool fullmm;			/* exit_mmap: the whole mm goes            */
 	size_t nr;
 	struct page *pages[GATHER_BATCH];
 	struct pgtable *tables;		/* detached tables                         */
@@ -335,6 +347,20 @@ static inline void tlb_task_enter(struct gup_task *t)
 static inline void tlb_task_exit(struct gup_task *t)
 {
 	local_irq_enable(&t->irq);
+}
+
+/* ---- the mmap locks a task holds (recorded by gup/lock.c) ---- */
+static inline struct mmap_held *task_mmap_held(struct gup_task *t, struct gup_mm *mm)
+{
+	for (size_t i = 0; i < sizeof(t->mmap_held) / sizeof(t->mmap_held[0]); i++)
+		if (t->mmap_held[i].mm == mm)
+			return &t->mmap_held[i];
+	return NULL;
+}
+
+static inline bool task_holds_mmap_lock(struct gup_task *t, struct gup_mm *mm)
+{
+	return t && mm && task_mmap_held(t, mm) != NULL;
 }
 
 /* ---- tasks ---- */

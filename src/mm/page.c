@@ -109,6 +109,12 @@ out_unmap:
 	return -ENOMEM;
 }
 
+void frame_arena_set_world(struct frame_arena *a, struct gup_world *w)
+{
+	for (size_t pfn = 0; pfn < a->nr_frames; pfn++)
+		a->pages[pfn].w = w;
+}
+
 void frame_arena_destroy(struct frame_arena *a)
 {
 	for (int z = 0; z < NR_ZONES; z++)

@@ -71,7 +71,10 @@ struct page {
 	_Atomic uint64_t index;		/* anon: vaddr >> PAGE_SHIFT; shmem: pgoff   */
 	_Atomic uint8_t anon_exclusive;	/* written under the mapping PTE's PT lock   */
 	uint8_t zone;			/* enum zone_type, constant                  */
-	uint8_t pad[14];
+	uint8_t pad[2];
+	/* Debug mode only: FOLL_GET references GUP handed out (misuse reports). */
+	atomic_t gup_gets;
+	struct gup_world *w;		/* constant: the page's world (gup_put_page) */
 	uint64_t private_data[2];	/* policy-specific (later issues)            */
 };
 
@@ -252,6 +255,8 @@ struct frame_arena {
 
 int frame_arena_init(struct frame_arena *a, size_t nr_frames, size_t nr_movable,
 		     bool prepopulate);
+/* Point every struct page at its world (public page handles carry no world). */
+void frame_arena_set_world(struct frame_arena *a, struct gup_world *w);
 void frame_arena_destroy(struct frame_arena *a);
 /* Free frames of zone @z (sums the shards under their locks). */
 size_t frame_arena_nr_free(struct frame_arena *a, enum zone_type z);

@@ -70,8 +70,13 @@ again:
 		get_page(page);
 	spin_unlock(&obj->lock);
 	if (!page) {
-		/* Allocate (and zero) outside the lock, then install if still absent. */
-		new = alloc_page(w, GFP_MOVABLE | GFP_ZERO);
+		/*
+		 * Allocate (and zero) outside the lock, then install if still absent.
+		 * Unmovable: migrating a shared page needs every mapping of it (an
+		 * i_mmap reverse map, which the files issue brings), so until then
+		 * FOLL_LONGTERM must never find shmem pages in ZONE_MOVABLE.
+		 */
+		new = alloc_page(w, GFP_KERNEL | GFP_ZERO);
 		if (!new)
 			return -ENOMEM;
 		SetPageShmem(new);

@@ -192,3 +192,13 @@ GUP_API int64_t gup_mm_pfn(struct gup_mm *mm, uint64_t addr)
 		return -EFAULT;
 	return (int64_t)pte_pfn(pte);
 }
+
+GUP_API void gup_set_current(struct gup_task *t)
+{
+	sched_set_current(t);
+}
+
+GUP_API struct gup_task *gup_current(void)
+{
+	return sched_get_current();
+}

@@ -161,6 +161,7 @@ void tlb_gather_mmu(struct mmu_gather *tlb, struct gup_mm *mm)
 	tlb->start = UINT64_MAX;
 	tlb->end = 0;
 	tlb->need_flush = false;
+	tlb->fullmm = false;
 	tlb->nr = 0;
 	tlb->tables = NULL;
 }
@@ -249,6 +250,11 @@ static int zap_pte_table(struct pgtable *pt, uint64_t addr, uint64_t end, void *
 		}
 		if (pte_dirty(pte) && !PageAnon(page))
 			SetPageDirty(page);
+		if (tlb->fullmm && mm->w->debug && page_maybe_dma_pinned(page))
+			gup_misuse(mm->w, NULL, "pfn %llu is still pinned at the teardown of mm %u "
+				   "(refcount %u): a pin outlives its address space",
+				   (unsigned long long)page_to_pfn(&mm->w->arena, page), mm->id,
+				   page_ref_count(page));
 		page_remove_rmap(page);
 		rss--;
 		tlb_remove_page(tlb, page, addr);

@@ -73,6 +73,13 @@ again:
 	if (e->vpn != vpn + 1 || (write && !e->writable)) {
 		if (!tlb_fill(t, e, addr, write)) {
 			tlb_task_exit(t);
+			/*
+			 * A fault would take the mmap lock this task already holds:
+			 * fail as a pagefault_disable()d access does, rather than
+			 * deadlock behind a queued writer.
+			 */
+			if (unlikely(task_holds_mmap_lock(t, t->mm)))
+				return -EFAULT;
 			err = do_user_fault(t, addr, write);
 			if (err)
 				return err;
@@ -90,12 +97,16 @@ again:
 }
 
 static int uaccess(struct gup_task *t, uint64_t addr, void *buf, int c, size_t len,
-		   enum uaccess_op op)
+		   enum uaccess_op op, const void *site)
 {
 	if (!t || (!buf && op != UA_FILL && len))
 		return -EINVAL;
 	if (addr + len < addr || addr + len > GUP_TASK_SIZE)
 		return -EFAULT;
+	/* might_fault(): a user access may fault, which takes the mmap lock. */
+	if (unlikely(task_holds_mmap_lock(t, t->mm)))
+		gup_misuse(t->w, site, "user access by task %u while it holds its mmap lock "
+			   "(the access may fault, and the fault takes that lock)", t->id);
 	while (len) {
 		size_t n = PAGE_SIZE - (addr & ~PAGE_MASK);
 		int err;
@@ -115,15 +126,15 @@ static int uaccess(struct gup_task *t, uint64_t addr, void *buf, int c, size_t l
 
 GUP_API int gup_store(struct gup_task *t, uint64_t addr, const void *buf, size_t len)
 {
-	return uaccess(t, addr, (void *)buf, 0, len, UA_STORE);
+	return uaccess(t, addr, (void *)buf, 0, len, UA_STORE, __builtin_return_address(0));
 }
 
 GUP_API int gup_load(struct gup_task *t, uint64_t addr, void *buf, size_t len)
 {
-	return uaccess(t, addr, buf, 0, len, UA_LOAD);
+	return uaccess(t, addr, buf, 0, len, UA_LOAD, __builtin_return_address(0));
 }
 
 GUP_API int gup_fill(struct gup_task *t, uint64_t addr, int c, size_t len)
 {
-	return uaccess(t, addr, NULL, c, len, UA_FILL);
+	return uaccess(t, addr, NULL, c, len, UA_FILL, __builtin_return_address(0));
 }

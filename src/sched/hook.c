@@ -75,3 +75,20 @@ uint64_t sched_clock_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * UINT64_C(1000000000) + (uint64_t)ts.tv_nsec;
 }
+
+/*
+ * The task a thread acts as ("current"), for code written against Linux names
+ * (gup/linux.h).  Per OS thread, like the hook; the engine never reads it - every
+ * engine call is given its task explicitly.
+ */
+static __thread void *sched_current_task;
+
+void sched_set_current(void *task)
+{
+	sched_current_task = task;
+}
+
+void *sched_get_current(void)
+{
+	return sched_current_task;
+}

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * src/gup/fast.c - gup-fast: the lockless walk (linux_anchor 1.13) and its fallback.
+ *
+ * No mmap lock, no VMA, no fault.  The walk runs in an irq-off section of the
+ * calling task: page tables are freed only after a shootdown, and a shootdown
+ * waits for every irq-off section of the mm's tasks (tlb.c), so every table the
+ * walk reaches stays allocated until the section ends.  Each page is grabbed
+ * with a try-add that fails on a zero refcount (a frame being freed), then the
+ * PTE is read again: if it changed, the grab is undone and the walk stops
+ * (grab-then-recheck).  The refcount RMW is a full barrier; it orders the grab
+ * before the re-read, pairing with the PTE clear + flush of zap and migration.
+ *
+ * FOLL_PIN against fork: fork write-protects under mm->write_protect_seq; a pin
+ * that starts during it, or overlaps it, is undone (pins must not land on pages
+ * fork is making COW-shared: linux_anchor 1.12).
+ *
+ * Whatever the walk did not get goes to the slow path with FOLL_UNLOCKABLE,
+ * unless FOLL_FAST_ONLY.
+ */
+#include "gup/internal.h"
+
+/*
+ * Page refused by gup-fast (the slow path decides): file-backed, non-shmem pages
+ * for FOLL_PIN, FOLL_LONGTERM or FOLL_WRITE (gup_fast_folio_allowed): without the
+ * VMA, gup-fast cannot tell whether the filesystem tracks their dirtiness.
+ */
+static bool gup_fast_page_allowed(struct page *page, unsigned flags)
+{
+	if (!(flags & (FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE)))
+		return true;
+	return PageAnon(page) || PageShmem(page) || PageZero(page);
+}
+
+static void undo_grab(struct gup_world *w, struct gup_task *t, struct page *page,
+		      unsigned flags)
+{
+	gup_put_ref(w, t, page, flags & (FOLL_GET | FOLL_PIN));
+}
+
+/* One PTE: the grabbed page, or NULL to stop the walk here. */
+static struct page *gup_fast_pte(struct gup_world *w, struct gup_task *t, pte_t *ptep,
+				 unsigned flags)
+{
+	uint64_t pte = ptep_get(ptep);
+	struct page *page;
+
+	if (!pte_accessible(pte) || pte_protnone(pte))
+		return NULL;
+	if ((flags & FOLL_WRITE) && !pte_write(pte))
+		return NULL;
+	if (pte_special(pte))
+		return NULL;		/* the zero page: no struct page to count */
+	page = pfn_to_page(&w->arena, pte_pfn(pte));
+	if (PageHWPoison(page))
+		return NULL;
+	if ((flags & FOLL_LONGTERM) && !page_is_longterm_pinnable(page))
+		return NULL;		/* the slow path migrates it */
+	if (!page_ref_try_add(page, (flags & FOLL_PIN) ? GUP_PIN_COUNTING_BIAS : 1))
+		return NULL;		/* being freed, or would overflow */
+	if (flags & FOLL_PIN)
+		count_task_event(w, t, GUP_STAT_PIN_ACQUIRED);
+	else {
+		if (w->debug)
+			atomic_add(1, &page->gup_gets);
+		count_task_event(w, t, GUP_STAT_GET_ACQUIRED);
+	}
+	/* Grab-then-recheck: the PTE we decided on must still be there. */
+	if (ptep_get(ptep) != pte || !gup_fast_page_allowed(page, flags) ||
+	    (!pte_write(pte) && gup_must_unshare(w, NULL, flags, page))) {
+		undo_grab(w, t, page, flags);
+		return NULL;
+	}
+	if (!PageReferenced(page))
+		SetPageReferenced(page);
+	return page;
+}
+
+/* The lockless walk of [start, end); returns the pages grabbed from @start on. */
+static unsigned long gup_fast(struct gup_task *t, uint64_t start, uint64_t end,
+			      unsigned flags, struct page **pages)
+{
+	struct gup_mm *mm = t->mm;
+	struct gup_world *w = mm->w;
+	unsigned long nr = 0;
+	uint32_t seq = 0;
+
+	if ((flags & FOLL_PIN) && !raw_seqcount_try_begin(&mm->write_protect_seq, &seq))
+		return 0;	/* fork is write-protecting right now */
+	local_irq_disable(&t->irq);
+	for (uint64_t addr = start; addr < end; addr += PAGE_SIZE) {
+		struct pgtable *pt;
+		pte_t *ptep = pte_offset_map(mm, addr, &pt);
+		struct page *page;
+
+		if (!ptep)
+			break;
+		page = gup_fast_pte(w, t, ptep, flags);
+		if (!page)
+			break;
+		pages[nr++] = page;
+	}
+	local_irq_enable(&t->irq);
+	if ((flags & FOLL_PIN) && nr && read_seqcount_retry(&mm->write_protect_seq, seq)) {
+		/* A fork overlapped: these pages may now be COW-shared; undo it all. */
+		for (unsigned long i = 0; i < nr; i++)
+			undo_grab(w, t, pages[i], flags);
+		return 0;
+	}
+	if (nr)
+		count_task_events(w, t, GUP_STAT_GUP_FAST_PAGES, nr);
+	return nr;
+}
+
+long gup_fast_fallback(struct gup_call *c, uint64_t start, unsigned long nr_pages,
+		       unsigned flags, struct page **pages)
+{
+	struct gup_task *t = c->task;
+	unsigned long nr_pinned;
+	uint64_t len, end;
+	int locked = 0;
+	long ret;
+
+	if (flags & FOLL_PIN) {
+		if (!test_bit(MMF_HAS_PINNED, &t->mm->flags))
+			set_bit(MMF_HAS_PINNED, &t->mm->flags);
+	}
+	start &= PAGE_MASK;
+	len = (uint64_t)nr_pages << PAGE_SHIFT;
+	if ((len >> PAGE_SHIFT) != nr_pages || start + len < start)
+		return -EOVERFLOW;
+	end = start + len;
+	if (end > GUP_TASK_SIZE)
+		return -EFAULT;
+	if (!nr_pages)
+		return 0;
+	nr_pinned = gup_fast(t, start, end, flags, pages);
+	if (nr_pinned == nr_pages || (flags & FOLL_FAST_ONLY))
+		return (long)nr_pinned;
+
+	/* The rest through the slow path, which may drop and retake the lock. */
+	count_task_event(t->w, t, GUP_STAT_GUP_FAST_FALLBACK);
+	start += (uint64_t)nr_pinned << PAGE_SHIFT;
+	ret = __gup_longterm_locked(c, start, nr_pages - nr_pinned, pages + nr_pinned, &locked,
+				    flags | FOLL_TOUCH | FOLL_UNLOCKABLE);
+	if (ret < 0)
+		/* "returning -errno is not an option" once pages are pinned */
+		return nr_pinned ? (long)nr_pinned : ret;
+	return ret + (long)nr_pinned;
+}

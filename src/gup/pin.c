@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * src/gup/pin.c - pin accounting: grabbing, putting, unpinning (linux_anchor 1.2, 1.6).
+ *
+ * FOLL_GET adds one reference; FOLL_PIN adds GUP_PIN_COUNTING_BIAS (1024) to the
+ * refcount of a small page, so page_maybe_dma_pinned (refcount >= 1024) may give
+ * false positives but never false negatives.  The zero page is never pinned: a
+ * pin of it takes and counts nothing, and its unpin does nothing.  Every pin and
+ * FOLL_GET reference is counted (nr_foll_pin_acquired/released, and the same for
+ * gets), and the pairs must balance at teardown (world.c).
+ */
+#include "gup/internal.h"
+
+int try_grab_page(struct gup_world *w, struct gup_task *t, struct page *page,
+		  unsigned flags)
+{
+	if (flags & FOLL_GET) {
+		if (!page_ref_try_add(page, 1))
+			return -ENOMEM;
+		if (w->debug)
+			atomic_add(1, &page->gup_gets);
+		count_task_events(w, t, GUP_STAT_GET_ACQUIRED, 1);
+	} else if (flags & FOLL_PIN) {
+		if (PageZero(page))
+			return 0;	/* never pinned (linux_anchor 1.6) */
+		if (!page_ref_try_add(page, GUP_PIN_COUNTING_BIAS))
+			return -ENOMEM;
+		count_task_events(w, t, GUP_STAT_PIN_ACQUIRED, 1);
+	}
+	return 0;
+}
+
+void gup_put_ref(struct gup_world *w, struct gup_task *t, struct page *page, unsigned flags)
+{
+	if (flags & FOLL_GET) {
+		if (w->debug)
+			atomic_sub(1, &page->gup_gets);
+		count_task_events(w, t, GUP_STAT_GET_RELEASED, 1);
+		put_page(w, page);
+	} else if (flags & FOLL_PIN) {
+		if (PageZero(page))
+			return;
+		count_task_events(w, t, GUP_STAT_PIN_RELEASED, 1);
+		page_ref_sub(w, page, GUP_PIN_COUNTING_BIAS);
+	}
+}
+
+/* ---- public release functions ---- */
+
+/* An unpin of a page that cannot hold a pin is reported and ignored. */
+static bool unpin_ok(struct page *page, const void *site)
+{
+	if (PageZero(page))
+		return true;
+	if (page_ref_count(page) < GUP_PIN_COUNTING_BIAS) {
+		gup_misuse(page->w, site, "unpin of pfn %llu, which holds no pin "
+			   "(refcount %u; a FOLL_GET page is released with put)",
+			   (unsigned long long)page_to_pfn(&page->w->arena, page),
+			   page_ref_count(page));
+		return false;
+	}
+	return true;
+}
+
+static void unpin_one(struct page *page, bool make_dirty, const void *site)
+{
+	if (!unpin_ok(page, site))
+		return;
+	if (make_dirty && !PageZero(page) && !PageDirty(page)) {
+		/* set_page_dirty_lock: the page lock orders us against writeback. */
+		lock_page(page);
+		SetPageDirty(page);
+		unlock_page(page);
+	}
+	gup_put_ref(page->w, NULL, page, FOLL_PIN);
+}
+
+GUP_API void gup_unpin_user_page(struct gup_page *page)
+{
+	if (page)
+		unpin_one(gup_page_to_page(page), false, __builtin_return_address(0));
+}
+
+GUP_API void gup_unpin_user_pages_dirty_lock(struct gup_page **pages, unsigned long npages,
+					     bool make_dirty)
+{
+	const void *site = __builtin_return_address(0);
+
+	if (!pages)
+		return;
+	/* A caller that passes an errno as the count gets a warning, not a crash. */
+	if ((long)npages < 0) {
+		if (npages && pages[0])
+			gup_misuse(gup_page_to_page(pages[0])->w, site,
+				   "unpin of %ld pages (an errno passed as a count?)", (long)npages);
+		return;
+	}
+	for (unsigned long i = 0; i < npages; i++)
+		if (pages[i])
+			unpin_one(gup_page_to_page(pages[i]), make_dirty, site);
+}
+
+GUP_API void gup_unpin_user_pages(struct gup_page **pages, unsigned long npages)
+{
+	gup_unpin_user_pages_dirty_lock(pages, npages, false);
+}
+
+GUP_API void gup_unpin_user_page_range_dirty_lock(struct gup_page *page, unsigned long npages,
+						  bool make_dirty)
+{
+	const void *site = __builtin_return_address(0);
+	struct page *p = page ? gup_page_to_page(page) : NULL;
+	struct frame_arena *a;
+
+	if (!p)
+		return;
+	a = &p->w->arena;
+	if ((long)npages < 0 || page_to_pfn(a, p) + npages > a->nr_frames) {
+		gup_misuse(p->w, site, "unpin of a range past the end of the arena");
+		return;
+	}
+	for (unsigned long i = 0; i < npages; i++)
+		unpin_one(p + i, make_dirty, site);
+}
+
+GUP_API void gup_put_page(struct gup_page *page)
+{
+	struct page *p = page ? gup_page_to_page(page) : NULL;
+	const void *site = __builtin_return_address(0);
+
+	if (!p)
+		return;
+	if (p->w->debug && atomic_read(&p->gup_gets) <= 0) {
+		gup_misuse(p->w, site, "put of pfn %llu, which holds no FOLL_GET reference%s",
+			   (unsigned long long)page_to_pfn(&p->w->arena, p),
+			   page_maybe_dma_pinned(p) ? " (it is pinned: release it with unpin)" : "");
+		return;
+	}
+	gup_put_ref(p->w, NULL, p, FOLL_GET);
+}
