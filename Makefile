@@ -86,7 +86,8 @@ PROG_CFLAGS   := $(BASE_CFLAGS)
 LIB_LIBS      := -pthread -lm
 PROG_LDFLAGS  := $(LDFLAGS) -pthread $(SANFLAGS)
 PROG_LIBS     := -pthread -lm $(LDLIBS)
-TEST_LIBS     := -lcmocka $(PROG_LIBS)
+# -rdynamic: misuse reports name the calling test function (dladdr).
+TEST_LIBS     := -rdynamic -lcmocka $(PROG_LIBS)
 
 # ---------------------------------------------------------------------------
 # Sources and outputs
