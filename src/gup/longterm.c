@@ -21,7 +21,11 @@
  */
 #include "gup/internal.h"
 
-/* Re-pin rounds before giving up (a page kept busy by someone else). */
+/*
+ * Re-pin rounds before giving up on a page kept busy by someone else: then the
+ * call fails with -ENOMEM, as a failed migrate_pages does (it retries busy
+ * pages a bounded number of times too).
+ */
 #define LONGTERM_TRIES	8
 
 static int migrate_anon_page(struct gup_call *c, uint64_t addr, struct page *old)
@@ -131,5 +135,5 @@ long __gup_longterm_locked(struct gup_call *c, uint64_t start, unsigned long nr_
 		if (err != -EAGAIN)
 			return err;
 	}
-	return -EBUSY;
+	return -ENOMEM;
 }
