@@ -349,6 +349,11 @@ long __get_user_pages_locked(struct gup_call *c, uint64_t start, unsigned long n
 			pages += ret;
 		if (ret > 0)
 			start += (uint64_t)ret << PAGE_SHIFT;
+		/*
+		 * The lock was dropped under the caller: whatever we retake is ours
+		 * to release, and the caller learns it from *locked == 0.
+		 */
+		must_unlock = true;
 retry:
 		count_task_event(c->mm->w, c->task, GUP_STAT_GUP_RETRY);
 		if (gup_signal_pending(c) || gup_mmap_read_lock_killable(c)) {
