@@ -42,7 +42,10 @@ static void undo_grab(struct gup_world *w, struct gup_task *t, struct page *page
 static struct page *gup_fast_pte(struct gup_world *w, struct gup_task *t, pte_t *ptep,
 				 unsigned flags)
 {
-	uint64_t pte = ptep_get(ptep);
+	/* Acquire: pairs with set_pte's release, so whatever initialised the frame
+	 * (zeroing, a COW or migration copy) is seen by the device through the
+	 * page we return. */
+	uint64_t pte = smp_load_acquire(ptep);
 	struct page *page;
 
 	if (!pte_accessible(pte) || pte_protnone(pte))
