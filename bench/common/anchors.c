@@ -15,10 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/io_uring.h>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -175,7 +180,7 @@ struct floor_buf {
 	size_t len;
 };
 
-static struct floor_buf memset_buf, memcpy_src, memcpy_dst;
+static struct floor_buf memset_buf, memcpy_src, memcpy_dst, atomic_lines;
 
 /* @fb mapped with @len bytes, every page faulted in; true if newly mapped. */
 static bool floor_buf_get(struct floor_buf *fb, size_t len)
@@ -192,7 +197,7 @@ static bool floor_buf_get(struct floor_buf *fb, size_t len)
 
 void anchor_release(void)
 {
-	struct floor_buf *all[] = { &memset_buf, &memcpy_src, &memcpy_dst };
+	struct floor_buf *all[] = { &memset_buf, &memcpy_src, &memcpy_dst, &atomic_lines };
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		if (all[i]->p)
@@ -324,6 +329,36 @@ double floor_atomic_ns(void)
 	return (double)(t1 - t0) / (double)ANCHOR_ATOMIC_OPS;
 }
 
+#define ANCHOR_LINE		((size_t)64)
+#define ANCHOR_LINE_PASSES	16
+
+double floor_atomic_lines_ns(size_t nr_lines)
+{
+	size_t len, stride = ANCHOR_LINE / sizeof(unsigned long);
+	unsigned long *v;
+	uint64_t t0, t1;
+
+	if (nr_lines == 0)
+		anchor_fail("floor_atomic_lines_ns: no lines");
+	len = (nr_lines * ANCHOR_LINE + ANCHOR_PAGE - 1) / ANCHOR_PAGE * ANCHOR_PAGE;
+	floor_buf_get(&atomic_lines, len);
+	v = (unsigned long *)atomic_lines.p;
+	v[0] = 0;
+
+	t0 = anchor_now_ns();
+	for (int pass = 0; pass < ANCHOR_LINE_PASSES; pass++) {
+		for (size_t i = 0; i < nr_lines; i++) {
+			__atomic_fetch_add(&v[i * stride], 1, __ATOMIC_SEQ_CST);
+			__asm__ __volatile__("" ::: "memory");
+		}
+	}
+	t1 = anchor_now_ns();
+
+	if (__atomic_load_n(&v[0], __ATOMIC_RELAXED) != ANCHOR_LINE_PASSES)
+		anchor_fail("floor_atomic_lines_ns: counter mismatch");
+	return (double)(t1 - t0) / (double)(nr_lines * ANCHOR_LINE_PASSES);
+}
+
 double host_fault_ns(size_t bytes)
 {
 	size_t npages = anchor_pages(bytes, "host_fault_ns");
@@ -423,4 +458,233 @@ int anchor_runs(void)
 		exit(2);
 	}
 	return (int)v;
+}
+
+/*
+ * Host pinning anchors.  One parent buffer serves both: it is the registered
+ * io_uring buffer, and the destination of process_vm_readv.  It stays mapped, the
+ * ring stays open and the process_vm_readv child stays alive from one call to the
+ * next (the same reason as the floors' buffers: memory given back is reported to
+ * the hypervisor and stalls what runs then).  host_release() ends all of them.
+ */
+#define HOST_URING_MAX_BUFS	16384		/* IORING_MAX_REG_BUFFERS */
+#define HOST_URING_MAX_BUF	((size_t)1 << 30)	/* SZ_1G per buffer */
+
+static struct floor_buf host_buf;
+static int host_ring = -1;
+static int host_ring_err;		/* errno of a failed io_uring_setup */
+
+static struct {
+	pid_t pid;
+	int down;			/* write end: closed to let the child exit */
+	char *addr;			/* its buffer, in its address space */
+	size_t len;
+} host_child = { .pid = -1, .down = -1 };
+
+/* As root, lift RLIMIT_MEMLOCK (io_uring accounts registered pages to it). */
+static void host_memlock_raise(void)
+{
+	static bool done;
+	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+
+	if (done)
+		return;
+	done = true;
+	if (geteuid() != 0 || setrlimit(RLIMIT_MEMLOCK, &rl) == 0)
+		return;
+	/* No CAP_SYS_RESOURCE: the soft limit up to the hard one.  CAP_IPC_LOCK, which
+	 * root usually keeps, exempts io_uring from the limit anyway. */
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur != rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_MEMLOCK, &rl);
+	}
+}
+
+static int host_ring_get(void)
+{
+	struct io_uring_params p;
+	long fd;
+
+	if (host_ring >= 0 || host_ring_err)
+		return host_ring_err;
+	memset(&p, 0, sizeof(p));
+	fd = syscall(__NR_io_uring_setup, 1, &p);
+	if (fd < 0) {
+		host_ring_err = errno;
+		return host_ring_err;
+	}
+	host_ring = (int)fd;
+	return 0;
+}
+
+int host_uring_register_ns(size_t bytes, size_t iov_bytes, double *reg_ns,
+			   double *unreg_ns, const char **why)
+{
+	static char whybuf[160];
+	size_t npages = anchor_pages(bytes, "host_uring_register_ns");
+	size_t len = npages * ANCHOR_PAGE, nr_iov;
+	struct iovec *iov;
+	uint64_t t0, t1, t2;
+	struct rlimit rl;
+	int err;
+
+	iov_bytes = iov_bytes / ANCHOR_PAGE * ANCHOR_PAGE;
+	if (iov_bytes == 0 || iov_bytes > HOST_URING_MAX_BUF)
+		iov_bytes = HOST_URING_MAX_BUF;
+	nr_iov = (len + iov_bytes - 1) / iov_bytes;
+	if (nr_iov > HOST_URING_MAX_BUFS) {
+		*why = "IORING_REGISTER_BUFFERS (more than 16384 buffers)";
+		return EINVAL;
+	}
+	host_memlock_raise();
+	err = host_ring_get();
+	if (err) {
+		*why = "io_uring_setup";
+		return err;
+	}
+	floor_buf_get(&host_buf, len);
+	iov = malloc(nr_iov * sizeof(*iov));
+	if (iov == NULL)
+		anchor_die("malloc");
+	for (size_t i = 0; i < nr_iov; i++) {
+		size_t off = i * iov_bytes;
+
+		iov[i].iov_base = host_buf.p + off;
+		iov[i].iov_len = len - off < iov_bytes ? len - off : iov_bytes;
+	}
+
+	t0 = anchor_now_ns();
+	if (syscall(__NR_io_uring_register, host_ring, IORING_REGISTER_BUFFERS, iov,
+		    (unsigned)nr_iov) != 0) {
+		err = errno;
+		free(iov);
+		if (err == ENOMEM && getrlimit(RLIMIT_MEMLOCK, &rl) == 0 &&
+		    rl.rlim_cur != RLIM_INFINITY) {
+			snprintf(whybuf, sizeof(whybuf), "IORING_REGISTER_BUFFERS "
+				 "(RLIMIT_MEMLOCK is %llu kB%s)",
+				 (unsigned long long)rl.rlim_cur >> 10,
+				 geteuid() == 0 ? ", could not be raised" : ", not root");
+			*why = whybuf;
+		} else {
+			*why = "IORING_REGISTER_BUFFERS";
+		}
+		return err;
+	}
+	t1 = anchor_now_ns();
+	if (syscall(__NR_io_uring_register, host_ring, IORING_UNREGISTER_BUFFERS, NULL, 0) != 0)
+		anchor_die("io_uring_register(IORING_UNREGISTER_BUFFERS)");
+	t2 = anchor_now_ns();
+
+	free(iov);
+	*reg_ns = (double)(t1 - t0) / (double)npages;
+	*unreg_ns = (double)(t2 - t1) / (double)npages;
+	return 0;
+}
+
+static void host_child_end(void)
+{
+	if (host_child.pid < 0)
+		return;
+	if (close(host_child.down) != 0)
+		anchor_die("close(pipe write end)");
+	anchor_reap(host_child.pid, "host_pvm_readv_ns");
+	host_child.pid = -1;
+	host_child.down = -1;
+	host_child.addr = NULL;
+	host_child.len = 0;
+}
+
+/* A child holding @len bytes of its own touched anonymous memory, 0x3c per page. */
+static void host_child_get(size_t len)
+{
+	int up[2], down[2];
+	ssize_t r;
+	pid_t pid;
+
+	if (host_child.pid >= 0 && host_child.len == len)
+		return;
+	host_child_end();
+	if (pipe(up) != 0 || pipe(down) != 0)
+		anchor_die("pipe");
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		anchor_die("fork");
+	if (pid == 0) {
+		char *p, c;
+
+		close(up[0]);
+		close(down[1]);
+		p = anchor_map(len);	/* its own pages: exclusive, never COW-shared */
+		anchor_touch(p, len / ANCHOR_PAGE, 0x3c);
+		if (write(up[1], &p, sizeof(p)) != (ssize_t)sizeof(p))
+			_exit(1);
+		do
+			r = read(down[0], &c, 1);
+		while (r < 0 && errno == EINTR);
+		_exit(r == 0 ? 0 : 1);
+	}
+	close(up[1]);
+	close(down[0]);
+	do
+		r = read(up[0], &host_child.addr, sizeof(host_child.addr));
+	while (r < 0 && errno == EINTR);
+	if (r != (ssize_t)sizeof(host_child.addr))
+		anchor_fail("host_pvm_readv_ns: the child did not report its buffer");
+	close(up[0]);
+	host_child.pid = pid;
+	host_child.down = down[1];
+	host_child.len = len;
+}
+
+double host_pvm_readv_ns(size_t bytes)
+{
+	static bool warned;
+	size_t npages = anchor_pages(bytes, "host_pvm_readv_ns");
+	size_t len = npages * ANCHOR_PAGE, done = 0;
+	uint64_t t0, t1;
+	char *dst;
+
+	host_child_get(len);
+	floor_buf_get(&host_buf, len);
+	dst = host_buf.p;
+	dst[0] = dst[len - ANCHOR_PAGE] = 0;	/* so the check below proves this pass ran */
+
+	t0 = anchor_now_ns();
+	while (done < len) {
+		struct iovec local = { dst + done, len - done };
+		struct iovec remote = { host_child.addr + done, len - done };
+		ssize_t r = process_vm_readv(host_child.pid, &local, 1, &remote, 1, 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == ENOSYS || errno == EPERM)) {
+			if (!warned) {
+				warned = true;
+				fprintf(stderr, "anchors: note: process_vm_readv refused: %s\n",
+					strerror(errno));
+			}
+			return NAN;
+		}
+		if (r <= 0)
+			anchor_die("process_vm_readv");
+		done += (size_t)r;
+	}
+	t1 = anchor_now_ns();
+
+	if (dst[0] != 0x3c || dst[len - ANCHOR_PAGE] != 0x3c)
+		anchor_fail("host_pvm_readv_ns: the data did not arrive");
+	return (double)(t1 - t0) / (double)npages;
+}
+
+void host_release(void)
+{
+	host_child_end();
+	if (host_ring >= 0 && close(host_ring) != 0)
+		anchor_die("close(io_uring)");
+	host_ring = -1;
+	if (host_buf.p)
+		anchor_unmap(host_buf.p, host_buf.len);
+	host_buf.p = NULL;
+	host_buf.len = 0;
 }

@@ -44,6 +44,14 @@ double floor_memcpy_cold_ns(size_t bytes);
  * line, ~50M operations.  Returns ns per operation. */
 double floor_atomic_ns(void);
 
+/* Floor: one __atomic_fetch_add(..., __ATOMIC_SEQ_CST) on each of `nr_lines`
+ * consecutive 64-byte lines (the first word of each), 16 passes over the array,
+ * which stays mapped between calls (see anchor_release).  This is the memory a pin
+ * of nr_lines pages must touch (one 64-byte struct page each, refcount RMW); for
+ * 65,536 lines the array (4 MiB) is about the L2 size, so it is served by L2/L3.
+ * Returns ns per line. */
+double floor_atomic_lines_ns(size_t nr_lines);
+
 /* Host: mmap + MADV_NOHUGEPAGE `bytes`, write 1 byte per 4 KiB page (only
  * this loop is timed), munmap.  Returns ns per page (first-touch fault). */
 double host_fault_ns(size_t bytes);
@@ -64,5 +72,31 @@ int anchor_runs(void);
 
 /* Unmap the buffers the floors keep between calls (see anchors.c). */
 void anchor_release(void);
+
+/* Host: io_uring buffer registration (raw io_uring_setup(2) and io_uring_register(2)
+ * syscalls, no liburing) of a populated anonymous buffer of `bytes`, split into
+ * iovecs of `iov_bytes` (clamped to the kernel's 1 GiB per buffer; at most 16,384
+ * buffers).  IORING_REGISTER_BUFFERS pins every page (FOLL_WRITE|FOLL_LONGTERM);
+ * IORING_UNREGISTER_BUFFERS unpins them.  Each call is timed separately.  The ring
+ * and the buffer stay open/mapped between calls (see host_release).  As root,
+ * RLIMIT_MEMLOCK is raised at the first call: to infinity, or (without
+ * CAP_SYS_RESOURCE) the soft limit to the hard one; CAP_IPC_LOCK exempts anyway.
+ * Returns 0 with *reg_ns and *unreg_ns in ns per 4 KiB page, or a positive errno
+ * when io_uring is unavailable or refuses the registration; *why then names the
+ * refused call (a static string).  Other failures abort. */
+int host_uring_register_ns(size_t bytes, size_t iov_bytes, double *reg_ns,
+			   double *unreg_ns, const char **why);
+
+/* Host: process_vm_readv(2) of `bytes` from a child process (one iovec on each
+ * side) into a pre-faulted local buffer: a remote read-only pin, copy and unpin of
+ * each page.  The child maps and touches its own buffer (its pages are exclusive,
+ * so no unshare happens) and stays alive between calls (see host_release).
+ * Returns ns per 4 KiB page, or NAN if the kernel refuses the call (ENOSYS, EPERM;
+ * a note is printed on stderr once).  Other failures abort. */
+double host_pvm_readv_ns(size_t bytes);
+
+/* Close the ring, reap the child and unmap the buffers the host_uring and
+ * host_pvm functions keep between calls. */
+void host_release(void);
 
 #endif /* LIBGUP_BENCH_ANCHORS_H */
