@@ -32,15 +32,16 @@ static bool gup_fast_page_allowed(struct page *page, unsigned flags)
 	return PageAnon(page) || PageShmem(page) || PageZero(page);
 }
 
-static void undo_grab(struct gup_world *w, struct gup_task *t, struct page *page,
-		      unsigned flags)
+/* Drop what gup_fast_pte took, before it was counted (a failed recheck, a fork). */
+static void ungrab(struct gup_world *w, struct page *page, unsigned flags)
 {
-	gup_put_ref(w, t, page, flags & (FOLL_GET | FOLL_PIN));
+	if (!(flags & FOLL_PIN) && w->debug)
+		atomic_sub(1, &page->gup_gets);
+	page_ref_sub(w, page, (flags & FOLL_PIN) ? GUP_PIN_COUNTING_BIAS : 1);
 }
 
-/* One PTE: the grabbed page, or NULL to stop the walk here. */
-static struct page *gup_fast_pte(struct gup_world *w, struct gup_task *t, pte_t *ptep,
-				 unsigned flags)
+/* One PTE: the grabbed page (not yet counted), or NULL to stop the walk here. */
+static struct page *gup_fast_pte(struct gup_world *w, pte_t *ptep, unsigned flags)
 {
 	/* Acquire: pairs with set_pte's release, so whatever initialised the frame
 	 * (zeroing, a COW or migration copy) is seen by the device through the
@@ -61,17 +62,12 @@ static struct page *gup_fast_pte(struct gup_world *w, struct gup_task *t, pte_t 
 		return NULL;		/* the slow path migrates it */
 	if (!page_ref_try_add(page, (flags & FOLL_PIN) ? GUP_PIN_COUNTING_BIAS : 1))
 		return NULL;		/* being freed, or would overflow */
-	if (flags & FOLL_PIN)
-		count_task_event(w, t, GUP_STAT_PIN_ACQUIRED);
-	else {
-		if (w->debug)
-			atomic_add(1, &page->gup_gets);
-		count_task_event(w, t, GUP_STAT_GET_ACQUIRED);
-	}
+	if (!(flags & FOLL_PIN) && w->debug)
+		atomic_add(1, &page->gup_gets);
 	/* Grab-then-recheck: the PTE we decided on must still be there. */
 	if (ptep_get(ptep) != pte || !gup_fast_page_allowed(page, flags) ||
 	    (!pte_write(pte) && gup_must_unshare(w, NULL, flags, page))) {
-		undo_grab(w, t, page, flags);
+		ungrab(w, page, flags);
 		return NULL;
 	}
 	if (!PageReferenced(page))
@@ -79,12 +75,17 @@ static struct page *gup_fast_pte(struct gup_world *w, struct gup_task *t, pte_t 
 	return page;
 }
 
-/* The lockless walk of [start, end); returns the pages grabbed from @start on. */
+/*
+ * The lockless walk of [start, end); returns the pages grabbed from @start on.
+ * The upper levels are walked once per PTE table (2 MiB), as Linux walks a PMD's
+ * PTEs in one go; counters are added once per call.
+ */
 static unsigned long gup_fast(struct gup_task *t, uint64_t start, uint64_t end,
 			      unsigned flags, struct page **pages)
 {
 	struct gup_mm *mm = t->mm;
 	struct gup_world *w = mm->w;
+	struct pgtable *pt = NULL;
 	unsigned long nr = 0;
 	uint32_t seq = 0;
 
@@ -92,13 +93,15 @@ static unsigned long gup_fast(struct gup_task *t, uint64_t start, uint64_t end,
 		return 0;	/* fork is write-protecting right now */
 	local_irq_disable(&t->irq);
 	for (uint64_t addr = start; addr < end; addr += PAGE_SIZE) {
-		struct pgtable *pt;
-		pte_t *ptep = pte_offset_map(mm, addr, &pt);
 		struct page *page;
 
-		if (!ptep)
-			break;
-		page = gup_fast_pte(w, t, ptep, flags);
+		unsigned idx = pte_index(addr);
+
+		if (!pt || !idx) {
+			if (!pte_offset_map(mm, addr, &pt))
+				break;
+		}
+		page = gup_fast_pte(w, &pt->ent[idx], flags);
 		if (!page)
 			break;
 		pages[nr++] = page;
@@ -107,11 +110,14 @@ static unsigned long gup_fast(struct gup_task *t, uint64_t start, uint64_t end,
 	if ((flags & FOLL_PIN) && nr && read_seqcount_retry(&mm->write_protect_seq, seq)) {
 		/* A fork overlapped: these pages may now be COW-shared; undo it all. */
 		for (unsigned long i = 0; i < nr; i++)
-			undo_grab(w, t, pages[i], flags);
+			ungrab(w, pages[i], flags);
 		return 0;
 	}
-	if (nr)
+	if (nr) {
+		count_task_events(w, t, (flags & FOLL_PIN) ? GUP_STAT_PIN_ACQUIRED :
+				  GUP_STAT_GET_ACQUIRED, nr);
 		count_task_events(w, t, GUP_STAT_GUP_FAST_PAGES, nr);
+	}
 	return nr;
 }
 

@@ -62,29 +62,56 @@ static bool unpin_ok(struct page *page, const void *site)
 	return true;
 }
 
-static void unpin_one(struct page *page, bool make_dirty, const void *site)
+/*
+ * Pins released by one call are counted once per world at the end (a world
+ * counter is a shared atomic; Linux's vm events are per cpu).
+ */
+struct unpin_batch {
+	struct gup_world *w;
+	uint64_t nr;
+};
+
+static void unpin_batch_flush(struct unpin_batch *b)
 {
-	if (!unpin_ok(page, site))
-		return;
-	if (make_dirty && !PageZero(page) && !PageDirty(page)) {
+	if (b->nr)
+		count_vm_events(b->w, GUP_STAT_PIN_RELEASED, b->nr);
+	b->nr = 0;
+}
+
+static void unpin_one(struct unpin_batch *b, struct page *page, bool make_dirty,
+		      const void *site)
+{
+	if (!unpin_ok(page, site) || PageZero(page))
+		return;		/* the zero page is never pinned */
+	if (make_dirty && !PageDirty(page)) {
 		/* set_page_dirty_lock: the page lock orders us against writeback. */
 		lock_page(page);
 		SetPageDirty(page);
 		unlock_page(page);
 	}
-	gup_put_ref(page->w, NULL, page, FOLL_PIN);
+	if (b->w != page->w) {
+		unpin_batch_flush(b);
+		b->w = page->w;
+	}
+	b->nr++;
+	page_ref_sub(page->w, page, GUP_PIN_COUNTING_BIAS);
 }
 
 GUP_API void gup_unpin_user_page(struct gup_page *page)
 {
-	if (page)
-		unpin_one(gup_page_to_page(page), false, __builtin_return_address(0));
+	struct unpin_batch b = { NULL, 0 };
+
+	if (!page)
+		return;
+	unpin_one(&b, gup_page_to_page(page), false, __builtin_return_address(0));
+	unpin_batch_flush(&b);
 }
 
 GUP_API void gup_unpin_user_pages_dirty_lock(struct gup_page **pages, unsigned long npages,
 					     bool make_dirty)
 {
 	const void *site = __builtin_return_address(0);
+	struct unpin_batch b = { NULL, 0 };
 
 	if (!pages)
 		return;
@@ -97,7 +124,8 @@ GUP_API void gup_unpin_user_pages_dirty_lock(struct gup_page **pages, unsigned l
 	}
 	for (unsigned long i = 0; i < npages; i++)
 		if (pages[i])
-			unpin_one(gup_page_to_page(pages[i]), make_dirty, site);
+			unpin_one(&b, gup_page_to_page(pages[i]), make_dirty, site);
+	unpin_batch_flush(&b);
 }
 
 GUP_API void gup_unpin_user_pages(struct gup_page **pages, unsigned long npages)
@@ -110,6 +138,7 @@ GUP_API void gup_unpin_user_page_range_dirty_lock(struct gup_page *page, unsigne
 {
 	const void *site = __builtin_return_address(0);
 	struct page *p = page ? gup_page_to_page(page) : NULL;
+	struct unpin_batch b = { NULL, 0 };
 	struct frame_arena *a;
 
 	if (!p)
@@ -120,7 +149,8 @@ GUP_API void gup_unpin_user_page_range_dirty_lock(struct gup_page *page, unsigne
 		return;
 	}
 	for (unsigned long i = 0; i < npages; i++)
-		unpin_one(p + i, make_dirty, site);
+		unpin_one(&b, p + i, make_dirty, site);
+	unpin_batch_flush(&b);
 }
 
 GUP_API void gup_put_page(struct gup_page *page)

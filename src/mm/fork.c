@@ -88,20 +88,8 @@ static int copy_present_pte(struct copy_args *ca, pte_t *dst, pte_t *src, uint64
 	return done;
 }
 
-/*
- * The one atomic per shared page lands on its struct page; when frames were
- * recycled in scattered order those lines are cold and the locked add waits for
- * each.  Start the miss a few PTEs ahead (plain PTE peek: only a hint).
- */
+/* The one atomic per shared page lands on its struct page: see prefetch_pte_page. */
 #define FORK_PREFETCH_AHEAD	16
-
-static void prefetch_page_ahead(struct frame_arena *arena, pte_t *ptep)
-{
-	uint64_t pte = peek_u64(ptep);
-
-	if (pte_present(pte) && !pte_special(pte))
-		prefetchw(pfn_to_page(arena, pte_pfn(pte)));
-}
 
 static int copy_pte_table(struct pgtable *src_pt, uint64_t addr, uint64_t end, void *arg)
 {
@@ -121,7 +109,7 @@ static int copy_pte_table(struct pgtable *src_pt, uint64_t addr, uint64_t end, v
 		uint64_t pte = ptep_get(&src_pt->ent[i]);
 
 		if (i + FORK_PREFETCH_AHEAD <= last)
-			prefetch_page_ahead(ca->arena, &src_pt->ent[i + FORK_PREFETCH_AHEAD]);
+			prefetch_pte_page(ca->arena, &src_pt->ent[i + FORK_PREFETCH_AHEAD]);
 		if (pte_none(pte))
 			continue;
 		if (!pte_present(pte)) {

@@ -349,6 +349,20 @@ static inline void tlb_task_exit(struct gup_task *t)
 	local_irq_enable(&t->irq);
 }
 
+/*
+ * Walkers that do one atomic per page on its struct page (fork) find
+ * those lines cold when frames were recycled in scattered order, and the locked
+ * op waits for each.  Start the miss a few PTEs ahead: a plain peek at the PTE,
+ * only a hint (no scheduling point, nothing decided on it).
+ */
+static inline void prefetch_pte_page(struct frame_arena *arena, pte_t *ptep)
+{
+	uint64_t pte = peek_u64(ptep);
+
+	if (pte_present(pte) && !pte_special(pte))
+		prefetchw(pfn_to_page(arena, pte_pfn(pte)));
+}
+
 /* ---- the mmap locks a task holds (recorded by gup/lock.c) ---- */
 static inline struct mmap_held *task_mmap_held(struct gup_task *t, struct gup_mm *mm)
 {

@@ -341,17 +341,6 @@ size_t frame_arena_nr_free(struct frame_arena *a, enum zone_type z)
 	return n;
 }
 
-bool page_ref_try_add(struct page *p, uint32_t nr)
-{
-	uint64_t c = page_count_word(p);
-
-	do {
-		if (count_ref(c) == 0 || count_ref(c) + (uint64_t)nr > PAGE_REF_MAX)
-			return false;
-	} while (!try_cmpxchg_u64(&p->count, &c, c + nr));
-	return true;
-}
-
 void page_ref_sub(struct gup_world *w, struct page *p, uint32_t nr)
 {
 	uint64_t old = fetch_add_u64(&p->count, (uint64_t)0 - nr);

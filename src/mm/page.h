@@ -179,9 +179,19 @@ static inline void page_ref_add(struct page *p, uint32_t nr)
 
 /*
  * page_ref_try_add - add @nr references unless the refcount is 0 (the frame is
- * being freed) or would pass PAGE_REF_MAX.  The lockless (gup-fast) grab.
+ * being freed) or would pass PAGE_REF_MAX.  The lockless (gup-fast) grab; inline
+ * because gup-fast does one per page.  The cmpxchg is a full barrier.
  */
-bool page_ref_try_add(struct page *p, uint32_t nr);
+static inline bool page_ref_try_add(struct page *p, uint32_t nr)
+{
+	uint64_t c = page_count_word(p);
+
+	do {
+		if (count_ref(c) == 0 || count_ref(c) + (uint64_t)nr > PAGE_REF_MAX)
+			return false;
+	} while (!try_cmpxchg_u64(&p->count, &c, c + nr));
+	return true;
+}
 
 /* Drop @nr references; the last one frees the frame. */
 void page_ref_sub(struct gup_world *w, struct page *p, uint32_t nr);
