@@ -56,6 +56,9 @@ static struct page *gup_fast_pte(struct gup_world *w, pte_t *ptep, unsigned flag
 	if (pte_special(pte))
 		return NULL;		/* the zero page: no struct page to count */
 	page = pfn_to_page(&w->arena, pte_pfn(pte));
+	/* The grab below writes this line: fetch it for ownership now, rather
+	 * than shared for the flag tests and upgraded at the cmpxchg. */
+	prefetchw(page);
 	if (PageHWPoison(page))
 		return NULL;
 	if ((flags & FOLL_LONGTERM) && !page_is_longterm_pinnable(page))

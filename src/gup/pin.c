@@ -81,6 +81,7 @@ static void unpin_batch_flush(struct unpin_batch *b)
 static void unpin_one(struct unpin_batch *b, struct page *page, bool make_dirty,
 		      const void *site)
 {
+	prefetchw(page);	/* written below: one ownership miss, not two */
 	if (!unpin_ok(page, site) || PageZero(page))
 		return;		/* the zero page is never pinned */
 	if (make_dirty && !PageDirty(page)) {
