@@ -108,10 +108,11 @@ GUP_API void gup_unpin_user_page(struct gup_page *page)
 	unpin_batch_flush(&b);
 }
 
-GUP_API void gup_unpin_user_pages_dirty_lock(struct gup_page **pages, unsigned long npages,
-					     bool make_dirty)
+/* Each public entry takes its own caller's address: a call between them may not
+ * be a tail call (sanitizer builds), and the report must name the user. */
+static void unpin_pages(struct gup_page **pages, unsigned long npages, bool make_dirty,
+			const void *site)
 {
-	const void *site = __builtin_return_address(0);
 	struct unpin_batch b = { NULL, 0 };
 
 	if (!pages)
@@ -129,9 +130,15 @@ GUP_API void gup_unpin_user_pages_dirty_lock(struct gup_page **pages, unsigned l
 	unpin_batch_flush(&b);
 }
 
+GUP_API void gup_unpin_user_pages_dirty_lock(struct gup_page **pages, unsigned long npages,
+					     bool make_dirty)
+{
+	unpin_pages(pages, npages, make_dirty, __builtin_return_address(0));
+}
+
 GUP_API void gup_unpin_user_pages(struct gup_page **pages, unsigned long npages)
 {
-	gup_unpin_user_pages_dirty_lock(pages, npages, false);
+	unpin_pages(pages, npages, false, __builtin_return_address(0));
 }
 
 GUP_API void gup_unpin_user_page_range_dirty_lock(struct gup_page *page, unsigned long npages,
