@@ -25,11 +25,13 @@
  * for FOLL_PIN, FOLL_LONGTERM or FOLL_WRITE (gup_fast_folio_allowed): without the
  * VMA, gup-fast cannot tell whether the filesystem tracks their dirtiness.
  */
-static bool gup_fast_page_allowed(struct page *page, unsigned flags)
+#define PG_BIT(b)	(UINT64_C(1) << (b))
+
+static bool gup_fast_page_allowed(uint64_t pflags, unsigned flags)
 {
 	if (!(flags & (FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE)))
 		return true;
-	return PageAnon(page) || PageShmem(page) || PageZero(page);
+	return pflags & (PG_BIT(PG_anon) | PG_BIT(PG_shmem) | PG_BIT(PG_zero));
 }
 
 /* Drop what gup_fast_pte took, before it was counted (a failed recheck, a fork). */
@@ -47,6 +49,7 @@ static struct page *gup_fast_pte(struct gup_world *w, pte_t *ptep, unsigned flag
 	 * (zeroing, a COW or migration copy) is seen by the device through the
 	 * page we return. */
 	uint64_t pte = smp_load_acquire(ptep);
+	uint64_t pflags;
 	struct page *page;
 
 	if (!pte_accessible(pte) || pte_protnone(pte))
@@ -59,7 +62,13 @@ static struct page *gup_fast_pte(struct gup_world *w, pte_t *ptep, unsigned flag
 	/* The grab below writes this line: fetch it for ownership now, rather
 	 * than shared for the flag tests and upgraded at the cmpxchg. */
 	prefetchw(page);
-	if (PageHWPoison(page))
+	/*
+	 * One read of the flags serves every test below: the bits tested do not
+	 * change while the page stays mapped by the PTE we re-check after the grab
+	 * (PG_referenced is only a hint).
+	 */
+	pflags = read_once_u64(&page->flags);
+	if (pflags & PG_BIT(PG_hwpoison))
 		return NULL;
 	if ((flags & FOLL_LONGTERM) && !page_is_longterm_pinnable(page))
 		return NULL;		/* the slow path migrates it */
@@ -68,12 +77,12 @@ static struct page *gup_fast_pte(struct gup_world *w, pte_t *ptep, unsigned flag
 	if (!(flags & FOLL_PIN) && w->debug)
 		atomic_add(1, &page->gup_gets);
 	/* Grab-then-recheck: the PTE we decided on must still be there. */
-	if (ptep_get(ptep) != pte || !gup_fast_page_allowed(page, flags) ||
+	if (ptep_get(ptep) != pte || !gup_fast_page_allowed(pflags, flags) ||
 	    (!pte_write(pte) && gup_must_unshare(w, NULL, flags, page))) {
 		ungrab(w, page, flags);
 		return NULL;
 	}
-	if (!PageReferenced(page))
+	if (!(pflags & PG_BIT(PG_referenced)))
 		SetPageReferenced(page);
 	return page;
 }

@@ -78,8 +78,8 @@ static void unpin_batch_flush(struct unpin_batch *b)
 	b->nr = 0;
 }
 
-static void unpin_one(struct unpin_batch *b, struct page *page, bool make_dirty,
-		      const void *site)
+static inline __attribute__((always_inline)) void
+unpin_one(struct unpin_batch *b, struct page *page, bool make_dirty, const void *site)
 {
 	prefetchw(page);	/* written below: one ownership miss, not two */
 	if (!unpin_ok(page, site) || PageZero(page))

@@ -341,10 +341,8 @@ size_t frame_arena_nr_free(struct frame_arena *a, enum zone_type z)
 	return n;
 }
 
-void page_ref_sub(struct gup_world *w, struct page *p, uint32_t nr)
+void page_ref_sub_last(struct gup_world *w, struct page *p, uint64_t old, uint32_t nr)
 {
-	uint64_t old = fetch_add_u64(&p->count, (uint64_t)0 - nr);
-
 	GUP_BUG_ON(count_ref(old) < nr, "refcount underflow on pfn %llu (%u - %u)",
 		   (unsigned long long)page_to_pfn(&w->arena, p), count_ref(old), nr);
 	if (count_ref(old) == nr) {

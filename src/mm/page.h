@@ -193,8 +193,17 @@ static inline bool page_ref_try_add(struct page *p, uint32_t nr)
 	return true;
 }
 
-/* Drop @nr references; the last one frees the frame. */
-void page_ref_sub(struct gup_world *w, struct page *p, uint32_t nr);
+/* page_ref_sub's rare outcomes: the last reference (free), or an underflow (bug). */
+void page_ref_sub_last(struct gup_world *w, struct page *p, uint64_t old, uint32_t nr);
+
+/* Drop @nr references; the last one frees the frame.  Inline: unpin does one per page. */
+static inline void page_ref_sub(struct gup_world *w, struct page *p, uint32_t nr)
+{
+	uint64_t old = fetch_add_u64(&p->count, (uint64_t)0 - nr);
+
+	if (unlikely(count_ref(old) <= nr))
+		page_ref_sub_last(w, p, old, nr);
+}
 
 static inline void put_page(struct gup_world *w, struct page *p)
 {
