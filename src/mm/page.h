@@ -248,6 +248,7 @@ struct free_shard {
 
 struct frame_arena {
 	struct page *pages;		/* nr_frames descriptors, constant */
+	size_t pages_bytes;		/* their mapping's size, constant */
 	uint8_t *data;			/* nr_frames * PAGE_SIZE bytes, constant */
 	size_t nr_frames;
 	size_t movable_start;		/* pfn where ZONE_MOVABLE begins, constant */
