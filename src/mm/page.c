@@ -351,6 +351,15 @@ size_t frame_arena_nr_free(struct frame_arena *a, enum zone_type z)
 	return n;
 }
 
+bool page_ref_try_add_retry(struct page *p, uint32_t nr, uint64_t c)
+{
+	do {
+		if (count_ref(c) == 0 || count_ref(c) + (uint64_t)nr > PAGE_REF_MAX)
+			return false;
+	} while (!try_cmpxchg_u64(&p->count, &c, c + nr));
+	return true;
+}
+
 void page_ref_sub_last(struct gup_world *w, struct page *p, uint64_t old, uint32_t nr)
 {
 	GUP_BUG_ON(count_ref(old) < nr, "refcount underflow on pfn %llu (%u - %u)",

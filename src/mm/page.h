@@ -182,15 +182,18 @@ static inline void page_ref_add(struct page *p, uint32_t nr)
  * being freed) or would pass PAGE_REF_MAX.  The lockless (gup-fast) grab; inline
  * because gup-fast does one per page.  The cmpxchg is a full barrier.
  */
+bool page_ref_try_add_retry(struct page *p, uint32_t nr, uint64_t c);
+
 static inline bool page_ref_try_add(struct page *p, uint32_t nr)
 {
 	uint64_t c = page_count_word(p);
 
-	do {
-		if (count_ref(c) == 0 || count_ref(c) + (uint64_t)nr > PAGE_REF_MAX)
-			return false;
-	} while (!try_cmpxchg_u64(&p->count, &c, c + nr));
-	return true;
+	if (count_ref(c) == 0 || count_ref(c) + (uint64_t)nr > PAGE_REF_MAX)
+		return false;
+	if (likely(try_cmpxchg_u64(&p->count, &c, c + nr)))
+		return true;
+	/* Contended: the loop lives out of line, keeping the caller's registers. */
+	return page_ref_try_add_retry(p, nr, c);
 }
 
 /* page_ref_sub's rare outcomes: the last reference (free), or an underflow (bug). */
