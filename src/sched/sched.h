@@ -74,15 +74,16 @@ struct sched_hook {
 };
 
 /*
- * The one piece of thread-local state in the project: the hook of this OS thread,
- * NULL in plain free mode.  initial-exec: a single %fs-relative load, also in the .so.
+ * Thread-local state exists only here, in the substrate: the hook of this OS
+ * thread, NULL in plain free mode (initial-exec: a single %fs-relative load, also
+ * in the .so), and below the thread's "current" task.
  */
+extern __thread const struct sched_hook *sched_hook_cur
+	__attribute__((tls_model("initial-exec")));
+
 /* The thread's "current" task, for Linux-named wrappers only (hook.c). */
 void sched_set_current(void *task);
 void *sched_get_current(void);
-
-extern __thread const struct sched_hook *sched_hook_cur
-	__attribute__((tls_model("initial-exec")));
 
 /* The hook never dereferences @obj; tell gcc so (no false "maybe-uninitialized"). */
 #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11
