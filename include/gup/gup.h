@@ -288,7 +288,11 @@ GUP_API bool gup_page_dirty(const struct gup_page *page);
 /* The page is in ZONE_MOVABLE (FOLL_LONGTERM migrates such pages out). */
 GUP_API bool gup_page_movable(const struct gup_page *page);
 
-/* A memory error on frame @pfn (memory_failure): later accesses fail. */
+/*
+ * A memory error on frame @pfn (memory_failure): GUP on it fails with -EHWPOISON
+ * (FOLL_HWPOISON) or -EFAULT.  Not modelled further: CPU accesses through an
+ * existing mapping still work, and a freed poisoned frame is reused.
+ */
 GUP_API int gup_memory_failure(struct gup_world *w, uint64_t pfn);
 
 /* Misuse reports issued so far (debug mode); see gup_world_config.debug. */
