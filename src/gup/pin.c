@@ -50,8 +50,6 @@ void gup_put_ref(struct gup_world *w, struct gup_task *t, struct page *page, uns
 /* An unpin of a page that cannot hold a pin is reported and ignored. */
 static bool unpin_ok(struct page *page, const void *site)
 {
-	if (PageZero(page))
-		return true;
 	if (page_ref_count(page) < GUP_PIN_COUNTING_BIAS) {
 		gup_misuse(page->w, site, "unpin of pfn %llu, which holds no pin "
 			   "(refcount %u; a FOLL_GET page is released with put)",
@@ -82,7 +80,7 @@ static inline __attribute__((always_inline)) void
 unpin_one(struct unpin_batch *b, struct page *page, bool make_dirty, const void *site)
 {
 	prefetchw(page);	/* written below: one ownership miss, not two */
-	if (!unpin_ok(page, site) || PageZero(page))
+	if (PageZero(page) || !unpin_ok(page, site))
 		return;		/* the zero page is never pinned */
 	if (make_dirty && !PageDirty(page)) {
 		/* set_page_dirty_lock: the page lock orders us against writeback. */
