@@ -73,6 +73,13 @@ struct gup_call {
 /* ---- pin accounting (pin.c) ---- */
 
 /*
+ * Batched walks (gup-fast, unpin_user_pages) fetch the struct page line of the
+ * page this many entries ahead: about the misses a core keeps in flight, and
+ * measured best of 8/16/32 on cold passes.
+ */
+#define GUP_PREFETCH_AHEAD	16
+
+/*
  * try_grab_page - take what @flags asks for on a page found under its PT lock:
  * FOLL_GET +1, FOLL_PIN +GUP_PIN_COUNTING_BIAS (nothing on the zero page).
  * Return 0 or -ENOMEM (refcount would overflow).

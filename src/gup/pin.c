@@ -122,9 +122,13 @@ static void unpin_pages(struct gup_page **pages, unsigned long npages, bool make
 				   "unpin of %ld pages (an errno passed as a count?)", (long)npages);
 		return;
 	}
-	for (unsigned long i = 0; i < npages; i++)
+	for (unsigned long i = 0; i < npages; i++) {
+		/* Start the miss on a later page's line now (see gup_fast). */
+		if (i + GUP_PREFETCH_AHEAD < npages && pages[i + GUP_PREFETCH_AHEAD])
+			prefetchw(gup_page_to_page(pages[i + GUP_PREFETCH_AHEAD]));
 		if (pages[i])
 			unpin_one(&b, gup_page_to_page(pages[i]), make_dirty, site);
+	}
 	unpin_batch_flush(&b);
 }
 
