@@ -21,8 +21,11 @@
  * repetition, which also checks every page handed out.  The floors and the host
  * take one sample a repetition.  The phases run libgup first, then the floors, then
  * the host kernel, because the host side must give memory back and on a VM that is
- * reported to the hypervisor a moment later, stalling whatever runs then.  Targets
- * are printed with each ratio of medians; they are figures to read, never asserted.
+ * reported to the hypervisor a moment later, stalling whatever runs then (the host
+ * buffer it registers stays mapped until the end).  The targets are judged on
+ * paired rounds (bench_paired): two things timed back to back, a ratio per round,
+ * the median ratio; the ratios of the phases' medians are printed for information.
+ * They are figures to read, never asserted.
  * The world's counters give the sanity figures: pins taken per gup-fast page, and
  * gup-fast calls that fell back to the slow path.
  *
@@ -196,47 +199,53 @@ static uint64_t nr_calls(size_t nr, size_t batch)
 }
 
 /*
- * gup-fast over the whole range, @batch pages a call, from the main task; then
- * the release, timed separately (unpin in the same batches, or put page by page).
- * PASSES passes, one sample each in @acq and @rel; the warm-up (NULL series) also
- * checks every page handed out.
+ * One pass of gup-fast over the whole range, @batch pages a call, from the main
+ * task, then the release (unpin in the same batches, or put page by page).  Times
+ * each half in ns per page; the warm-up (@check) also checks every page handed out.
  */
+static void fast_pass(struct bench *b, bool pin, unsigned flags, size_t batch, bool check,
+		      double *acq_ns, double *rel_ns)
+{
+	struct gup_page **pages = b->pages[0];
+	double t0, t1, t2;
+
+	ctr_begin(b->w);
+	t0 = now_ns();
+	for (size_t i = 0; i < b->nr; i += batch) {
+		int n = (int)(b->nr - i < batch ? b->nr - i : batch);
+		int got = pin ? gup_pin_user_pages_fast(b->t, page_addr(b, i), n, flags, pages + i)
+			      : gup_get_user_pages_fast(b->t, page_addr(b, i), n, flags, pages + i);
+
+		if (got != n)
+			check_got(got, n, pin ? "gup_pin_user_pages_fast" :
+				  "gup_get_user_pages_fast", page_addr(b, i));
+	}
+	t1 = now_ns();
+	ctr_end(b->w, pin ? S_PIN : S_GET, nr_calls(b->nr, batch));
+	if (check)
+		verify(b, pages, 0, b->nr, pin);
+	t2 = now_ns();
+	if (pin) {
+		for (size_t i = 0; i < b->nr; i += batch)
+			gup_unpin_user_pages(pages + i, b->nr - i < batch ? b->nr - i : batch);
+	} else {
+		for (size_t i = 0; i < b->nr; i++)
+			gup_put_page(pages[i]);
+	}
+	*rel_ns = (now_ns() - t2) / (double)b->nr;
+	*acq_ns = (t1 - t0) / (double)b->nr;
+}
+
+/* PASSES passes of fast_pass, one sample each in @acq and @rel (NULL: the warm-up). */
 static void bench_fast(struct bench *b, bool pin, unsigned flags, size_t batch,
 		       struct series *acq, struct series *rel)
 {
-	struct gup_page **pages = b->pages[0];
-
 	for (int pass = 0; pass < PASSES; pass++) {
-		double t0, t1, t2;
+		double a, r;
 
-		ctr_begin(b->w);
-		t0 = now_ns();
-		for (size_t i = 0; i < b->nr; i += batch) {
-			int n = (int)(b->nr - i < batch ? b->nr - i : batch);
-			int got = pin ? gup_pin_user_pages_fast(b->t, page_addr(b, i), n, flags,
-								pages + i)
-				      : gup_get_user_pages_fast(b->t, page_addr(b, i), n, flags,
-								pages + i);
-
-			if (got != n)
-				check_got(got, n, pin ? "gup_pin_user_pages_fast" :
-					  "gup_get_user_pages_fast", page_addr(b, i));
-		}
-		t1 = now_ns();
-		ctr_end(b->w, pin ? S_PIN : S_GET, nr_calls(b->nr, batch));
-		if (!acq && pass == 0)
-			verify(b, pages, 0, b->nr, pin);
-		t2 = now_ns();
-		if (pin) {
-			for (size_t i = 0; i < b->nr; i += batch)
-				gup_unpin_user_pages(pages + i,
-						     b->nr - i < batch ? b->nr - i : batch);
-		} else {
-			for (size_t i = 0; i < b->nr; i++)
-				gup_put_page(pages[i]);
-		}
-		add(rel, (now_ns() - t2) / (double)b->nr);
-		add(acq, (t1 - t0) / (double)b->nr);
+		fast_pass(b, pin, flags, batch, !acq && pass == 0, &a, &r);
+		add(acq, a);
+		add(rel, r);
 	}
 }
 
@@ -409,21 +418,26 @@ static double bench_threads_once(struct bench *b, int nthreads, bool whole, size
  * The three thread cases, PASSES times, interleaved pass by pass so that they see
  * the same machine (on a VM, the speed of a vCPU drifts): 1 task on the whole
  * range, 2 tasks on halves, 2 tasks each on the whole range.  One sample per pass
- * in s[case]: aggregate ns per page, wall time over all pages pinned.
+ * in s[case]: aggregate ns per page, wall time over all pages pinned; and in s[3]
+ * the pass's speed-up, 1 task / 2 tasks on halves (a paired ratio).
  */
-static void bench_threads(struct bench *b, struct series *s[3])
+static void bench_threads(struct bench *b, struct series *s[4])
 {
 	static const struct { int nthreads; bool whole; } cases[3] = {
 		{ 1, true }, { 2, false }, { 2, true },
 	};
 
 	for (int pass = 0; pass < PASSES; pass++) {
+		double ns[3];
+
 		for (int c = 0; c < 3; c++) {
 			size_t n;
-			double t = bench_threads_once(b, cases[c].nthreads, cases[c].whole, &n);
 
-			add(s[c], t / (double)n);
+			ns[c] = bench_threads_once(b, cases[c].nthreads, cases[c].whole, &n) /
+				(double)n;
+			add(s[c], ns[c]);
 		}
+		add(s[3], ns[0] / ns[1]);
 	}
 }
 
@@ -506,16 +520,17 @@ static long parse_arg(const char *opt, const char *s, long lo, long hi)
  * limit per buffer) and of 2 MiB (512 pages, the libgup batch), interleaved run
  * by run.  False (and a line saying why) if io_uring is unavailable.
  */
+static const size_t host_iov_bytes[2] = { (size_t)1 << 30, BATCH * GUP_PAGE_SIZE };
+
 static bool host_uring(size_t bytes, long runs, struct series *reg, struct series *unreg)
 {
-	static const size_t iov_bytes[2] = { (size_t)1 << 30, BATCH * GUP_PAGE_SIZE };
 	const char *why = NULL;
 	double r, u;
 	int err;
 
 	for (long i = -1; i < runs; i++) {	/* -1: the warm-up */
 		for (int c = 0; c < 2; c++) {
-			err = host_uring_register_ns(bytes, iov_bytes[c], &r, &u, &why);
+			err = host_uring_register_ns(bytes, host_iov_bytes[c], &r, &u, &why);
 			if (err) {
 				printf("  io_uring buffer registration: unavailable: %s: %s\n", why,
 				       strerror(err));
@@ -530,6 +545,43 @@ static bool host_uring(size_t bytes, long runs, struct series *reg, struct serie
 	return true;
 }
 
+/*
+ * The verdicts' rounds.  On a shared VM the speed of the machine drifts: one pin
+ * pass takes 9 ns/page and the next 15, in bursts that last seconds, so two
+ * medians taken a minute apart compare two different machines.  A round times two
+ * things back to back and gives their ratio; a verdict is the median ratio over
+ * rounds.  First the floor (as many atomic increments as there are pages) against
+ * a 512-page gup-fast pin pass; then, in rounds of their own (@host_cfg >= 0), the
+ * pin pass and its unpin against the host's io_uring registration and
+ * unregistration of as many pages - each of the two evicts the other's lines, so
+ * both start equally cold.
+ */
+static void bench_paired(struct bench *b, size_t bytes, long rounds, int host_cfg,
+			 struct series *vs_atomic, struct series *vs_host)
+{
+	double atom, pin, unpin, reg, unreg;
+	const char *why;
+	int err;
+
+	for (long r = -1; r < rounds; r++) {	/* -1: the warm-up */
+		atom = floor_atomic_ops_ns(b->nr);
+		fast_pass(b, true, GUP_FOLL_WRITE, BATCH, false, &pin, &unpin);
+		if (r >= 0)
+			add(vs_atomic, pin / atom);
+	}
+	for (long r = -1; host_cfg >= 0 && r < rounds; r++) {
+		fast_pass(b, true, GUP_FOLL_WRITE, BATCH, false, &pin, &unpin);
+		err = host_uring_register_ns(bytes, host_iov_bytes[host_cfg], &reg, &unreg, &why);
+		if (err) {
+			fprintf(stderr, "gup_ops: %s failed in a paired round: %s\n", why,
+				strerror(err));
+			exit(1);
+		}
+		if (r >= 0)
+			add(vs_host, (reg + unreg) / (pin + unpin));
+	}
+}
+
 int main(int argc, char **argv)
 {
 	long runs = anchor_runs(), mib = 256;
@@ -542,6 +594,8 @@ int main(int argc, char **argv)
 	/* static: up to MAX_RUNS * PASSES samples each */
 	static struct series pf1, pf1u, pf, pfu, gf1, gf1p, gf, gfp, pl, plu, sl, un;
 	static struct series t1, t2, t2w, atom, lines, hr[2], hu[2], pvm;
+	static struct series p_atom, p_host, p_thr;	/* paired ratios, one a round */
+	int host_cfg = -1;
 
 	for (int i = 1; i < argc; i += 2) {	/* every option takes one value */
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -577,7 +631,7 @@ int main(int argc, char **argv)
 #define S(x) (warm ? NULL : &(x))	/* where a sample goes: nowhere in the warm-up */
 	for (long r = -1; r < runs; r++) {	/* -1: the warm-up, checked and discarded */
 		bool warm = r < 0;
-		struct series *th[3] = { S(t1), S(t2), S(t2w) };
+		struct series *th[4] = { S(t1), S(t2), S(t2w), S(p_thr) };
 
 		bench_fast(&b, true, GUP_FOLL_WRITE, 1, S(pf1), S(pf1u));
 		bench_fast(&b, true, GUP_FOLL_WRITE, BATCH, S(pf), S(pfu));
@@ -619,6 +673,9 @@ int main(int argc, char **argv)
 
 	printf("host kernel (medians; %ld MiB populated, MADV_NOHUGEPAGE):\n", mib);
 	uring = host_uring(bytes, runs, hr, hu);
+	if (uring)	/* the faster of the two buffer sizes */
+		host_cfg = med(&hr[1]) + med(&hu[1]) < med(&hr[0]) + med(&hu[0]);
+	bench_paired(&b, bytes, runs * PASSES, host_cfg, &p_atom, &p_host);
 	for (long r = -1; r < runs; r++) {
 		d = host_pvm_readv_ns(bytes);
 		if (isnan(d))
@@ -645,27 +702,23 @@ int main(int argc, char **argv)
 	       (unsigned long long)fctr[S_PIN].fallbacks,
 	       (unsigned long long)fctr[S_GET].fallbacks);
 
-	printf("ratios of medians:\n");
-	verdict("fast pin 512 / one atomic increment", med(&pf) / med(&atom), 2.0, "<=");
+	printf("ratios of medians (information; the verdicts below pair their samples):\n");
+	info("fast pin 512 / one atomic increment", med(&pf) / med(&atom), "phases apart");
 	info("fast pin 512 / atomic, 1 line per page", med(&pf) / med(&lines),
 	     "the struct page lines a pin touches");
 	if (uring) {
-		/* Against the faster of the two buffer sizes. */
-		int c = med(&hr[1]) + med(&hu[1]) < med(&hr[0]) + med(&hu[0]);
-		double host = med(&hr[c]) + med(&hu[c]);
+		double host = med(&hr[host_cfg]) + med(&hu[host_cfg]);
 
-		verdict("host (register+unregister) / (pin+unpin)", host / (med(&pf) + med(&pfu)),
-			3.0, ">=");
-		info("host register / fast pin 512", med(&hr[c]) / med(&pf), "the pin alone");
-		info("host unregister / unpin 512", med(&hu[c]) / med(&pfu), "the unpin alone");
+		info("host (register+unregister) / (pin+unpin)", host / (med(&pf) + med(&pfu)),
+		     "phases apart");
+		info("host register / fast pin 512", med(&hr[host_cfg]) / med(&pf), "the pin alone");
+		info("host unregister / unpin 512", med(&hu[host_cfg]) / med(&pfu),
+		     "the unpin alone");
 		info("host (reg+unreg) / LONGTERM (pin+unpin)", host / (med(&pl) + med(&plu)),
 		     "the same flags as io_uring");
-		printf("  (host figures: the %s buffers, the faster)\n", c ? "2 MiB" : "1 GiB");
-	} else {
-		printf("  %-44s unavailable (io_uring)\n",
-		       "host (register+unregister) / (pin+unpin)");
+		printf("  (host figures: the %s buffers, the faster)\n", host_cfg ? "2 MiB" : "1 GiB");
 	}
-	verdict("gup-fast pin speed-up, 2 threads / 1", med(&t1) / med(&t2), 1.8, ">=");
+	info("gup-fast pin speed-up, 2 threads / 1", med(&t1) / med(&t2), "medians of passes");
 	info("2 threads on the whole range / 1", med(&t1) / med(&t2w),
 	     "both pin every page: shared refcount lines");
 	info("fast pin 1 page/call / 512 pages/call", med(&pf1) / med(&pf), "per-call cost");
@@ -674,6 +727,15 @@ int main(int argc, char **argv)
 		info("host process_vm_readv / fast pin 512", med(&pvm) / med(&pf),
 		     "remote pin + copy + unpin");
 
+	printf("verdicts: medians of paired ratios (%d rounds, each timing both sides back to "
+	       "back)\n", p_atom.n);
+	verdict("fast pin 512 / one atomic increment", med(&p_atom), 2.0, "<=");
+	if (uring)
+		verdict("host (register+unregister) / (pin+unpin)", med(&p_host), 3.0, ">=");
+	else
+		printf("  %-44s unavailable (io_uring)\n",
+		       "host (register+unregister) / (pin+unpin)");
+	verdict("gup-fast pin speed-up, 2 threads / 1", med(&p_thr), 1.8, ">=");
 	bench_close(&b);
 	if (gup_world_check(w, stderr) != 0 || gup_world_destroy(w) != 0) {
 		fprintf(stderr, "gup_ops: the world did not tear down cleanly\n");

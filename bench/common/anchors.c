@@ -309,24 +309,30 @@ static struct {
 } anchor_atomic_line;
 #define anchor_atomic_ctr (anchor_atomic_line.v)
 
-double floor_atomic_ns(void)
+double floor_atomic_ops_ns(unsigned long nr_ops)
 {
 	unsigned long before = __atomic_load_n(&anchor_atomic_ctr,
 					       __ATOMIC_RELAXED);
 	uint64_t t0, t1;
 
+	if (nr_ops == 0)
+		anchor_fail("floor_atomic_ops_ns: no operations");
 	t0 = anchor_now_ns();
-	for (unsigned long i = 0; i < ANCHOR_ATOMIC_OPS; i++) {
+	for (unsigned long i = 0; i < nr_ops; i++) {
 		__atomic_fetch_add(&anchor_atomic_ctr, 1, __ATOMIC_SEQ_CST);
 		/* Forbid fusing consecutive atomics into one add. */
 		__asm__ __volatile__("" ::: "memory");
 	}
 	t1 = anchor_now_ns();
 
-	if (__atomic_load_n(&anchor_atomic_ctr, __ATOMIC_RELAXED) - before !=
-	    ANCHOR_ATOMIC_OPS)
-		anchor_fail("floor_atomic_ns: counter mismatch");
-	return (double)(t1 - t0) / (double)ANCHOR_ATOMIC_OPS;
+	if (__atomic_load_n(&anchor_atomic_ctr, __ATOMIC_RELAXED) - before != nr_ops)
+		anchor_fail("floor_atomic_ops_ns: counter mismatch");
+	return (double)(t1 - t0) / (double)nr_ops;
+}
+
+double floor_atomic_ns(void)
+{
+	return floor_atomic_ops_ns(ANCHOR_ATOMIC_OPS);
 }
 
 #define ANCHOR_LINE		((size_t)64)

@@ -44,6 +44,10 @@ double floor_memcpy_cold_ns(size_t bytes);
  * line, ~50M operations.  Returns ns per operation. */
 double floor_atomic_ns(void);
 
+/* The same for `nr_ops` operations: a short sample, for timing the floor back to
+ * back with the operation it is the floor of (gup_ops's paired rounds). */
+double floor_atomic_ops_ns(unsigned long nr_ops);
+
 /* Floor: one __atomic_fetch_add(..., __ATOMIC_SEQ_CST) on each of `nr_lines`
  * consecutive 64-byte lines (the first word of each), 16 passes over the array,
  * which stays mapped between calls (see anchor_release).  This is the memory a pin
