@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "world.h"
+#include "io/disk.h"
 
 static const char *const stat_names[GUP_NR_STATS] = {
 	[GUP_STAT_FAULT] = "fault",
@@ -152,6 +153,7 @@ GUP_API int gup_world_create(const struct gup_world_config *cfg, struct gup_worl
 	spin_lock_init(&w->lock);
 	INIT_LIST_HEAD(&w->mm_list);
 	INIT_LIST_HEAD(&w->shmem_list);
+	INIT_LIST_HEAD(&w->disk_list);
 	w->policy = policy;
 	w->report = cfg->report ? cfg->report : stderr;
 	w->debug = cfg->debug || env_debug();
@@ -216,6 +218,7 @@ GUP_API int gup_world_destroy(struct gup_world *w)
 	leaks = report_leaks(w);
 	if (leaks)
 		fprintf(w->report, "libgup: %d frame(s) leaked at teardown\n", leaks);
+	disks_destroy(w);
 	pgtable_pool_destroy(&w->pgtables);
 	frame_arena_destroy(&w->arena);
 	free(w);

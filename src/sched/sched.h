@@ -767,4 +767,11 @@ int sched_thread_join(struct sched_thread *t);
 /* Monotonic nanoseconds, for timeouts and statistics (never for correctness). */
 uint64_t sched_clock_ns(void);
 
+/*
+ * A device's latency (a disk request in flight): the calling thread is away for
+ * @ns.  A scheduling point (SP_BLOCK on @obj), so an explorer runs other threads
+ * meanwhile; in free mode the thread sleeps.  0 is only the point.
+ */
+void sched_io_delay(const void *obj, uint64_t ns);
+
 #endif /* GUP_SCHED_H */

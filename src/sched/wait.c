@@ -275,3 +275,20 @@ bool completion_done(struct completion *x)
 	sched_point(SP_READ, &x->done);
 	return atomic_load_explicit(&x->done, memory_order_acquire) != 0;
 }
+
+/* ------------------------------------------------------------------------ */
+/* Device latency                                                           */
+/* ------------------------------------------------------------------------ */
+
+void sched_io_delay(const void *obj, uint64_t ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u),
+			       .tv_nsec = (long)(ns % 1000000000u) };
+
+	sched_point(SP_BLOCK, obj);
+	if (!ns)
+		return;
+	/* EINTR: sleep the rest (a signal handler of the host program). */
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
