@@ -151,6 +151,8 @@ GUP_API int gup_world_create(const struct gup_world_config *cfg, struct gup_worl
 	}
 	pgtable_pool_init(&w->pgtables);
 	spin_lock_init(&w->lock);
+	for (size_t i = 0; i < PAGE_WAIT_TABLE; i++)
+		init_waitqueue_head(&w->page_wait[i]);
 	INIT_LIST_HEAD(&w->mm_list);
 	INIT_LIST_HEAD(&w->shmem_list);
 	INIT_LIST_HEAD(&w->disk_list);
@@ -219,6 +221,8 @@ GUP_API int gup_world_destroy(struct gup_world *w)
 	if (leaks)
 		fprintf(w->report, "libgup: %d frame(s) leaked at teardown\n", leaks);
 	disks_destroy(w);
+	for (size_t i = 0; i < PAGE_WAIT_TABLE; i++)
+		waitqueue_destroy(&w->page_wait[i]);
 	pgtable_pool_destroy(&w->pgtables);
 	frame_arena_destroy(&w->arena);
 	free(w);

@@ -20,6 +20,8 @@ struct vm_stat_shard {
 	_Atomic uint64_t v[GUP_NR_STATS];
 } __attribute__((aligned(64)));
 
+#define PAGE_WAIT_TABLE	64	/* page_waitqueue hashes with >> 58 */
+
 struct gup_world {
 	struct frame_arena arena;
 	struct pgtable_pool pgtables;
@@ -34,6 +36,8 @@ struct gup_world {
 	size_t nr_mms, nr_tasks;
 	unsigned next_id;
 	struct vm_stat_shard stats[NR_ALLOC_SHARDS];
+	/* Sleepers on page locks, hashed by page (page.c page_waitqueue). */
+	struct wait_queue_head page_wait[PAGE_WAIT_TABLE];
 };
 
 static inline void count_vm_events(struct gup_world *w, enum gup_stat_item item, uint64_t n)

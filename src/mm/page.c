@@ -370,8 +370,47 @@ void page_ref_sub_last(struct gup_world *w, struct page *p, uint64_t old, uint32
 	}
 }
 
+/* ---- the page lock (page.h) ---- */
+
+static struct wait_queue_head *page_waitqueue(struct page *p)
+{
+	uintptr_t h = (uintptr_t)p / sizeof(*p);
+
+	return &p->w->page_wait[(h * UINT64_C(0x9E3779B97F4A7C15)) >> 58];
+}
+
+static bool page_trylock_cond(void *arg)
+{
+	return trylock_page(arg);
+}
+
+static bool page_unlocked_cond(void *arg)
+{
+	struct page *p = arg;
+
+	return !test_bit(PG_locked, &p->flags);
+}
+
+int lock_page_killable(struct page *p, _Atomic bool *fatal)
+{
+	if (trylock_page(p))
+		return 0;
+	return wait_event_fn(page_waitqueue(p), page_trylock_cond, p, fatal);
+}
+
 void lock_page(struct page *p)
 {
-	while (!trylock_page(p))
-		cpu_relax();
+	lock_page_killable(p, NULL);
+}
+
+int wait_on_page_locked_killable(struct page *p, _Atomic bool *fatal)
+{
+	return wait_event_fn(page_waitqueue(p), page_unlocked_cond, p, fatal);
+}
+
+void unlock_page(struct page *p)
+{
+	/* The bit is clear before the wake (release), as wake_up_all requires. */
+	clear_bit_unlock(PG_locked, &p->flags);
+	wake_up_all(page_waitqueue(p));
 }

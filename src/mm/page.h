@@ -226,17 +226,22 @@ static inline void page_remove_rmap(struct page *p)
 }
 
 /* ---- page lock ---- */
+/*
+ * The page lock is held across I/O (a page-cache read or writeback), so waiters
+ * sleep on a wait queue hashed from the page (world->page_wait, as Linux's
+ * folio_waitqueue); unlock_page wakes the queue.
+ */
 static inline bool trylock_page(struct page *p)
 {
 	return !test_and_set_bit_lock(PG_locked, &p->flags);
 }
 
 void lock_page(struct page *p);
-
-static inline void unlock_page(struct page *p)
-{
-	clear_bit_unlock(PG_locked, &p->flags);
-}
+/* As lock_page; -EINTR if *@fatal becomes true first (@fatal may be NULL). */
+int lock_page_killable(struct page *p, _Atomic bool *fatal);
+/* Wait until nobody holds the page lock, without taking it.  0 or -EINTR. */
+int wait_on_page_locked_killable(struct page *p, _Atomic bool *fatal);
+void unlock_page(struct page *p);
 
 /* ---- the arena ---- */
 
