@@ -7,6 +7,7 @@
 
 #include "world.h"
 #include "io/disk.h"
+#include "mm/filemap.h"
 
 static const char *const stat_names[GUP_NR_STATS] = {
 	[GUP_STAT_FAULT] = "fault",
@@ -43,6 +44,10 @@ static const char *const stat_names[GUP_NR_STATS] = {
 	[GUP_STAT_GUP_FAST_FALLBACK] = "gup_fast_fallback",
 	[GUP_STAT_GUP_RETRY] = "gup_retry",
 	[GUP_STAT_LONGTERM_MIGRATE] = "longterm_migrate",
+	[GUP_STAT_FAULT_MAJOR] = "fault_major",
+	[GUP_STAT_FAULT_RETRY_IO] = "fault_retry_io",
+	[GUP_STAT_FILE_READ_PAGE] = "file_read_page",
+	[GUP_STAT_FILE_WRITEBACK] = "file_writeback",
 };
 
 /* GUP_DEBUG=1 in the environment turns misuse reports on for every world. */
@@ -156,6 +161,7 @@ GUP_API int gup_world_create(const struct gup_world_config *cfg, struct gup_worl
 	INIT_LIST_HEAD(&w->mm_list);
 	INIT_LIST_HEAD(&w->shmem_list);
 	INIT_LIST_HEAD(&w->disk_list);
+	INIT_LIST_HEAD(&w->file_list);
 	w->policy = policy;
 	w->report = cfg->report ? cfg->report : stderr;
 	w->debug = cfg->debug || env_debug();
@@ -208,6 +214,16 @@ static void report_unbalanced(struct gup_world *w)
 				pairs[i].what, (unsigned long long)st[pairs[i].put]);
 }
 
+/* Files never closed: reported (a leak of the caller's), then freed with the world. */
+static void report_open_files(struct gup_world *w)
+{
+	struct gup_file *f;
+
+	list_for_each_entry(f, &w->file_list, struct gup_file, list)
+		if (!read_once_bool(&f->closed))
+			fprintf(w->report, "libgup: file %u never closed\n", f->id);
+}
+
 GUP_API int gup_world_destroy(struct gup_world *w)
 {
 	int leaks;
@@ -217,6 +233,8 @@ GUP_API int gup_world_destroy(struct gup_world *w)
 	if (w->nr_mms || w->nr_tasks)
 		return -EBUSY;
 	report_unbalanced(w);
+	report_open_files(w);
+	files_destroy(w);	/* their cache references, before the leak scan */
 	leaks = report_leaks(w);
 	if (leaks)
 		fprintf(w->report, "libgup: %d frame(s) leaked at teardown\n", leaks);

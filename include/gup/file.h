@@ -45,6 +45,76 @@ struct gup_disk_stats {
 };
 GUP_API int gup_disk_stats(struct gup_disk *d, struct gup_disk_stats *st);
 
+/* ---- files ------------------------------------------------------------ */
+
+struct gup_file;
+
+#define GUP_FILE_MEMFD	0x1u	/* no disk: the page cache is the storage (shmem) */
+#define GUP_FILE_DAX	0x2u	/* fs-DAX: the disk's blocks are frames (later)   */
+
+struct gup_file_config {
+	struct gup_disk *disk;	/* NULL with GUP_FILE_MEMFD                        */
+	uint64_t max_size;	/* the extent reserved on the disk: the size limit */
+	uint64_t size;		/* initial size (<= max_size); its bytes are the disk's */
+	unsigned flags;		/* GUP_FILE_*                                      */
+};
+
+/*
+ * gup_file_create - a file on @cfg->disk, in a fresh extent of max_size bytes (whose
+ * contents are whatever the disk holds there: gup_disk_poke prepares a file).
+ * Return: 0, -EINVAL, -ENOSPC (the disk is full), -ENOMEM.
+ */
+GUP_API GUP_MUST_CHECK int gup_file_create(struct gup_world *w, const struct gup_file_config *cfg,
+					   struct gup_file **out);
+/*
+ * gup_file_close - drop the handle.  The file lives on while mapped (as an inode
+ * does while a VMA holds it); every other call on the handle gives -EBADF after,
+ * until the world is destroyed.  Dirty pages are written back at the last
+ * reference.  Return: 0, -EBADF.
+ */
+GUP_API int gup_file_close(struct gup_file *f);
+
+/* pread/pwrite through the page cache.  Return: bytes done, or -EINVAL, -EBADF,
+ * -EFBIG (a write past max_size), -ENOMEM, -EIO. */
+GUP_API long gup_file_pread(struct gup_file *f, void *buf, size_t len, uint64_t off);
+GUP_API long gup_file_pwrite(struct gup_file *f, const void *buf, size_t len, uint64_t off);
+
+/* Write every dirty cache page back to the disk.  Return: 0, -EBADF, -EIO. */
+GUP_API int gup_file_fsync(struct gup_file *f);
+
+/*
+ * gup_file_truncate - set the size.  Pages past it are unmapped from every mapping
+ * (private COW copies too) and dropped from the cache; an access there gets -EFAULT
+ * (SIGBUS).  Return: 0, -EBADF, -EINVAL, -EFBIG.
+ */
+GUP_API int gup_file_truncate(struct gup_file *f, uint64_t size);
+
+#define GUP_FALLOC_FL_KEEP_SIZE		0x01
+#define GUP_FALLOC_FL_PUNCH_HOLE	0x02
+/*
+ * gup_file_fallocate - PUNCH_HOLE|KEEP_SIZE: the whole pages of [off, off+len) are
+ * unmapped and dropped and read back as zeros, partial pages zeroed in place.
+ * mode 0: extend the size to off+len.  Return: 0, -EBADF, -EINVAL, -EOPNOTSUPP, -EFBIG.
+ */
+GUP_API int gup_file_fallocate(struct gup_file *f, int mode, uint64_t off, uint64_t len);
+
+struct gup_file_info {
+	uint64_t size, max_size;
+	uint64_t nr_cached;	/* pages in the page cache */
+	uint64_t nr_dirty;	/* of those, dirty        */
+	uint64_t nr_mapped;	/* VMAs that map the file */
+};
+GUP_API int gup_file_info(struct gup_file *f, struct gup_file_info *info);
+
+/*
+ * gup_mmap_file - mmap(2) of @f at @off (page aligned).  MAP_SHARED writes reach the
+ * file (dirty tracking: the first write of a clean page faults); MAP_PRIVATE
+ * writes get private anon copies.  Return: as gup_mmap, and -EBADF, -EINVAL (off).
+ */
+GUP_API GUP_MUST_CHECK int gup_mmap_file(struct gup_task *t, uint64_t addr, size_t len,
+					 int prot, int flags, struct gup_file *f,
+					 uint64_t off, uint64_t *out);
+
 #ifdef __cplusplus
 }
 #endif

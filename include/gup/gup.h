@@ -335,6 +335,11 @@ enum gup_stat_item {
 	GUP_STAT_GUP_FAST_FALLBACK,	/* gup-fast calls that fell back to slow path */
 	GUP_STAT_GUP_RETRY,		/* slow path: lock dropped, page retried      */
 	GUP_STAT_LONGTERM_MIGRATE,	/* pages migrated out of ZONE_MOVABLE         */
+	/* files and the page cache */
+	GUP_STAT_FAULT_MAJOR,		/* faults that waited for a disk read         */
+	GUP_STAT_FAULT_RETRY_IO,	/* of those, read with the mmap lock dropped  */
+	GUP_STAT_FILE_READ_PAGE,	/* pages read into the page cache             */
+	GUP_STAT_FILE_WRITEBACK,	/* dirty pages written back to a disk         */
 	GUP_NR_STATS
 };
 

@@ -142,39 +142,66 @@ static unsigned do_shmem_fault(struct vm_fault *vmf)
 
 static unsigned wp_page_copy(struct vm_fault *vmf, struct page *old);
 
-/* A file-backed VMA (hooks from vm_ops; the files issue supplies real files). */
+/* Drop what a fault handler handed over: the page lock if it said LOCKED, the reference. */
+static void fault_release_page(struct vm_fault *vmf, unsigned ret)
+{
+	if (ret & VM_FAULT_LOCKED)
+		unlock_page(vmf->page);
+	put_page(vmf->w, vmf->page);
+}
+
+/*
+ * A file-backed VMA (filemap.c, or a test's hooks).  A handler that returns
+ * VM_FAULT_LOCKED keeps the page locked until it is mapped, so that truncate,
+ * which takes the page lock to remove it, cannot slip in between (filemap.c).
+ */
 static unsigned do_file_fault(struct vm_fault *vmf)
 {
 	struct gup_vma *vma = vmf->vma;
-	unsigned ret;
+	unsigned ret, mk;
 	uint64_t entry;
 
 	if (!vma->vm_ops->fault)
 		return VM_FAULT_SIGBUS;
 	ret = vma->vm_ops->fault(vmf);
 	if (ret & (VM_FAULT_ERROR | VM_FAULT_RETRY | VM_FAULT_COMPLETED | VM_FAULT_NOPAGE))
-		return ret;
+		return ret & ~VM_FAULT_NOPAGE;
 	GUP_BUG_ON(!vmf->page, "vm_ops->fault returned no page");
 	if ((vmf->flags & FAULT_FLAG_WRITE) && !(vma->vm_flags & VM_SHARED)) {
 		/* do_cow_fault: a private write gets its own anon copy at once. */
 		vmf->orig_pte = 0;
-		ret = wp_page_copy(vmf, vmf->page);
-		put_page(vmf->w, vmf->page);
-		return ret;
+		mk = wp_page_copy(vmf, vmf->page);
+		fault_release_page(vmf, ret);
+		return mk;
 	}
 	entry = pfn_pte(page_to_pfn(&vmf->w->arena, vmf->page), PTE_PRESENT | PTE_ACCESSED);
 	if ((vmf->flags & FAULT_FLAG_WRITE) && vma->vm_ops->page_mkwrite) {
-		ret = vma->vm_ops->page_mkwrite(vmf);
-		if (ret & VM_FAULT_ERROR) {
+		/* do_shared_fault: page_mkwrite takes the page lock itself. */
+		if (ret & VM_FAULT_LOCKED)
+			unlock_page(vmf->page);
+		ret &= ~VM_FAULT_LOCKED;
+		mk = vma->vm_ops->page_mkwrite(vmf);
+		if (mk & (VM_FAULT_ERROR | VM_FAULT_NOPAGE)) {
 			put_page(vmf->w, vmf->page);
-			return ret;
+			return mk & ~VM_FAULT_NOPAGE;
 		}
+		ret |= mk & VM_FAULT_LOCKED;
 	}
 	if (vmf->flags & FAULT_FLAG_WRITE) {
 		/* Shared write: map writable and dirty; read faults map R/O so the
 		 * first write is noticed (dirty tracking). */
 		entry = maybe_mkwrite(pte_mkdirty(entry), vma);
-		SetPageDirty(vmf->page);
+		if (!PageDirty(vmf->page))
+			SetPageDirty(vmf->page);
+	}
+	if (ret & VM_FAULT_LOCKED) {
+		struct page *page = vmf->page;
+
+		get_page(page);		/* the map takes the handler's reference */
+		finish_fault_map(vmf, page, entry);
+		unlock_page(page);
+		put_page(vmf->w, page);
+		return 0;
 	}
 	finish_fault_map(vmf, vmf->page, entry);
 	return 0;
@@ -296,20 +323,34 @@ static unsigned wp_page_shared(struct vm_fault *vmf, struct page *page)
 
 	if (vmf->flags & FAULT_FLAG_UNSHARE)
 		return 0;	/* UNSHARE on a non-COW mapping is a read fault */
-	if (page && vma->vm_ops && vma->vm_ops->page_mkwrite) {
-		unsigned ret;
+	unsigned ret = 0;
 
+	if (page && vma->vm_ops && vma->vm_ops->page_mkwrite) {
+		/* The PTE keeps the page alive only under the PT lock: hold a reference. */
+		spin_lock(&vmf->pt->ptl);
+		if (!pte_same_locked(vmf)) {
+			spin_unlock(&vmf->pt->ptl);
+			return 0;
+		}
+		get_page(page);
+		spin_unlock(&vmf->pt->ptl);
 		vmf->page = page;
 		ret = vma->vm_ops->page_mkwrite(vmf);
-		if (ret & (VM_FAULT_ERROR | VM_FAULT_RETRY))
-			return ret;
+		if (ret & (VM_FAULT_ERROR | VM_FAULT_RETRY | VM_FAULT_NOPAGE)) {
+			put_page(vmf->w, page);
+			return ret & ~VM_FAULT_NOPAGE;
+		}
 	}
 	spin_lock(&vmf->pt->ptl);
 	if (pte_same_locked(vmf))
 		set_pte(vmf->pte, maybe_mkwrite(pte_mkdirty(pte_mkyoung(vmf->orig_pte)), vma));
 	spin_unlock(&vmf->pt->ptl);
-	if (page)
+	if (page && !PageDirty(page))
 		SetPageDirty(page);
+	if (ret & VM_FAULT_LOCKED)
+		unlock_page(page);	/* writeback may clean it from now on */
+	if (page && vma->vm_ops && vma->vm_ops->page_mkwrite)
+		put_page(vmf->w, page);
 	return 0;
 }
 

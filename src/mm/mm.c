@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mm/filemap.h"
 #include "mm/mm.h"
 #include "world.h"
 #include "debug.h"
@@ -52,6 +53,8 @@ static void exit_mmap(struct gup_mm *mm)
 	tlb.fullmm = true;
 	for (vma = node_vma(vma_tree_first(&mm->vmas)); vma; vma = vma_next(vma))
 		zap_page_range(&tlb, vma, vma_start(vma), vma_end(vma));
+	for (vma = node_vma(vma_tree_first(&mm->vmas)); vma; vma = vma_next(vma))
+		unlink_file_vma(vma);	/* before the tables go (truncate walks them) */
 	free_pgtables(&tlb, 0, GUP_TASK_SIZE, 0, GUP_TASK_SIZE);
 	tlb_finish_mmu(&tlb);
 	while ((vma = node_vma(vma_tree_first(&mm->vmas)))) {
@@ -134,6 +137,7 @@ struct gup_vma *vma_dup(struct gup_mm *mm, struct gup_vma *src)
 
 int split_vma(struct gup_vma *vma, uint64_t addr, struct gup_vma **upper)
 {
+	struct mutex *adjust;
 	struct gup_vma *new;
 	int ret;
 
@@ -142,10 +146,15 @@ int split_vma(struct gup_vma *vma, uint64_t addr, struct gup_vma **upper)
 	new = vma_dup(vma->mm, vma);
 	if (!new)
 		return -ENOMEM;
+	adjust = vma_adjust_lock(vma);
+	if (adjust)
+		mutex_lock(adjust);	/* truncate reads the ranges of file VMAs */
 	new->node.start = addr;
 	new->pgoff = linear_page_index(vma, addr);
 	/* Shrinking in place keeps the tree ordered (vma_tree.h allows it). */
 	vma->node.end = addr;
+	if (adjust)
+		mutex_unlock(adjust);
 	ret = vma_link(vma->mm, new);
 	GUP_BUG_ON(ret, "split produced an overlapping VMA");
 	*upper = new;
@@ -167,10 +176,16 @@ static bool vma_can_merge(struct gup_vma *a, struct gup_vma *b)
 /* Fold @b into @a (a below b). */
 static void vma_absorb(struct gup_vma *a, struct gup_vma *b)
 {
+	struct mutex *adjust = vma_adjust_lock(a);
 	uint64_t end = vma_end(b);
 
 	vma_unlink(a->mm, b);
+	unlink_file_vma(b);	/* off i_mmap before @a covers its range */
+	if (adjust)
+		mutex_lock(adjust);
 	a->node.end = end;
+	if (adjust)
+		mutex_unlock(adjust);
 	vma_free(b);
 }
 

@@ -6,8 +6,15 @@
  * docs/locking.md).  A lock may be taken while holding only locks above it.
  *
  *   1. mm->mmap_lock           rwsem.  fork: parent's before the child's.
- *   2. page lock (PG_locked)   only trylock_page while holding a PT lock.
- *   3. shmem->lock             spinlock: a shared-anon object's page array.
+ *   1a. file->invalidate_lock  rwsem: truncate/punch-hole (w), faults filling
+ *                              the cache (r) (filemap.h).
+ *   2. page lock (PG_locked)   sleeps (held across disk I/O); only trylock_page
+ *                              while holding a PT lock.
+ *   2a. file->i_mmap_lock      mutex: i_mmap and its VMAs' ranges (taken under
+ *                              the mmap lock by split/merge/fork, under the page
+ *                              lock by writeback's page_mkclean).
+ *   3. shmem->lock             spinlock: a shared-anon object's page array;
+ *      file->lock              spinlock: a file's page cache and size.
  *   4. PT lock (pgtable->ptl)  spinlock.  fork: parent's table before the child's.
  *   5. mm->page_table_lock     spinlock: populating upper-level entries.
  *   6. free_shard->lock        a zone's shards nest only in index order (steal,
@@ -17,7 +24,7 @@
  *   8. leaf locks, never nested with each other:
  *        pgtable_pool->lock, mm->tasks_lock, disk->lock.
  *
- * Sleeping (rwsem, waiting) is allowed only at level 1.  A TLB shootdown (which
+ * Sleeping (rwsem, mutex, page lock, waiting) is allowed only at levels 1-2a.  A TLB shootdown (which
  * waits for irq-off sections) may be issued holding any of these: an irq-off section
  * never takes a lock, so it always ends.
  */
@@ -36,6 +43,7 @@ struct gup_world;
 struct gup_vma;
 struct vm_fault;
 struct shmem_obj;
+struct gup_file;
 
 /* ---- VMAs ---- */
 
@@ -79,7 +87,8 @@ struct gup_vma {
 	uint64_t pgoff;			/* file/shmem offset of start, in pages    */
 	struct shmem_obj *shmem;	/* shared anon backing (a reference)       */
 	const struct vm_operations *vm_ops;
-	void *vm_private;		/* for vm_ops                              */
+	void *vm_private;		/* for vm_ops (a file mapping: the file)   */
+	struct list_head shared;	/* file->i_mmap, under its i_mmap_lock     */
 	struct gup_vma *doomed_next;	/* munmap: unlinked, freed after the flush */
 };
 
@@ -285,6 +294,9 @@ struct gup_vma *vma_dup(struct gup_mm *mm, struct gup_vma *src);
 /* mmap.c */
 int do_mmap(struct gup_mm *mm, uint64_t addr, uint64_t len, int prot, int flags,
 	    uint64_t *out);
+/* As do_mmap, of @file at byte offset @off (NULL: anonymous). */
+int do_mmap_file(struct gup_mm *mm, uint64_t addr, uint64_t len, int prot, int flags,
+		 struct gup_file *file, uint64_t off, uint64_t *out);
 int do_munmap(struct gup_mm *mm, uint64_t start, uint64_t len);
 int do_mprotect(struct gup_mm *mm, uint64_t start, uint64_t len, int prot);
 int do_madvise(struct gup_mm *mm, uint64_t start, uint64_t len, int advice);

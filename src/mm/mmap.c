@@ -8,6 +8,7 @@
  * mmu_gather only after the TLB shootdown.
  */
 #include "mm/fault.h"
+#include "mm/filemap.h"
 #include "world.h"
 #include "debug.h"
 
@@ -81,6 +82,7 @@ static int munmap_locked(struct gup_mm *mm, uint64_t start, uint64_t end)
 	for (vma = find_vma(mm, start); vma && vma_start(vma) < end; vma = next) {
 		next = vma_next(vma);
 		zap_page_range(&tlb, vma, vma_start(vma), vma_end(vma));
+		unlink_file_vma(vma);	/* before free_pgtables: truncate walks its tables */
 		vma_unlink(mm, vma);
 		vma->doomed_next = doomed;	/* freed after the flush */
 		doomed = vma;
@@ -141,7 +143,7 @@ static uint64_t get_unmapped_area(struct gup_mm *mm, uint64_t hint, uint64_t len
 }
 
 static int mmap_region(struct gup_mm *mm, uint64_t addr, uint64_t len, int prot,
-		       int flags, struct gup_vma **out)
+		       int flags, struct gup_file *file, uint64_t pgoff, struct gup_vma **out)
 {
 	struct gup_vma *vma = vma_alloc(mm);
 	bool shared = flags & GUP_MAP_SHARED;
@@ -152,7 +154,14 @@ static int mmap_region(struct gup_mm *mm, uint64_t addr, uint64_t len, int prot,
 	vma->node.start = addr;
 	vma->node.end = addr + len;
 	vma->vm_flags = prot_to_vm_flags(prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
-	if (shared) {
+	if (file) {
+		if (shared)
+			vma->vm_flags |= VM_SHARED | VM_MAYSHARE;
+		vma->pgoff = pgoff;
+		vma->vm_private = file;
+		vma->vm_ops = (file->flags & GUP_FILE_MEMFD) ? &memfd_vm_ops : &filemap_vm_ops;
+		vma->vm_ops->open(vma);	/* a file reference, and onto i_mmap */
+	} else if (shared) {
 		vma->vm_flags |= VM_SHARED | VM_MAYSHARE;
 		vma->shmem = shmem_obj_create(mm->w, len >> PAGE_SHIFT);
 		if (!vma->shmem) {
@@ -171,7 +180,7 @@ static int mmap_region(struct gup_mm *mm, uint64_t addr, uint64_t len, int prot,
 #define MAP_KNOWN_FLAGS	(GUP_MAP_SHARED | GUP_MAP_PRIVATE | GUP_MAP_FIXED | \
 			 GUP_MAP_ANONYMOUS | GUP_MAP_POPULATE | GUP_MAP_FIXED_NOREPLACE)
 
-static int mmap_check_args(uint64_t addr, uint64_t len, int prot, int flags)
+static int mmap_check_args(uint64_t addr, uint64_t len, int prot, int flags, bool has_file)
 {
 	int type = flags & (GUP_MAP_SHARED | GUP_MAP_PRIVATE);
 
@@ -179,8 +188,8 @@ static int mmap_check_args(uint64_t addr, uint64_t len, int prot, int flags)
 		return -EINVAL;
 	if ((flags & ~MAP_KNOWN_FLAGS) || (type != GUP_MAP_SHARED && type != GUP_MAP_PRIVATE))
 		return -EINVAL;
-	if (!(flags & GUP_MAP_ANONYMOUS))
-		return -EBADF;	/* no file descriptor: files come with the files API */
+	if (!(flags & GUP_MAP_ANONYMOUS) != has_file)
+		return has_file ? -EINVAL : -EBADF;	/* files come through gup_mmap_file */
 	if (flags & (GUP_MAP_FIXED | GUP_MAP_FIXED_NOREPLACE)) {
 		if (addr & ~PAGE_MASK)
 			return -EINVAL;
@@ -195,12 +204,21 @@ static int mmap_check_args(uint64_t addr, uint64_t len, int prot, int flags)
 int do_mmap(struct gup_mm *mm, uint64_t addr, uint64_t len, int prot, int flags,
 	    uint64_t *out)
 {
+	return do_mmap_file(mm, addr, len, prot, flags, NULL, 0, out);
+}
+
+int do_mmap_file(struct gup_mm *mm, uint64_t addr, uint64_t len, int prot, int flags,
+		 struct gup_file *file, uint64_t off, uint64_t *out)
+{
 	struct gup_vma *vma;
-	int ret = mmap_check_args(addr, len, prot, flags);
+	int ret = mmap_check_args(addr, len, prot, flags, file != NULL);
 
 	if (ret)
 		return ret;
 	len = page_align(len);
+	if (file && ((off & ~PAGE_MASK) || off + len < off || (off + len) >> PAGE_SHIFT >
+						      file_nr_slots(file)))
+		return -EINVAL;	/* past the file's extent: no page could ever be there */
 	mmap_write_lock(mm);
 	if (flags & GUP_MAP_FIXED_NOREPLACE) {
 		ret = vma_tree_find_intersection(&mm->vmas, addr, addr + len) ? -EEXIST : 0;
@@ -211,7 +229,7 @@ int do_mmap(struct gup_mm *mm, uint64_t addr, uint64_t len, int prot, int flags,
 		ret = addr ? 0 : -ENOMEM;
 	}
 	if (!ret)
-		ret = mmap_region(mm, addr, len, prot, flags, &vma);
+		ret = mmap_region(mm, addr, len, prot, flags, file, off >> PAGE_SHIFT, &vma);
 	mmap_write_unlock(mm);
 	if (ret)
 		return ret;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "mm/fault.h"
+#include "mm/filemap.h"
 #include "world.h"
 
 GUP_API int gup_mm_create(struct gup_world *w, struct gup_mm **out)
@@ -107,6 +108,16 @@ GUP_API int gup_mmap(struct gup_task *t, uint64_t addr, size_t len, int prot, in
 	if (!t || !out)
 		return -EINVAL;
 	return do_mmap(t->mm, addr, len, prot, flags, out);
+}
+
+GUP_API int gup_mmap_file(struct gup_task *t, uint64_t addr, size_t len, int prot, int flags,
+			  struct gup_file *f, uint64_t off, uint64_t *out)
+{
+	if (!t || !out || !f || f->w != t->w)
+		return -EINVAL;
+	if (read_once_bool(&f->closed))
+		return -EBADF;
+	return do_mmap_file(t->mm, addr, len, prot, flags, f, off, out);
 }
 
 GUP_API int gup_munmap(struct gup_task *t, uint64_t addr, size_t len)
