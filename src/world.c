@@ -48,6 +48,9 @@ static const char *const stat_names[GUP_NR_STATS] = {
 	[GUP_STAT_FAULT_RETRY_IO] = "fault_retry_io",
 	[GUP_STAT_FILE_READ_PAGE] = "file_read_page",
 	[GUP_STAT_FILE_WRITEBACK] = "file_writeback",
+	[GUP_STAT_DAX_LEASE] = "dax_lease",
+	[GUP_STAT_DAX_LEASE_BREAK] = "dax_lease_break",
+	[GUP_STAT_DAX_BREAK_TIMEOUT] = "dax_break_timeout",
 };
 
 /* GUP_DEBUG=1 in the environment turns misuse reports on for every world. */
@@ -158,6 +161,7 @@ GUP_API int gup_world_create(const struct gup_world_config *cfg, struct gup_worl
 	spin_lock_init(&w->lock);
 	for (size_t i = 0; i < PAGE_WAIT_TABLE; i++)
 		init_waitqueue_head(&w->page_wait[i]);
+	init_waitqueue_head(&w->dax_wq);
 	INIT_LIST_HEAD(&w->mm_list);
 	INIT_LIST_HEAD(&w->shmem_list);
 	INIT_LIST_HEAD(&w->disk_list);
@@ -241,6 +245,7 @@ GUP_API int gup_world_destroy(struct gup_world *w)
 	disks_destroy(w);
 	for (size_t i = 0; i < PAGE_WAIT_TABLE; i++)
 		waitqueue_destroy(&w->page_wait[i]);
+	waitqueue_destroy(&w->dax_wq);
 	pgtable_pool_destroy(&w->pgtables);
 	frame_arena_destroy(&w->arena);
 	free(w);

@@ -39,6 +39,8 @@ struct gup_world {
 	struct vm_stat_shard stats[NR_ALLOC_SHARDS];
 	/* Sleepers on page locks, hashed by page (page.c page_waitqueue). */
 	struct wait_queue_head page_wait[PAGE_WAIT_TABLE];
+	/* Truncate of a DAX range waiting for its pins to go (mm/dax.c). */
+	struct wait_queue_head dax_wq;
 };
 
 static inline void count_vm_events(struct gup_world *w, enum gup_stat_item item, uint64_t n)

@@ -50,13 +50,16 @@ GUP_API int gup_disk_stats(struct gup_disk *d, struct gup_disk_stats *st);
 struct gup_file;
 
 #define GUP_FILE_MEMFD	0x1u	/* no disk: the page cache is the storage (shmem) */
-#define GUP_FILE_DAX	0x2u	/* fs-DAX: the disk's blocks are frames (later)   */
+#define GUP_FILE_DAX	0x2u	/* fs-DAX: the blocks are frames, mapped directly */
 
 struct gup_file_config {
 	struct gup_disk *disk;	/* NULL with GUP_FILE_MEMFD                        */
 	uint64_t max_size;	/* the extent reserved on the disk: the size limit */
 	uint64_t size;		/* initial size (<= max_size); its bytes are the disk's */
 	unsigned flags;		/* GUP_FILE_*                                      */
+	/* DAX: how long truncate/punch-hole wait for pins and broken leases to go
+	 * before failing with -ETIMEDOUT; 0 means 1 s. */
+	uint64_t lease_break_ns;
 };
 
 /*
@@ -74,7 +77,31 @@ GUP_API GUP_MUST_CHECK int gup_file_create(struct gup_world *w, const struct gup
  */
 GUP_API int gup_file_close(struct gup_file *f);
 
-/* pread/pwrite through the page cache.  Return: bytes done, or -EINVAL, -EBADF,
+/* ---- fs-DAX leases: revocable long-term pins (seed 001's proposal) ------- */
+
+struct gup_lease;
+
+/*
+ * gup_lease_pin - pin [addr, addr + nr_pages pages) of @t's shared mapping of the
+ * DAX file @f, for as long as the holder likes (FOLL_LONGTERM itself is refused on
+ * DAX: -EOPNOTSUPP).  @gup_flags: 0 or GUP_FOLL_WRITE.  When a truncate or
+ * punch-hole reaches the range, @on_break(lease, arg) is called once (from the
+ * truncating thread) and the truncate waits for gup_lease_release, up to the file's
+ * lease_break_ns, then fails with -ETIMEDOUT if the lease is still held.
+ * Return: 0, -EINVAL (not a shared DAX mapping of @f, bad flags), -EBADF,
+ * -EOPNOTSUPP (not DAX), -ENOMEM, -EFAULT, -EINTR.
+ */
+GUP_API GUP_MUST_CHECK int gup_lease_pin(struct gup_task *t, struct gup_file *f, uint64_t addr,
+					 unsigned long nr_pages, unsigned gup_flags,
+					 void (*on_break)(struct gup_lease *lease, void *arg),
+					 void *arg, struct gup_lease **out);
+/* Unpin (dirtying if pinned for write) and free the lease; may run in on_break. */
+GUP_API void gup_lease_release(struct gup_lease *lease);
+/* The i-th pinned page (for DMA), or NULL. */
+GUP_API struct gup_page *gup_lease_page(struct gup_lease *lease, unsigned long i);
+GUP_API bool gup_lease_broken(struct gup_lease *lease);
+
+/* pread/pwrite through the page cache (DAX: straight to the blocks).  Return: bytes done, or -EINVAL, -EBADF,
  * -EFBIG (a write past max_size), -ENOMEM, -EIO. */
 GUP_API long gup_file_pread(struct gup_file *f, void *buf, size_t len, uint64_t off);
 GUP_API long gup_file_pwrite(struct gup_file *f, const void *buf, size_t len, uint64_t off);

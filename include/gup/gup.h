@@ -340,6 +340,9 @@ enum gup_stat_item {
 	GUP_STAT_FAULT_RETRY_IO,	/* of those, read with the mmap lock dropped  */
 	GUP_STAT_FILE_READ_PAGE,	/* pages read into the page cache             */
 	GUP_STAT_FILE_WRITEBACK,	/* dirty pages written back to a disk         */
+	GUP_STAT_DAX_LEASE,		/* leases taken on DAX file ranges            */
+	GUP_STAT_DAX_LEASE_BREAK,	/* leases broken by truncate / punch-hole     */
+	GUP_STAT_DAX_BREAK_TIMEOUT,	/* truncates refused: pins outlived the wait  */
 	GUP_NR_STATS
 };
 

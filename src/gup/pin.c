@@ -10,6 +10,7 @@
  * gets), and the pairs must balance at teardown (world.c).
  */
 #include "gup/internal.h"
+#include "mm/filemap.h"
 
 int try_grab_page(struct gup_world *w, struct gup_task *t, struct page *page,
 		  unsigned flags)
@@ -79,8 +80,12 @@ static void unpin_batch_flush(struct unpin_batch *b)
 static inline __attribute__((always_inline)) void
 unpin_one(struct unpin_batch *b, struct page *page, bool make_dirty, const void *site)
 {
+	uint64_t pflags;
+
 	prefetchw(page);	/* written below: one ownership miss, not two */
-	if (PageZero(page) || !unpin_ok(page, site))
+	/* PG_zero and PG_dax never change while the page is pinned: one read. */
+	pflags = read_once_u64(&page->flags);
+	if ((pflags & (UINT64_C(1) << PG_zero)) || !unpin_ok(page, site))
 		return;		/* the zero page is never pinned */
 	if (make_dirty && !PageDirty(page)) {
 		/* set_page_dirty_lock: the page lock orders us against writeback. */
@@ -94,6 +99,8 @@ unpin_one(struct unpin_batch *b, struct page *page, bool make_dirty, const void 
 	}
 	b->nr++;
 	page_ref_sub(page->w, page, GUP_PIN_COUNTING_BIAS);
+	if (unlikely(pflags & (UINT64_C(1) << PG_dax)))
+		dax_page_released(page);	/* truncate may wait for this */
 }
 
 GUP_API void gup_unpin_user_page(struct gup_page *page)
@@ -177,4 +184,6 @@ GUP_API void gup_put_page(struct gup_page *page)
 		return;
 	}
 	gup_put_ref(p->w, NULL, p, FOLL_GET);
+	if (unlikely(PageDax(p)))
+		dax_page_released(p);
 }

@@ -194,7 +194,7 @@ static uint64_t vma_address(struct gup_vma *vma, uint64_t pgoff)
 	return vma_start(vma) + ((pgoff - vma->pgoff) << PAGE_SHIFT);
 }
 
-static void file_vma_open(struct gup_vma *vma)
+void file_vma_open(struct gup_vma *vma)
 {
 	struct gup_file *f = vma->vm_private;
 
@@ -218,7 +218,7 @@ void unlink_file_vma(struct gup_vma *vma)
 	mutex_unlock(&f->i_mmap_lock);
 }
 
-static void file_vma_close(struct gup_vma *vma)
+void file_vma_close(struct gup_vma *vma)
 {
 	unlink_file_vma(vma);
 	file_put(vma->vm_private);
@@ -526,12 +526,37 @@ static void invalidate_pages(struct gup_file *f, uint64_t first, uint64_t end)
 	unmap_mapping_pages(f, first, end - first);	/* COW copies made meanwhile */
 }
 
+/* DAX: the blocks go only when nothing pins them; else nothing changes. */
+static int dax_truncate(struct gup_file *f, uint64_t size)
+{
+	uint64_t old;
+	int ret;
+
+	down_write(&f->invalidate_lock);
+	old = file_size(f);
+	if (size < old) {
+		ret = dax_break_layouts(f, size_in_pages(size), size_in_pages(old));
+		if (ret) {
+			up_write(&f->invalidate_lock);
+			return ret;
+		}
+		dax_zero_range(f, size, old - size);
+	}
+	spin_lock(&f->lock);
+	write_once_u64(&f->size, size);
+	spin_unlock(&f->lock);
+	up_write(&f->invalidate_lock);
+	return 0;
+}
+
 static int file_truncate(struct gup_file *f, uint64_t size)
 {
 	uint64_t old;
 
 	if (size > f->max_size)
 		return -EFBIG;
+	if (f->flags & GUP_FILE_DAX)
+		return dax_truncate(f, size);
 	down_write(&f->invalidate_lock);
 	spin_lock(&f->lock);
 	old = file_size(f);
@@ -558,6 +583,14 @@ static int file_punch_hole(struct gup_file *f, uint64_t off, uint64_t len)
 	first = size_in_pages(off);
 	last = end >> PAGE_SHIFT;
 	down_write(&f->invalidate_lock);
+	if (f->flags & GUP_FILE_DAX) {
+		int ret = first < last ? dax_break_layouts(f, first, last) : 0;
+
+		if (!ret)
+			dax_zero_range(f, off, end - off);
+		up_write(&f->invalidate_lock);
+		return ret;
+	}
 	if (first > last) {		/* inside one page */
 		zero_cached_range(f, off, end - off);
 	} else {
@@ -575,6 +608,10 @@ static int file_punch_hole(struct gup_file *f, uint64_t off, uint64_t len)
 /* Drop the cache and the disk: the last reference is gone.  The struct stays. */
 static void file_release(struct gup_file *f)
 {
+	if (f->flags & GUP_FILE_DAX) {
+		dax_file_release(f);
+		return;
+	}
 	for (uint64_t i = 0; i < file_nr_slots(f); i++) {
 		struct page *page = f->pages[i];
 
@@ -601,7 +638,8 @@ void file_put(struct gup_file *f)
 	/* No VMA maps it, no handle: dirty data goes to the disk, then the cache.
 	 * The struct itself stays until the world goes, so that a closed handle
 	 * keeps answering -EBADF instead of being a dangling pointer. */
-	filemap_write_range(f, 0, file_nr_slots(f));
+	if (!(f->flags & GUP_FILE_DAX))
+		filemap_write_range(f, 0, file_nr_slots(f));
 	file_release(f);
 }
 
@@ -637,12 +675,14 @@ GUP_API int gup_file_create(struct gup_world *w, const struct gup_file_config *c
 	uint64_t max;
 	int ret;
 
+	bool dax = cfg && (cfg->flags & GUP_FILE_DAX);
+
+	/* Storage: a disk extent, or none (memfd: the cache; DAX: its own frames). */
 	if (!w || !cfg || !out || (cfg->flags & ~(GUP_FILE_MEMFD | GUP_FILE_DAX)) ||
-	    memfd != !cfg->disk || !cfg->max_size || cfg->size > cfg->max_size ||
-	    cfg->max_size > (UINT64_C(1) << 40) || (cfg->disk && cfg->disk->w != w))
+	    (memfd && dax) || (memfd || dax) != !cfg->disk || !cfg->max_size ||
+	    cfg->size > cfg->max_size || cfg->max_size > (UINT64_C(1) << 40) ||
+	    (cfg->disk && cfg->disk->w != w))
 		return -EINVAL;
-	if (cfg->flags & GUP_FILE_DAX)
-		return -EOPNOTSUPP;
 	max = (cfg->max_size + PAGE_SIZE - 1) & PAGE_MASK;
 	f = calloc(1, sizeof(*f));
 	if (!f)
@@ -666,6 +706,16 @@ GUP_API int gup_file_create(struct gup_world *w, const struct gup_file_config *c
 	f->max_size = max;
 	f->flags = cfg->flags;
 	atomic_init(&f->size, cfg->size);
+	INIT_LIST_HEAD(&f->leases);
+	f->break_ns = cfg->lease_break_ns ? cfg->lease_break_ns : DAX_BREAK_NS_DEFAULT;
+	if (dax) {
+		ret = dax_file_init(f);
+		if (ret) {
+			free(f->pages);
+			free(f);
+			return ret;
+		}
+	}
 	init_rwsem(&f->invalidate_lock);
 	mutex_init(&f->i_mmap_lock);
 	INIT_LIST_HEAD(&f->i_mmap);
@@ -699,6 +749,9 @@ GUP_API long gup_file_pread(struct gup_file *f, void *buf, size_t len, uint64_t 
 		return ret;
 	if (!buf && len)
 		return -EINVAL;
+	if (f->flags & GUP_FILE_DAX)
+		return off >= f->max_size ? 0 : dax_rw(f, buf, len > f->max_size - off ?
+						       f->max_size - off : len, off, false);
 	while (done < len) {
 		uint64_t pos = off + done, size = file_size(f), in, n;
 		struct page *page;
@@ -733,6 +786,8 @@ GUP_API long gup_file_pwrite(struct gup_file *f, const void *buf, size_t len, ui
 		return -EINVAL;
 	if (off >= f->max_size || len > f->max_size - off)
 		return -EFBIG;
+	if (f->flags & GUP_FILE_DAX)
+		return dax_rw(f, (void *)buf, len, off, true);
 	while (done < len) {
 		uint64_t pos = off + done, in = pos & ~PAGE_MASK, n = PAGE_SIZE - in;
 		struct page *page;
@@ -761,7 +816,9 @@ GUP_API int gup_file_fsync(struct gup_file *f)
 {
 	int ret = file_handle_ok(f);
 
-	return ret ? ret : filemap_write_range(f, 0, file_nr_slots(f));
+	if (ret || (f->flags & GUP_FILE_DAX))
+		return ret;	/* DAX: the stores are the storage */
+	return filemap_write_range(f, 0, file_nr_slots(f));
 }
 
 GUP_API int gup_file_truncate(struct gup_file *f, uint64_t size)

@@ -39,7 +39,9 @@ struct gup_file {
 	spinlock_t lock;		/* pages[], size */
 	_Atomic uint64_t size;		/* i_size; written under lock, read once */
 	struct page **pages;		/* max_size / PAGE_SIZE slots, under lock */
-	atomic_t refs;			/* the handle (until closed) + one per VMA */
+	atomic_t refs;			/* the handle (until closed), VMAs, leases */
+	struct list_head leases;	/* DAX: struct gup_lease, under lock */
+	uint64_t break_ns;		/* constant: DAX lease break / pin wait limit */
 	_Atomic bool closed;		/* gup_file_close was called */
 	struct list_head list;		/* world->file_list, under world->lock */
 };
@@ -58,14 +60,33 @@ void file_get(struct gup_file *f);
 void file_put(struct gup_file *f);
 
 /* The VM operations of a file mapping; vma->vm_private is the file. */
-extern const struct vm_operations filemap_vm_ops, memfd_vm_ops;
+extern const struct vm_operations filemap_vm_ops, memfd_vm_ops, dax_vm_ops;
 
 static inline struct gup_file *vma_file(const struct gup_vma *vma)
 {
-	if (vma->vm_ops == &filemap_vm_ops || vma->vm_ops == &memfd_vm_ops)
+	if (vma->vm_ops == &filemap_vm_ops || vma->vm_ops == &memfd_vm_ops ||
+	    vma->vm_ops == &dax_vm_ops)
 		return vma->vm_private;
 	return NULL;
 }
+
+/* vm_ops open/close of every file mapping: a file reference, and i_mmap. */
+void file_vma_open(struct gup_vma *vma);
+void file_vma_close(struct gup_vma *vma);
+
+/* ---- fs-DAX (dax.c) ---- */
+
+#define DAX_BREAK_NS_DEFAULT	UINT64_C(1000000000)	/* 1 s */
+
+/* The blocks: one zeroed frame per page of max_size, a storage reference each. */
+int dax_file_init(struct gup_file *f);
+void dax_file_release(struct gup_file *f);
+/* A GUP reference on @page went away: wake truncate waiting for a DAX range. */
+void dax_page_released(struct page *page);
+long dax_rw(struct gup_file *f, void *buf, size_t len, uint64_t off, bool write);
+/* Unmap [first, end), break its leases, wait for its pins (invalidate_lock (w)). */
+int dax_break_layouts(struct gup_file *f, uint64_t first, uint64_t end);
+void dax_zero_range(struct gup_file *f, uint64_t off, uint64_t len);
 
 /* Take @vma off its file's i_mmap before its page tables go (free_pgtables). */
 void unlink_file_vma(struct gup_vma *vma);

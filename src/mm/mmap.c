@@ -159,7 +159,13 @@ static int mmap_region(struct gup_mm *mm, uint64_t addr, uint64_t len, int prot,
 			vma->vm_flags |= VM_SHARED | VM_MAYSHARE;
 		vma->pgoff = pgoff;
 		vma->vm_private = file;
-		vma->vm_ops = (file->flags & GUP_FILE_MEMFD) ? &memfd_vm_ops : &filemap_vm_ops;
+		if (file->flags & GUP_FILE_DAX) {
+			vma->vm_ops = &dax_vm_ops;
+			vma->vm_flags |= VM_FSDAX;
+		} else {
+			vma->vm_ops = (file->flags & GUP_FILE_MEMFD) ? &memfd_vm_ops
+								     : &filemap_vm_ops;
+		}
 		vma->vm_ops->open(vma);	/* a file reference, and onto i_mmap */
 	} else if (shared) {
 		vma->vm_flags |= VM_SHARED | VM_MAYSHARE;

@@ -55,6 +55,7 @@ enum pageflags {
 	PG_referenced,
 	PG_gup,		/* Andrea 2009 (seed004 1.3): set by gup, tested by fork */
 	PG_dontcow,	/* Nick 2009 (seed004 1.4): never COW-shared again      */
+	PG_dax,		/* a block of an fs-DAX file: the storage itself       */
 	NR_PAGEFLAGS
 };
 
@@ -98,6 +99,7 @@ PAGEFLAG_FNS(Free, PG_free)
 PAGEFLAG_FNS(Referenced, PG_referenced)
 PAGEFLAG_FNS(GUP, PG_gup)
 PAGEFLAG_FNS(DontCOW, PG_dontcow)
+PAGEFLAG_FNS(Dax, PG_dax)
 
 static inline bool PageAnonExclusive(struct page *p)
 {
