@@ -170,7 +170,6 @@ int world_check(struct gup_world *w, FILE *out)
 	uint64_t extra = 0, expected;
 	struct gup_mm *mm;
 	struct shmem_obj *obj;
-	struct gup_file *f;
 
 	c.mapped = calloc(w->arena.nr_frames, sizeof(*c.mapped));
 	c.cached = calloc(w->arena.nr_frames, sizeof(*c.cached));
@@ -184,8 +183,9 @@ int world_check(struct gup_world *w, FILE *out)
 		check_mm(&c, mm);
 	list_for_each_entry(obj, &w->shmem_list, struct shmem_obj, list)
 		check_shmem(&c, obj);
-	list_for_each_entry(f, &w->file_list, struct gup_file, list)
-		check_file(&c, f);
+	/* By list_head: container_of the head itself would be misaligned for a file. */
+	for (struct list_head *pos = w->file_list.next; pos != &w->file_list; pos = pos->next)
+		check_file(&c, list_entry(pos, struct gup_file, list));
 	spin_unlock(&w->lock);
 	for (uint64_t pfn = 0; pfn < w->arena.nr_frames; pfn++)
 		extra += check_frame(&c, pfn);
