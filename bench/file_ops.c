@@ -4,8 +4,10 @@
  *
  * Reader tasks take file pages that are not in the page cache, one GUP call a page,
  * from a disk with --latency-us per read; a writer task of the same mm meanwhile
- * does mmap + munmap of an anonymous page in a loop, each of which needs the mmap
- * lock for write.  Two modes, run in turn:
+ * does an mmap + munmap of an anonymous page every --period-us, each of which needs
+ * the mmap lock for write.  (Paced: a writer in a tight loop would take the lock
+ * over and over while woken readers are still on their way to run, and measure
+ * reader starvation instead.)  Two modes, run in turn:
  *
  *   retry   gup_get_user_pages_unlocked: the fault may retry, so it drops the lock
  *           while the disk works (FAULT_FLAG_ALLOW_RETRY -> VM_FAULT_RETRY);
@@ -17,7 +19,7 @@
  * mean and median waits, locked / retry (the 2014 change's point: expect > 10x).
  * Each mode reads pages no earlier phase read, so every GUP misses the cache.
  *
- * usage: file_ops [--readers N] [--pages N] [--latency-us N] [--runs N]
+ * usage: file_ops [--readers N] [--pages N] [--latency-us N] [--period-us N] [--runs N]
  */
 #include <errno.h>
 #include <math.h>
@@ -55,9 +57,18 @@ struct bench {
 	struct gup_file *file;
 	uint64_t addr;			/* the file's shared mapping */
 	long readers, pages;		/* pages per reader per phase */
+	long period_ns;			/* the writer's pace */
 	atomic_int readers_left;	/* the writer runs until it is 0 */
 	atomic_int started;
 };
+
+static void sleep_ns(long ns)
+{
+	struct timespec ts = { .tv_sec = ns / 1000000000L, .tv_nsec = ns % 1000000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
 
 struct reader {
 	struct bench *b;
@@ -120,6 +131,7 @@ static void writer_fn(void *arg)
 			       GUP_MAP_PRIVATE | GUP_MAP_ANONYMOUS, &a), "gup_mmap");
 		check(gup_munmap(wr->t, a, GUP_PAGE_SIZE), "gup_munmap");
 		wr->wait[wr->n++] = now_ns() - t0;
+		sleep_ns(b->period_ns);
 	}
 }
 
@@ -184,7 +196,8 @@ static struct result run_phase(struct bench *b, bool locked, uint64_t first_page
 
 static void usage_exit(void)
 {
-	fprintf(stderr, "usage: file_ops [--readers N] [--pages N] [--latency-us N] [--runs N]\n");
+	fprintf(stderr, "usage: file_ops [--readers N] [--pages N] [--latency-us N] "
+		"[--period-us N] [--runs N]\n");
 	exit(2);
 }
 
@@ -217,7 +230,7 @@ static void print_result(const char *mode, const struct result *r)
 
 int main(int argc, char **argv)
 {
-	long readers = 2, pages = 200, latency_us = 1000, runs = 3;
+	long readers = 2, pages = 200, latency_us = 1000, period_us = 100, runs = 3;
 	struct gup_world_config cfg = { .prepopulate = true };
 	struct gup_disk_config dc = { 0 };
 	struct gup_file_config fc = { 0 };
@@ -236,6 +249,8 @@ int main(int argc, char **argv)
 			pages = parse_arg(argv[i], v, 1, 100000);
 		else if (!strcmp(argv[i], "--latency-us"))
 			latency_us = parse_arg(argv[i], v, 0, 1000000);
+		else if (!strcmp(argv[i], "--period-us"))
+			period_us = parse_arg(argv[i], v, 0, 1000000);
 		else if (!strcmp(argv[i], "--runs"))
 			runs = parse_arg(argv[i], v, 1, 16);
 		else {
@@ -258,13 +273,14 @@ int main(int argc, char **argv)
 	      "gup_mmap_file");
 	b.readers = readers;
 	b.pages = pages;
+	b.period_ns = period_us * 1000;
 	wait = malloc(MAX_OPS * sizeof(*wait));
 	if (!wait)
 		check(-ENOMEM, "malloc");
 
 	printf("libgup file_ops: %ld reader task(s) x %ld uncached file pages each, disk read "
-	       "latency %ld us, one writer task doing mmap+munmap; %ld run(s) of each mode\n",
-	       readers, pages, latency_us, runs);
+	       "latency %ld us, one writer task doing mmap+munmap every %ld us; %ld run(s) of "
+	       "each mode\n", readers, pages, latency_us, period_us, runs);
 	for (long r = 0; r < runs; r++) {
 		struct result rr, rl;
 
