@@ -377,6 +377,23 @@ static inline bool task_holds_mmap_lock(struct gup_task *t, struct gup_mm *mm)
 	return t && mm && task_mmap_held(t, mm) != NULL;
 }
 
+/*
+ * @t no longer holds @mm's mmap lock (owner only).  GUP calls it when it releases
+ * the lock, and a fault handler that releases the lock on @t's behalf before
+ * sleeping (handle_userfault) calls it at that moment, so the record never claims
+ * a lock the task is not holding.  A lock taken by a path that did not record it
+ * (do_user_fault) has no record: nothing to do.
+ */
+static inline void task_mmap_held_clear(struct gup_task *t, struct gup_mm *mm)
+{
+	struct mmap_held *h = t ? task_mmap_held(t, mm) : NULL;
+
+	if (h) {
+		h->mm = NULL;
+		h->mode = 0;
+	}
+}
+
 /* ---- tasks ---- */
 void mm_add_task(struct gup_mm *mm, struct gup_task *t);
 void mm_del_task_locked(struct gup_mm *mm, struct gup_task *t);	/* tasks_lock held */
