@@ -288,6 +288,14 @@ int do_mmap(struct gup_mm *mm, uint64_t addr, uint64_t len, int prot, int flags,
 int do_munmap(struct gup_mm *mm, uint64_t start, uint64_t len);
 int do_mprotect(struct gup_mm *mm, uint64_t start, uint64_t len, int prot);
 int do_madvise(struct gup_mm *mm, uint64_t start, uint64_t len, int advice);
+/*
+ * vma_apply_range - split VMAs at @start and @end, call @fn on each VMA inside
+ * [start, end) (holes are skipped), then merge what became compatible.  Returns 0
+ * or -ENOMEM (a split failed; VMAs already passed to @fn stay changed).  mmap lock
+ * held for write.
+ */
+int vma_apply_range(struct gup_mm *mm, uint64_t start, uint64_t end,
+		    void (*fn)(struct gup_vma *vma, void *arg), void *arg);
 /* Fault in [start, end) as MADV_POPULATE_* / MAP_POPULATE.  mmap lock (r). */
 int populate_vma_range(struct gup_vma *vma, uint64_t start, uint64_t end, bool write);
 

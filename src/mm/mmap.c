@@ -297,18 +297,12 @@ static void change_protection(struct gup_vma *vma, uint32_t newflags)
 		flush_tlb_range(mm, vma_start(vma), vma_end(vma));
 }
 
-/*
- * Apply @fn to every VMA of [start, end) after splitting at the edges; the range
- * must be fully mapped (else -ENOMEM).  mmap lock held for write.
- */
-static int for_each_vma_split(struct gup_mm *mm, uint64_t start, uint64_t end,
-			      void (*fn)(struct gup_vma *vma, void *arg), void *arg)
+int vma_apply_range(struct gup_mm *mm, uint64_t start, uint64_t end,
+		    void (*fn)(struct gup_vma *vma, void *arg), void *arg)
 {
 	struct gup_vma *vma, *next;
 	int ret;
 
-	if (!range_is_mapped(mm, start, end))
-		return -ENOMEM;
 	ret = split_at(mm, start);
 	if (!ret)
 		ret = split_at(mm, end);
@@ -324,6 +318,18 @@ static int for_each_vma_split(struct gup_mm *mm, uint64_t start, uint64_t end,
 		next = vma_next(vma);
 	}
 	return 0;
+}
+
+/*
+ * Apply @fn to every VMA of [start, end) after splitting at the edges; the range
+ * must be fully mapped (else -ENOMEM).  mmap lock held for write.
+ */
+static int for_each_vma_split(struct gup_mm *mm, uint64_t start, uint64_t end,
+			      void (*fn)(struct gup_vma *vma, void *arg), void *arg)
+{
+	if (!range_is_mapped(mm, start, end))
+		return -ENOMEM;
+	return vma_apply_range(mm, start, end, fn, arg);
 }
 
 static void mprotect_one(struct gup_vma *vma, void *arg)
