@@ -15,11 +15,15 @@
  *   7. world->lock             the world's lists; mm->tasks_lock may nest inside
  *                              (summing and folding per-task counters).
  *   8. leaf locks, never nested with each other:
- *        pgtable_pool->lock, mm->tasks_lock, disk->lock.
+ *        pgtable_pool->lock, mm->tasks_lock, disk->lock,
+ *        uffd->lock (a userfaultfd's fault queues; taken under the mmap lock by
+ *        faults, UFFDIO_* and munmap, never with a PT lock held).
  *
  * Sleeping (rwsem, waiting) is allowed only at level 1.  A TLB shootdown (which
  * waits for irq-off sections) may be issued holding any of these: an irq-off section
- * never takes a lock, so it always ends.
+ * never takes a lock, so it always ends.  A fault delivered to a userfaultfd
+ * (handle_userfault) releases the mmap lock, whichever mode its caller held it
+ * in, and sleeps holding nothing; it returns VM_FAULT_RETRY.
  */
 #ifndef GUP_MM_MM_H
 #define GUP_MM_MM_H
@@ -36,6 +40,7 @@ struct gup_world;
 struct gup_vma;
 struct vm_fault;
 struct shmem_obj;
+struct gup_uffd;
 
 /* ---- VMAs ---- */
 
@@ -52,7 +57,11 @@ struct shmem_obj;
 #define VM_IO		0x00004000u
 #define VM_DONTCOPY	0x00020000u	/* MADV_DONTFORK */
 #define VM_WIPEONFORK	0x02000000u
+#define VM_UFFD_MISSING	0x00000200u	/* missing faults go to vma->uffd */
+#define VM_UFFD_WP	0x00001000u	/* uffd-wp faults go to vma->uffd */
 #define VM_FSDAX	0x04000000u	/* fs-DAX file mapping (files issue) */
+
+#define VM_UFFD_FLAGS	(VM_UFFD_MISSING | VM_UFFD_WP)
 
 #define VM_ACCESS_FLAGS	(VM_READ | VM_WRITE | VM_EXEC)
 
@@ -80,6 +89,12 @@ struct gup_vma {
 	struct shmem_obj *shmem;	/* shared anon backing (a reference)       */
 	const struct vm_operations *vm_ops;
 	void *vm_private;		/* for vm_ops                              */
+	/*
+	 * The userfaultfd this VMA is registered with, iff vm_flags has a VM_UFFD_*
+	 * bit; counted in uffd->vma_refs (split and vma_free keep the count, fork's
+	 * copy drops it: userfaultfd.h).
+	 */
+	struct gup_uffd *uffd;
 	struct gup_vma *doomed_next;	/* munmap: unlinked, freed after the flush */
 };
 

@@ -8,6 +8,7 @@
  * mmu_gather only after the TLB shootdown.
  */
 #include "mm/fault.h"
+#include "mm/userfaultfd.h"
 #include "world.h"
 #include "debug.h"
 
@@ -81,6 +82,8 @@ static int munmap_locked(struct gup_mm *mm, uint64_t start, uint64_t end)
 	for (vma = find_vma(mm, start); vma && vma_start(vma) < end; vma = next) {
 		next = vma_next(vma);
 		zap_page_range(&tlb, vma, vma_start(vma), vma_end(vma));
+		/* Waiters retry after we unlock and find no VMA (-EFAULT), not a hang. */
+		userfaultfd_unmap(vma);
 		vma_unlink(mm, vma);
 		vma->doomed_next = doomed;	/* freed after the flush */
 		doomed = vma;
@@ -249,7 +252,8 @@ static uint64_t change_pte(struct prot_args *pa, uint64_t addr, uint64_t pte)
 		new = (new & ~PTE_PROTNONE) | PTE_PRESENT;
 	if (!(pa->newflags & VM_WRITE))
 		return pte_wrprotect(new);
-	if (pte_write(new) || !pa->try_writable)
+	/* A uffd-wp armed PTE stays R/O: the write must reach the handler. */
+	if (pte_write(new) || !pa->try_writable || (new & PTE_UFFD_WP))
 		return new;
 	/* can_change_pte_writable: exclusive anon pages, or dirty shared pages. */
 	if (pa->newflags & VM_SHARED)
