@@ -465,9 +465,9 @@ static void set_vm_flags(struct gup_mm *mm, uint64_t addr, uint32_t set, uint32_
 }
 
 /*
- * vma_can_userfault: only private anonymous memory here; file-backed, VM_IO and
- * VM_PFNMAP VMAs give -EINVAL, a VMA without VM_MAYWRITE -EPERM; a range that meets
- * such a VMA registers nothing at all.
+ * vma_can_userfault: anonymous memory; file-backed, VM_IO and VM_PFNMAP VMAs give
+ * -EINVAL, and so does WP on shared memory; a VMA without VM_MAYWRITE -EPERM; a
+ * range that meets such a VMA registers nothing at all.
  */
 static void test_register_bad_vmas(void **state)
 {
@@ -481,10 +481,19 @@ static void test_register_bad_vmas(void **state)
 	assert_int_equal(gup_uffd_unregister(e.h, e.u, FILE_BASE, PG), -EINVAL);
 	s = fx_map_anon(e.t, 2, GUP_PROT_READ | GUP_PROT_WRITE, GUP_MAP_SHARED);
 	assert_int_equal(gup_uffd_register(e.h, e.u, s, PG, GUP_UFFD_WP), -EINVAL);
+	assert_int_equal(gup_uffd_register(e.h, e.u, s, PG, GUP_UFFD_MISSING), 0);
+	assert_int_equal(gup_uffd_register(e.h, e.u, s, PG, GUP_UFFD_MISSING | GUP_UFFD_WP),
+			 -EINVAL);
+	assert_int_equal(gup_uffd_copy(e.h, e.u, s, &s, PG, GUP_UFFD_COPY_WP), -EINVAL);
 
 	a = fx_map_private(e.t, 2);
 	set_vm_flags(e.mm, a, VM_IO, 0);
 	assert_int_equal(gup_uffd_register(e.h, e.u, a, PG, GUP_UFFD_MISSING), -EINVAL);
+	/* Over a good VMA and a bad one: all or nothing. */
+	assert_int_equal(a + 2 * PG, s);
+	assert_int_equal(gup_uffd_unregister(e.h, e.u, s, 2 * PG), 0);
+	assert_int_equal(gup_uffd_register(e.h, e.u, a, 4 * PG, GUP_UFFD_MISSING), -EINVAL);
+	assert_int_equal(vma_flags_at(e.mm, s) & VM_UFFD_FLAGS, 0);
 	set_vm_flags(e.mm, a, VM_PFNMAP, VM_IO);
 	assert_int_equal(gup_uffd_register(e.h, e.u, a, PG, GUP_UFFD_MISSING), -EINVAL);
 	set_vm_flags(e.mm, a, 0, VM_PFNMAP | VM_MAYWRITE | VM_WRITE);
@@ -1504,6 +1513,94 @@ static void test_many_waiters(void **state)
 	env_end(&e);
 }
 
+/* ------------------------------------------------------------------------ */
+/* 4. Shared anonymous memory                                               */
+/* ------------------------------------------------------------------------ */
+
+/* @nr_pages of shared anon memory of t, registered with u for missing faults. */
+static uint64_t map_shared_registered(struct env *e, size_t nr_pages)
+{
+	uint64_t a = fx_map_anon(e->t, nr_pages, GUP_PROT_READ | GUP_PROT_WRITE, GUP_MAP_SHARED);
+
+	assert_int_equal(gup_uffd_register(e->h, e->u, a, nr_pages * PG, GUP_UFFD_MISSING), 0);
+	return a;
+}
+
+/*
+ * MAP_SHARED|MAP_ANONYMOUS: a fault is missing when the shared object has no
+ * page; COPY puts the handler's bytes in the object, ZEROPAGE a zeroed page (not
+ * the zero page); a fork child shares them.
+ */
+static void test_shmem_missing(void **state)
+{
+	struct gup_task *child;
+	struct faulter f;
+	struct env e;
+	uint64_t a;
+
+	(void)state;
+	env_new(&e);
+	a = map_shared_registered(&e, 3);
+	faulter_start(&f, &e, e.t, OP_LOAD, a, PG);
+	expect_fault(&e, a, 0, e.t);
+	assert_blocked(&f);
+	assert_int_equal(copy_pattern(&e, a, SEED, 0), PG);
+	faulter_join(&f);
+	assert_int_equal(f.ret, 0);
+	assert_pattern(f.buf, SEED, a, PG);
+	assert_true(fx_pte(e.t, a) & PTE_WRITE);
+	assert_int_equal(copy_pattern(&e, a, SEED, 0), -EEXIST);
+	assert_int_equal(gup_uffd_zeropage(e.h, e.u, a + PG, PG, 0), PG);
+	assert_true(fx_pfn(e.t, a + PG) > 0);
+	fx_check_zero_pages(e.t, a + PG, 1);
+	fx_check(e.w);
+
+	/* The child maps the same object, unregistered: it sees what was filled. */
+	child = fx_fork(e.t);
+	assert_int_equal(vma_flags_at(gup_task_mm(child), a) & VM_UFFD_FLAGS, 0);
+	fx_check_pages(child, a, 1, SEED);
+	assert_int_equal(fx_pfn(child, a), fx_pfn(e.t, a));
+	gup_task_exit(child);
+	/* DONTNEED drops PTEs, not the object's pages: the refault is no uffd fault. */
+	assert_int_equal(gup_madvise(e.t, a, 2 * PG, GUP_MADV_DONTNEED), 0);
+	fx_check_pages(e.t, a, 1, SEED);
+	no_message(&e);
+	assert_int_equal(delta(&e, GUP_STAT_UFFD_FAULT), 1);
+	assert_int_equal(delta(&e, GUP_STAT_UFFD_COPY), 1);
+	assert_int_equal(delta(&e, GUP_STAT_UFFD_ZEROPAGE), 1);
+	env_end(&e);
+}
+
+/*
+ * A page the (unregistered) fork child brings into the shared object while the
+ * parent waits for it: the parent keeps waiting (its PTE is still missing), COPY
+ * says -EEXIST, and a WAKE lets the parent map the child's page.
+ */
+static void test_shmem_filled_by_other_mapping(void **state)
+{
+	struct gup_task *child;
+	struct faulter f;
+	struct env e;
+	uint64_t a;
+
+	(void)state;
+	env_new(&e);
+	a = map_shared_registered(&e, 1);
+	child = fx_fork(e.t);
+	faulter_start(&f, &e, e.t, OP_LOAD, a, 8);
+	expect_fault(&e, a, 0, e.t);
+	fx_store_u64(child, a, 0xc0ffee);
+	assert_blocked(&f);
+	assert_int_equal(copy_pattern(&e, a, SEED, 0), -EEXIST);
+	assert_blocked(&f);
+	assert_int_equal(gup_uffd_wake(e.u, a, PG), 0);
+	faulter_join(&f);
+	assert_int_equal(f.ret, 0);
+	assert_int_equal(fx_load_u64(e.t, a), 0xc0ffee);
+	gup_task_exit(child);
+	env_end(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest uffd[] = {
@@ -1544,6 +1641,9 @@ int main(void)
 		cmocka_unit_test(test_munmap_wakes_waiters),
 		cmocka_unit_test(test_killed_waiter),
 		cmocka_unit_test(test_many_waiters),
+		/* 4 */
+		cmocka_unit_test(test_shmem_missing),
+		cmocka_unit_test(test_shmem_filled_by_other_mapping),
 	};
 
 	return cmocka_run_group_tests(uffd, NULL, NULL);

@@ -54,8 +54,10 @@ GUP_API int gup_uffd_close(struct gup_task *t, struct gup_uffd *uffd);
 /*
  * gup_uffd_register - deliver faults in [start, start+len) to @uffd.  Every VMA
  * the range meets (holes are skipped) is split at the edges and registered; it
- * must be private anonymous memory.  Registering again with the same uffd
- * replaces the mode.  Return: 0; -EINVAL (unaligned or empty range, bad mode, a VMA that cannot
+ * must be anonymous memory, private or shared (MAP_SHARED|MAP_ANONYMOUS, for
+ * GUP_UFFD_MISSING only).  Registering again with the same uffd replaces the mode.
+ * In shared memory a fault is "missing" when the shared object has no page there
+ * (a page another mapping brought in is just mapped).  Return: 0; -EINVAL (unaligned or empty range, bad mode, a VMA that cannot
  * be registered: file-backed, VM_IO/VM_PFNMAP); -ENOMEM (no VMA in the range, or
  * out of memory); -EPERM (a VMA without VM_MAYWRITE); -EBUSY (a VMA registered
  * with another uffd); -EBADF; -EINTR; -EDEADLK.
@@ -99,11 +101,13 @@ GUP_API int gup_uffd_read(struct gup_uffd *uffd, struct gup_uffd_msg *msg,
 
 /*
  * gup_uffd_copy - fill the missing pages [dst, dst+len) with @len bytes from @src
- * (UFFDIO_COPY): new anonymous pages, mapped writable if the VMA is (R/O with
- * GUP_UFFD_COPY_WP), then the tasks waiting in the range are woken.  The range must
+ * (UFFDIO_COPY): new anonymous pages (in shared memory: new pages of the shared
+ * object), mapped writable if the VMA is (R/O with GUP_UFFD_COPY_WP), then the
+ * tasks waiting in the range are woken.  The range must
  * lie in one VMA registered with @uffd.  Stops at the first page already mapped.
  * Return: bytes filled (@len, or fewer if it stopped after filling some: their
- * waiters are woken); -EEXIST (the first page is mapped); -ENOENT (not in one VMA
+ * waiters are woken); -EEXIST (the first page is mapped, or in shared memory
+ * exists); -ENOENT (not in one VMA
  * registered with @uffd); -EINVAL (unaligned or empty range, bad mode, COPY_WP on
  * a VMA not registered GUP_UFFD_WP); -EFAULT (@src NULL); -ENOMEM; -EBADF;
  * -EINTR; -EDEADLK.
@@ -116,7 +120,7 @@ GUP_API long gup_uffd_copy(struct gup_task *t, struct gup_uffd *uffd, uint64_t d
 /*
  * gup_uffd_zeropage - fill the missing pages [dst, dst+len) with zeroes
  * (UFFDIO_ZEROPAGE): private anonymous memory maps the shared zero page, as a
- * read fault would.  Return: as gup_uffd_copy.
+ * read fault would; shared memory gets a zeroed page.  Return: as gup_uffd_copy.
  */
 GUP_API long gup_uffd_zeropage(struct gup_task *t, struct gup_uffd *uffd, uint64_t dst,
 			       size_t len, unsigned mode);

@@ -351,7 +351,7 @@ static unsigned handle_pte_fault(struct vm_fault *vmf)
 
 	vmf->orig_pte = pte;
 	if (pte_none(pte)) {
-		if (uffd_missing(vmf->vma))
+		if (uffd_missing(vmf->vma, vmf->pgoff))
 			return handle_userfault(vmf, VM_UFFD_MISSING);
 		if (vma_is_anonymous(vmf->vma))
 			return do_anonymous_page(vmf);

@@ -142,6 +142,16 @@ void shmem_obj_put(struct gup_world *w, struct shmem_obj *obj);
 /* The page at @pgoff, created zeroed if absent, with a reference for the caller. */
 int shmem_get_page(struct gup_world *w, struct shmem_obj *obj, uint64_t pgoff,
 		   struct page **out);
+/* Is there a page at @pgoff?  (A userfaultfd missing fault on shmem is a cache miss.) */
+bool shmem_page_cached(struct shmem_obj *obj, uint64_t pgoff);
+/*
+ * UFFDIO_COPY/ZEROPAGE into shared memory: @page, just allocated and filled by the
+ * caller, becomes the page at @pgoff, holding the cache's reference and one for
+ * the caller.  -EEXIST if there is one already, -EFAULT beyond the object; then
+ * @page is freed.
+ */
+int shmem_add_page(struct gup_world *w, struct shmem_obj *obj, uint64_t pgoff,
+		   struct page *page);
 
 /* ---- the software TLB of a task ---- */
 

@@ -385,24 +385,32 @@ static void uffd_wp_range(struct gup_vma *vma, uint64_t start, uint64_t end, boo
 
 /* ---- registration ---- */
 
-/* vma_can_userfault: private anonymous memory only. */
-static bool vma_can_userfault(const struct gup_vma *vma)
+/*
+ * vma_can_userfault: anonymous memory, private or shared (shmem).  uffd-wp on
+ * shared memory would need PTE markers to survive unmapping: private only.
+ */
+static bool vma_can_userfault(const struct gup_vma *vma, uint32_t vm_flags)
 {
-	if (vma->vm_flags & (VM_IO | VM_PFNMAP | VM_FSDAX | VM_SHARED))
+	if (vma->vm_flags & (VM_IO | VM_PFNMAP | VM_FSDAX))
 		return false;
-	return vma_is_anonymous(vma);
+	if (vma_is_shmem(vma))
+		return !(vm_flags & VM_UFFD_WP);
+	return vma_is_anonymous(vma) && !(vma->vm_flags & VM_SHARED);
 }
 
-/* May [start, end) be (un)registered with @u?  0, -ENOMEM, -EINVAL, -EPERM, -EBUSY. */
+/*
+ * May [start, end) be registered with @u under @vm_flags (0: unregistered)?
+ * 0, -ENOMEM, -EINVAL, -EPERM, -EBUSY.
+ */
 static int uffd_check_vmas(struct gup_mm *mm, struct gup_uffd *u, uint64_t start,
-			   uint64_t end)
+			   uint64_t end, uint32_t vm_flags)
 {
 	struct gup_vma *vma = find_vma(mm, start);
 
 	if (!vma || vma_start(vma) >= end)
 		return -ENOMEM;
 	for (; vma && vma_start(vma) < end; vma = vma_next(vma)) {
-		if (!vma_can_userfault(vma))
+		if (!vma_can_userfault(vma, vm_flags))
 			return -EINVAL;
 		/* UFFDIO_COPY fills pages whatever the protection: it needs MAYWRITE. */
 		if (!(vma->vm_flags & VM_MAYWRITE))
@@ -477,7 +485,8 @@ static int uffd_set_range(struct gup_task *t, struct gup_uffd *u, uint64_t start
 	if (ret)
 		return ret;
 	/* A close that got the lock first has unregistered everything: stay out. */
-	ret = read_once_bool(&u->released) ? -EBADF : uffd_check_vmas(u->mm, u, start, end);
+	ret = read_once_bool(&u->released) ? -EBADF :
+					     uffd_check_vmas(u->mm, u, start, end, vm_flags);
 	if (!ret)
 		ret = vma_apply_range(u->mm, start, end,
 				      vm_flags ? uffd_register_vma : uffd_unregister_vma, &r);
@@ -616,9 +625,14 @@ GUP_API int gup_uffd_wake(struct gup_uffd *uffd, uint64_t start, size_t len)
 
 /* ---- filling pages: UFFDIO_COPY and UFFDIO_ZEROPAGE ---- */
 
-/* Map @entry at @addr if nothing is mapped there (-EEXIST otherwise).  mmap lock (r). */
+/*
+ * Map @entry at @addr if nothing is mapped there (-EEXIST otherwise).  @ref, if
+ * not NULL, is a reference of the caller's on the page that the mapping takes
+ * over (a shmem page; a new anon page comes with its mapping counted).  mmap lock
+ * held (r).
+ */
 static int uffd_install_pte(struct gup_task *t, struct gup_vma *vma, uint64_t addr,
-			    uint64_t entry)
+			    uint64_t entry, struct page *ref)
 {
 	struct gup_mm *mm = vma->mm;
 	struct pgtable *pt;
@@ -631,6 +645,8 @@ static int uffd_install_pte(struct gup_task *t, struct gup_vma *vma, uint64_t ad
 		spin_unlock(&pt->ptl);
 		return -EEXIST;
 	}
+	if (ref)
+		fetch_add_u64(&ref->count, PAGE_MAP_ONE);
 	set_pte(ptep, entry);
 	spin_unlock(&pt->ptl);
 	if (!pte_special(entry))
@@ -660,7 +676,7 @@ static int uffd_copy_page(struct gup_task *t, struct gup_vma *vma, uint64_t addr
 		entry |= PTE_UFFD_WP;
 	else if (vma->vm_flags & VM_WRITE)
 		entry = pte_mkwrite(entry);
-	ret = uffd_install_pte(t, vma, addr, entry);
+	ret = uffd_install_pte(t, vma, addr, entry, NULL);
 	if (ret) {
 		page_init_private(page, 0, 0, 0, false);
 		free_frame(w, page);
@@ -674,10 +690,43 @@ static int uffd_copy_page(struct gup_task *t, struct gup_vma *vma, uint64_t addr
 static int uffd_zero_page(struct gup_task *t, struct gup_vma *vma, uint64_t addr)
 {
 	int ret = uffd_install_pte(t, vma, addr, pfn_pte(ZERO_PFN, PTE_PRESENT | PTE_SPECIAL |
-								  PTE_ACCESSED));
+								  PTE_ACCESSED), NULL);
 
 	if (!ret)
 		count_task_event(vma->mm->w, t, GUP_STAT_UFFD_ZEROPAGE);
+	return ret;
+}
+
+/*
+ * Shared memory (shmem_mfill_atomic_pte): a new page in the object's cache, holding
+ * @src (NULL: zeroes), mapped here.  -EEXIST if the object has one: another mapping
+ * may have faulted it in (the handler then just wakes the waiter).
+ */
+static int uffd_shmem_page(struct gup_task *t, struct gup_vma *vma, uint64_t addr,
+			   const void *src)
+{
+	struct gup_world *w = vma->mm->w;
+	/* Unmovable, as every shmem page (shmem_get_page says why). */
+	struct page *page = alloc_page(w, GFP_KERNEL | (src ? 0 : GFP_ZERO));
+	uint64_t entry;
+	int ret;
+
+	if (!page)
+		return -ENOMEM;
+	if (src)
+		mem_copy_to(page_data(&w->arena, page), src, PAGE_SIZE, page_data(&w->arena, page));
+	ret = shmem_add_page(w, vma->shmem, linear_page_index(vma, addr), page);
+	if (ret)
+		return ret;
+	SetPageDirty(page);
+	entry = pte_mkdirty(pfn_pte(page_to_pfn(&w->arena, page), PTE_PRESENT | PTE_ACCESSED));
+	if (vma->vm_flags & VM_WRITE)
+		entry = pte_mkwrite(entry);
+	ret = uffd_install_pte(t, vma, addr, entry, page);
+	if (ret)
+		put_page(w, page);	/* the object keeps it; a fault will map it */
+	else
+		count_task_event(w, t, src ? GUP_STAT_UFFD_COPY : GUP_STAT_UFFD_ZEROPAGE);
 	return ret;
 }
 
@@ -695,8 +744,12 @@ static long uffd_fill_vma(struct gup_task *t, struct gup_vma *vma, uint64_t dst,
 	int ret = 0;
 
 	for (uint64_t addr = dst; addr < end && !ret; addr += PAGE_SIZE) {
-		if (f->src)
-			ret = uffd_copy_page(t, vma, addr, f->src + (addr - dst), f->wp);
+		const uint8_t *src = f->src ? f->src + (addr - dst) : NULL;
+
+		if (vma_is_shmem(vma))
+			ret = uffd_shmem_page(t, vma, addr, src);
+		else if (src)
+			ret = uffd_copy_page(t, vma, addr, src, f->wp);
 		else
 			ret = uffd_zero_page(t, vma, addr);
 		if (!ret)

@@ -49,15 +49,19 @@ struct gup_uffd {
 };
 
 /*
- * Is a fault on a missing page of @vma delivered to its uffd?  Not once the uffd
- * is being released: the fault is then handled as if unregistered, which is the
- * state close is about to establish (Linux returns VM_FAULT_NOPAGE and lets the
- * access retry; here GUP's loop would then spin holding the mmap lock that the
- * release needs for write).  mmap lock held.
+ * Is a fault on the missing page @pgoff of @vma (no PTE) delivered to its uffd?
+ * For shared memory only if the object has no page there either: a page another
+ * mapping brought in is simply mapped (shmem_get_folio_gfp).  Not once the uffd is
+ * being released: the fault is then handled as if unregistered, which is the state
+ * close is about to establish (Linux returns VM_FAULT_NOPAGE and lets the access
+ * retry; here GUP's loop would then spin holding the mmap lock that the release
+ * needs for write).  mmap lock held.
  */
-static inline bool uffd_missing(struct gup_vma *vma)
+static inline bool uffd_missing(struct gup_vma *vma, uint64_t pgoff)
 {
-	return unlikely(vma->vm_flags & VM_UFFD_MISSING) && !read_once_bool(&vma->uffd->released);
+	if (likely(!(vma->vm_flags & VM_UFFD_MISSING)) || read_once_bool(&vma->uffd->released))
+		return false;
+	return !vma_is_shmem(vma) || !shmem_page_cached(vma->shmem, pgoff);
 }
 
 /* Is a write to the PTE @pte of @vma a uffd-wp fault?  mmap lock held. */
