@@ -32,9 +32,9 @@
 
 /*
  * One faulting task, on its stack while it sleeps in handle_userfault.  Only the
- * waiter itself sets @msg (before queueing); @list and @reported are changed under
- * uffd->lock; @woken is set (release) by a waker after unlinking it, and after that
- * store the waker never touches the waiter again: it may already be gone.
+ * waiter itself sets @msg (before queueing); @list, @queued and @reported change
+ * under uffd->lock; @woken is set (release) by a waker after unlinking it, and
+ * after that store the waker never touches the waiter again: it may be gone.
  */
 struct uffd_waiter {
 	struct list_head list;		/* on uffd->pending or ->reported, or empty */
