@@ -308,6 +308,13 @@ static void expect_fault(struct env *e, uint64_t addr, uint32_t flags, struct gu
 	assert_int_equal(m.task_id, gup_task_id(t));
 }
 
+/* The message of @f's fault (at @addr, @flags), and @f asleep in it. */
+static void await_blocked(struct env *e, struct faulter *f, uint64_t addr, uint32_t flags)
+{
+	expect_fault(e, addr, flags, f->t);
+	assert_blocked(f);
+}
+
 /* @buf holds pattern @seed of the page at @addr. */
 static void assert_pattern(const uint8_t *buf, unsigned seed, uint64_t addr, size_t len)
 {
@@ -974,8 +981,7 @@ static void test_load_waits_for_copy(void **state)
 	env_new(&e);
 	a = map_registered(&e, 2, GUP_UFFD_MISSING);
 	faulter_start(&f, &e, e.t, OP_LOAD, a + PG + 100, 200);
-	expect_fault(&e, a + PG, 0, e.t);
-	assert_blocked(&f);
+	await_blocked(&e, &f, a + PG, 0);
 	no_message(&e);		/* reported once */
 	assert_int_equal(copy_pattern(&e, a + PG, SEED, 0), PG);
 	faulter_join(&f);
@@ -1002,8 +1008,7 @@ static void test_store_waits_for_copy(void **state)
 	faulter_init(&f, &e, e.t, OP_STORE, a + 8, 16);
 	memset(f.buf, 0xee, 16);
 	faulter_run(&f);
-	expect_fault(&e, a, GUP_UFFD_PAGEFAULT_FLAG_WRITE, e.t);
-	assert_blocked(&f);
+	await_blocked(&e, &f, a, GUP_UFFD_PAGEFAULT_FLAG_WRITE);
 	assert_int_equal(copy_pattern(&e, a, SEED, 0), PG);
 	faulter_join(&f);
 	assert_int_equal(f.ret, 0);
@@ -1067,8 +1072,7 @@ static void test_gup_unlocked_waits(void **state)
 	env_new(&e);
 	a = map_registered(&e, 2, GUP_UFFD_MISSING);
 	faulter_start(&f, &e, e.t, OP_GET_UNLOCKED, a, 2);
-	expect_fault(&e, a, 0, e.t);
-	assert_blocked(&f);
+	await_blocked(&e, &f, a, 0);
 	assert_int_equal(copy_pattern(&e, a, SEED, 0), PG);
 	expect_fault(&e, a + PG, 0, e.t);
 	assert_int_equal(copy_pattern(&e, a + PG, SEED, 0), PG);
@@ -1102,8 +1106,7 @@ static void test_pin_fast_fallback_waits(void **state)
 	faulter_init(&f, &e, e.t, OP_PIN_FAST, a, 2);
 	f.flags = F_WRITE;
 	faulter_run(&f);
-	expect_fault(&e, a + PG, GUP_UFFD_PAGEFAULT_FLAG_WRITE, e.t);
-	assert_blocked(&f);
+	await_blocked(&e, &f, a + PG, GUP_UFFD_PAGEFAULT_FLAG_WRITE);
 	assert_int_equal(copy_pattern(&e, a + PG, SEED + 1, 0), PG);
 	faulter_join(&f);
 	assert_int_equal(f.ret, 2);
@@ -1137,8 +1140,7 @@ static void test_gup_remote_locked_waits(void **state)
 		faulter_init(&f, &e, e.tr, OP_GET_REMOTE_LOCKED, va, 1);
 		f.write_lock = i;
 		faulter_run(&f);
-		expect_fault(&e, va, 0, e.tr);
-		assert_blocked(&f);
+		await_blocked(&e, &f, va, 0);
 		assert_int_equal(copy_pattern(&e, va, SEED, 0), PG);
 		faulter_join(&f);
 		assert_int_equal(f.ret, 1);
@@ -1172,8 +1174,7 @@ static void test_fixup_waits(void **state)
 	faulter_init(&f, &e, e.tr, OP_FIXUP, a + PG, 0);
 	f.flags = GUP_FAULT_FLAG_WRITE;
 	faulter_run(&f);
-	expect_fault(&e, a + PG, GUP_UFFD_PAGEFAULT_FLAG_WRITE, e.tr);
-	assert_blocked(&f);
+	await_blocked(&e, &f, a + PG, GUP_UFFD_PAGEFAULT_FLAG_WRITE);
 	assert_true(mmap_lock_free(e.mm));
 	assert_int_equal(copy_pattern(&e, a + PG, SEED, 0), PG);
 	faulter_join(&f);
@@ -1196,8 +1197,7 @@ static void test_zeropage_wakes(void **state)
 	env_new(&e);
 	a = map_registered(&e, 1, GUP_UFFD_MISSING);
 	faulter_start(&f, &e, e.t, OP_LOAD, a, 64);
-	expect_fault(&e, a, 0, e.t);
-	assert_blocked(&f);
+	await_blocked(&e, &f, a, 0);
 	assert_int_equal(gup_uffd_zeropage(e.h, e.u, a, PG, 0), PG);
 	faulter_join(&f);
 	assert_int_equal(f.ret, 0);
@@ -1261,8 +1261,7 @@ static void test_wp_write_waits(void **state)
 	faulter_init(&f, &e, e.t, OP_STORE, a + 16, 8);
 	memset(f.buf, 0x77, 8);
 	faulter_run(&f);
-	expect_fault(&e, a, GUP_UFFD_PAGEFAULT_FLAG_WRITE | GUP_UFFD_PAGEFAULT_FLAG_WP, e.t);
-	assert_blocked(&f);
+	await_blocked(&e, &f, a, GUP_UFFD_PAGEFAULT_FLAG_WRITE | GUP_UFFD_PAGEFAULT_FLAG_WP);
 	fx_check_pages(t2, a, 1, SEED);		/* a reader is not held up */
 	assert_int_equal(gup_uffd_writeprotect(e.h, e.u, a, PG, GUP_UFFD_WRITEPROTECT_DONTWAKE), 0);
 	assert_blocked(&f);
@@ -1294,8 +1293,7 @@ static void test_copy_wp_mode(void **state)
 	faulter_run(&f);
 	expect_fault(&e, a, GUP_UFFD_PAGEFAULT_FLAG_WRITE, e.t);
 	assert_int_equal(copy_pattern(&e, a, SEED, GUP_UFFD_COPY_WP), PG);
-	expect_fault(&e, a, GUP_UFFD_PAGEFAULT_FLAG_WRITE | GUP_UFFD_PAGEFAULT_FLAG_WP, e.t);
-	assert_blocked(&f);
+	await_blocked(&e, &f, a, GUP_UFFD_PAGEFAULT_FLAG_WRITE | GUP_UFFD_PAGEFAULT_FLAG_WP);
 	assert_int_equal(gup_uffd_writeprotect(e.h, e.u, a, PG, 0), 0);
 	faulter_join(&f);
 	assert_int_equal(f.ret, 0);
@@ -1322,8 +1320,7 @@ static void test_close_wakes_waiters(void **state)
 	faulter_init(&f, &e, e.t, OP_STORE, a, 8);
 	memset(f.buf, 0x44, 8);
 	faulter_run(&f);
-	expect_fault(&e, a, GUP_UFFD_PAGEFAULT_FLAG_WRITE, e.t);
-	assert_blocked(&f);
+	await_blocked(&e, &f, a, GUP_UFFD_PAGEFAULT_FLAG_WRITE);
 	faulter_start(&r, &e, e.h, OP_READ_MSG, 0, 0);
 	assert_blocked(&r);
 	assert_int_equal(gup_uffd_close(e.h, e.u), 0);
@@ -1385,8 +1382,7 @@ static void test_unregister_wakes_waiters(void **state)
 	env_new(&e);
 	a = map_registered(&e, 1, GUP_UFFD_MISSING);
 	faulter_start(&f, &e, e.t, OP_GET_UNLOCKED, a, 1);
-	expect_fault(&e, a, 0, e.t);
-	assert_blocked(&f);
+	await_blocked(&e, &f, a, 0);
 	assert_int_equal(gup_uffd_unregister(e.h, e.u, a, PG), 0);
 	faulter_join(&f);
 	assert_int_equal(f.ret, 1);
@@ -1408,8 +1404,7 @@ static void test_munmap_wakes_waiters(void **state)
 	t2 = fx_task_add(e.mm);
 	a = map_registered(&e, 3, GUP_UFFD_MISSING);
 	faulter_start(&f, &e, e.t, OP_LOAD, a + PG, 8);
-	expect_fault(&e, a + PG, 0, e.t);
-	assert_blocked(&f);
+	await_blocked(&e, &f, a + PG, 0);
 	assert_int_equal(gup_munmap(t2, a + PG, PG), 0);
 	faulter_join(&f);
 	assert_int_equal(f.ret, -EFAULT);
@@ -1436,8 +1431,7 @@ static void test_killed_waiter(void **state)
 	k2 = fx_task_add(e.mm);
 	a = map_registered(&e, 2, GUP_UFFD_MISSING);
 	faulter_start(&f, &e, k1, OP_LOAD, a, 8);
-	expect_fault(&e, a, 0, k1);
-	assert_blocked(&f);
+	await_blocked(&e, &f, a, 0);
 	gup_task_kill(k1);
 	faulter_join(&f);
 	assert_int_equal(f.ret, -EINTR);
@@ -1542,8 +1536,7 @@ static void test_shmem_missing(void **state)
 	env_new(&e);
 	a = map_shared_registered(&e, 3);
 	faulter_start(&f, &e, e.t, OP_LOAD, a, PG);
-	expect_fault(&e, a, 0, e.t);
-	assert_blocked(&f);
+	await_blocked(&e, &f, a, 0);
 	assert_int_equal(copy_pattern(&e, a, SEED, 0), PG);
 	faulter_join(&f);
 	assert_int_equal(f.ret, 0);
