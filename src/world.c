@@ -8,6 +8,7 @@
 #include "world.h"
 #include "io/disk.h"
 #include "mm/filemap.h"
+#include "mm/userfaultfd.h"
 
 static const char *const stat_names[GUP_NR_STATS] = {
 	[GUP_STAT_FAULT] = "fault",
@@ -51,6 +52,12 @@ static const char *const stat_names[GUP_NR_STATS] = {
 	[GUP_STAT_DAX_LEASE] = "dax_lease",
 	[GUP_STAT_DAX_LEASE_BREAK] = "dax_lease_break",
 	[GUP_STAT_DAX_BREAK_TIMEOUT] = "dax_break_timeout",
+	[GUP_STAT_UFFD_FAULT] = "uffd_fault",
+	[GUP_STAT_UFFD_WP_FAULT] = "uffd_wp_fault",
+	[GUP_STAT_UFFD_SIGBUS] = "uffd_sigbus",
+	[GUP_STAT_UFFD_COPY] = "uffd_copy",
+	[GUP_STAT_UFFD_ZEROPAGE] = "uffd_zeropage",
+	[GUP_STAT_UFFD_WAKE] = "uffd_wake",
 };
 
 /* GUP_DEBUG=1 in the environment turns misuse reports on for every world. */
@@ -166,6 +173,7 @@ GUP_API int gup_world_create(const struct gup_world_config *cfg, struct gup_worl
 	INIT_LIST_HEAD(&w->shmem_list);
 	INIT_LIST_HEAD(&w->disk_list);
 	INIT_LIST_HEAD(&w->file_list);
+	INIT_LIST_HEAD(&w->uffd_list);
 	w->policy = policy;
 	w->report = cfg->report ? cfg->report : stderr;
 	w->debug = cfg->debug || env_debug();
@@ -238,6 +246,7 @@ GUP_API int gup_world_destroy(struct gup_world *w)
 		return -EINVAL;
 	if (w->nr_mms || w->nr_tasks)
 		return -EBUSY;
+	uffds_free(w);		/* all closed: an open one would hold an mm */
 	report_unbalanced(w);
 	report_open_files(w);
 	files_destroy(w);	/* their cache references, before the leak scan */

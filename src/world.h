@@ -34,6 +34,7 @@ struct gup_world {
 	struct list_head shmem_list;	/* of struct shmem_obj */
 	struct list_head disk_list;	/* of struct gup_disk */
 	struct list_head file_list;	/* of struct gup_file */
+	struct list_head uffd_list;	/* of struct gup_uffd, open and closed */
 	size_t nr_mms, nr_tasks;
 	unsigned next_id;
 	struct vm_stat_shard stats[NR_ALLOC_SHARDS];

@@ -93,6 +93,8 @@ GUP_API GUP_MUST_CHECK int gup_task_create(struct gup_mm *mm, struct gup_task **
 /* gup_task_exit - the thread exits: its TLB is dropped, its mm reference put. */
 GUP_API void gup_task_exit(struct gup_task *t);
 GUP_API struct gup_mm *gup_task_mm(const struct gup_task *t);
+/* A task's id, unique in its world (userfaultfd messages name the faulting task). */
+GUP_API unsigned gup_task_id(const struct gup_task *t);
 /*
  * The task this OS thread acts as, for code written with Linux names (gup/linux.h:
  * `current`).  Per thread; NULL until set.  The gup_* API never reads it.
@@ -343,6 +345,12 @@ enum gup_stat_item {
 	GUP_STAT_DAX_LEASE,		/* leases taken on DAX file ranges            */
 	GUP_STAT_DAX_LEASE_BREAK,	/* leases broken by truncate / punch-hole     */
 	GUP_STAT_DAX_BREAK_TIMEOUT,	/* truncates refused: pins outlived the wait  */
+	GUP_STAT_UFFD_FAULT,		/* missing faults queued to a userfaultfd     */
+	GUP_STAT_UFFD_WP_FAULT,		/* uffd-wp faults queued to a userfaultfd     */
+	GUP_STAT_UFFD_SIGBUS,		/* uffd faults that could not wait (no RETRY) */
+	GUP_STAT_UFFD_COPY,		/* pages filled by UFFDIO_COPY                */
+	GUP_STAT_UFFD_ZEROPAGE,		/* pages filled by UFFDIO_ZEROPAGE            */
+	GUP_STAT_UFFD_WAKE,		/* waiting faults woken                       */
 	GUP_NR_STATS
 };
 

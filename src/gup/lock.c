@@ -26,15 +26,8 @@ void task_note_mmap_lock(struct gup_task *t, struct gup_mm *mm, int mode)
 
 void task_note_mmap_unlock(struct gup_task *t, struct gup_mm *mm)
 {
-	struct mmap_held *h;
-
-	if (!t)
-		return;
-	h = task_mmap_held(t, mm);
-	if (!h)
-		return;		/* taken by an internal path that does not record */
-	h->mm = NULL;
-	h->mode = 0;
+	/* No record if an internal path took it, or the fault that dropped it cleared it. */
+	task_mmap_held_clear(t, mm);
 }
 
 int gup_mmap_read_lock_killable(struct gup_call *c)

@@ -40,12 +40,17 @@ static void violation(struct checker *c, const char *fmt, ...)
 static void check_pte(struct checker *c, uint64_t addr, uint64_t pte)
 {
 	struct gup_mm *mm = c->mm;
+	struct gup_vma *vma = vma_lookup(mm, addr);
 	struct page *page;
 	uint64_t pfn = pte_pfn(pte);
 
-	if (!vma_lookup(mm, addr))
+	if (!vma)
 		violation(c, "mm %u: PTE at %#llx outside any VMA", mm->id,
 			  (unsigned long long)addr);
+	/* uffd-wp: a marker is R/O and lives only in a VMA registered for it. */
+	if ((pte & PTE_UFFD_WP) && (pte_write(pte) || (vma && !(vma->vm_flags & VM_UFFD_WP))))
+		violation(c, "mm %u: uffd-wp PTE at %#llx is writable or outside a WP VMA",
+			  mm->id, (unsigned long long)addr);
 	if (!pfn_valid(&c->w->arena, pfn)) {
 		violation(c, "mm %u: PTE at %#llx maps pfn %llu beyond the arena", mm->id,
 			  (unsigned long long)addr, (unsigned long long)pfn);
@@ -95,6 +100,11 @@ static void check_mm(struct checker *c, struct gup_mm *mm)
 			  (long long)mm_rss(mm), c->rss);
 	if (vma_tree_validate(&mm->vmas))
 		violation(c, "mm %u: VMA tree corrupt", mm->id);
+	for (struct gup_vma *v = node_vma(vma_tree_first(&mm->vmas)); v; v = vma_next(v))
+		if (!v->uffd != !(v->vm_flags & VM_UFFD_FLAGS))
+			violation(c, "mm %u: VMA at %#llx: userfaultfd flags %#x but uffd %p",
+				  mm->id, (unsigned long long)vma_start(v),
+				  v->vm_flags & VM_UFFD_FLAGS, (void *)v->uffd);
 	mmap_read_unlock(mm);
 }
 

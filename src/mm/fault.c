@@ -9,6 +9,7 @@
  * VM_FAULT_RETRY / VM_FAULT_COMPLETED (fault.h).
  */
 #include "mm/fault.h"
+#include "mm/userfaultfd.h"
 #include "world.h"
 #include "debug.h"
 
@@ -237,6 +238,8 @@ static unsigned wp_page_copy(struct vm_fault *vmf, struct page *old)
 	entry = pfn_pte(page_to_pfn(&w->arena, new), PTE_PRESENT | PTE_ACCESSED);
 	if (!unshare)
 		entry = maybe_mkwrite(pte_mkdirty(entry), vmf->vma);
+	else
+		entry |= vmf->orig_pte & PTE_UFFD_WP;	/* unsharing is not the write */
 
 	spin_lock(&vmf->pt->ptl);
 	if (!pte_same_locked(vmf)) {
@@ -308,7 +311,8 @@ static unsigned wp_page_reuse(struct vm_fault *vmf, struct page *page)
 		count_task_event(w, vmf->task, GUP_STAT_UNSHARE_REUSE);
 		return 0;	/* the PTE stays R/O: unshare never grants write */
 	}
-	entry = maybe_mkwrite(pte_mkdirty(pte_mkyoung(vmf->orig_pte)), vmf->vma);
+	/* A marker left by a uffd being released goes: writable PTEs carry none. */
+	entry = maybe_mkwrite(pte_mkdirty(pte_mkyoung(vmf->orig_pte)), vmf->vma) & ~PTE_UFFD_WP;
 	/* Gaining write needs no flush: a stale R/O entry just faults again. */
 	set_pte(vmf->pte, entry);
 	spin_unlock(&vmf->pt->ptl);
@@ -361,6 +365,8 @@ static unsigned do_wp_page(struct vm_fault *vmf)
 
 	count_task_event(vmf->w, vmf->task, (vmf->flags & FAULT_FLAG_UNSHARE) ? GUP_STAT_FAULT_UNSHARE
 								 : GUP_STAT_FAULT_WP);
+	if (!(vmf->flags & FAULT_FLAG_UNSHARE) && uffd_wp_armed(vma, vmf->orig_pte))
+		return handle_userfault(vmf, VM_UFFD_WP);
 	if (vma->vm_flags & (VM_SHARED | VM_MAYSHARE))
 		return wp_page_shared(vmf, page);
 	if (page && PageAnon(page)) {
@@ -386,6 +392,8 @@ static unsigned handle_pte_fault(struct vm_fault *vmf)
 
 	vmf->orig_pte = pte;
 	if (pte_none(pte)) {
+		if (uffd_missing(vmf->vma, vmf->pgoff))
+			return handle_userfault(vmf, VM_UFFD_MISSING);
 		if (vma_is_anonymous(vmf->vma))
 			return do_anonymous_page(vmf);
 		if (vma_is_shmem(vmf->vma))

@@ -19,6 +19,7 @@
  * FOLL_PIN backs off instead of pinning a page that is becoming shared.
  */
 #include "mm/fault.h"
+#include "mm/userfaultfd.h"
 #include "world.h"
 
 struct copy_args {
@@ -68,8 +69,9 @@ static int copy_present_pte(struct copy_args *ca, pte_t *dst, pte_t *src, uint64
 	struct page *page;
 	int done = COPIED_SHARED;
 
+	/* The child is never uffd-wp registered (dup_userfaultfd): no markers there. */
 	if (pte_special(pte)) {		/* zero page: nothing to count */
-		set_pte(dst, pte);
+		set_pte(dst, pte & ~PTE_UFFD_WP);
 		return COPIED_ZERO;
 	}
 	page = pfn_to_page(ca->arena, pte_pfn(pte));	/* vm_normal_page */
@@ -84,7 +86,7 @@ static int copy_present_pte(struct copy_args *ca, pte_t *dst, pte_t *src, uint64
 		pte = pte_wrprotect(pte);
 		done |= COPIED_WRPROTECT;
 	}
-	set_pte(dst, pte_mkold(pte));
+	set_pte(dst, pte_mkold(pte) & ~PTE_UFFD_WP);
 	return done;
 }
 
@@ -178,6 +180,7 @@ static int dup_mmap(struct gup_mm *mm, struct gup_mm *oldmm, bool *wrprotected)
 		tmp = vma_dup(mm, vma);
 		if (!tmp)
 			return -ENOMEM;
+		dup_userfaultfd(tmp);
 		ret = vma_link(mm, tmp);
 		if (ret) {
 			vma_free(tmp);

@@ -7,6 +7,7 @@
 
 #include "mm/filemap.h"
 #include "mm/mm.h"
+#include "mm/userfaultfd.h"
 #include "world.h"
 #include "debug.h"
 
@@ -101,6 +102,8 @@ void vma_free(struct gup_vma *vma)
 		vma->vm_ops->close(vma);
 	if (vma->shmem)
 		shmem_obj_put(vma->mm->w, vma->shmem);
+	if (vma->uffd)
+		uffd_vma_put(vma->uffd);
 	free(vma);
 }
 
@@ -130,6 +133,9 @@ struct gup_vma *vma_dup(struct gup_mm *mm, struct gup_vma *src)
 	vma->shmem = src->shmem;
 	if (vma->shmem)
 		shmem_obj_get(vma->shmem);
+	vma->uffd = src->uffd;	/* a split keeps the registration; fork drops it */
+	if (vma->uffd)
+		uffd_vma_get(vma->uffd);
 	if (vma->vm_ops && vma->vm_ops->open)
 		vma->vm_ops->open(vma);
 	return vma;
@@ -166,7 +172,7 @@ static bool vma_can_merge(struct gup_vma *a, struct gup_vma *b)
 {
 	if (vma_end(a) != vma_start(b) || a->vm_flags != b->vm_flags ||
 	    a->vm_ops != b->vm_ops || a->vm_private != b->vm_private ||
-	    a->shmem != b->shmem)
+	    a->shmem != b->shmem || a->uffd != b->uffd)
 		return false;
 	if (a->vm_ops || a->shmem)
 		return linear_page_index(a, vma_end(a)) == b->pgoff;

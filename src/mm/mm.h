@@ -22,11 +22,15 @@
  *   7. world->lock             the world's lists; mm->tasks_lock may nest inside
  *                              (summing and folding per-task counters).
  *   8. leaf locks, never nested with each other:
- *        pgtable_pool->lock, mm->tasks_lock, disk->lock.
+ *        pgtable_pool->lock, mm->tasks_lock, disk->lock,
+ *        uffd->lock (a userfaultfd's fault queues; taken under the mmap lock by
+ *        faults, UFFDIO_* and munmap, never with a PT lock held).
  *
- * Sleeping (rwsem, mutex, page lock, waiting) is allowed only at levels 1-2a.  A TLB shootdown (which
- * waits for irq-off sections) may be issued holding any of these: an irq-off section
- * never takes a lock, so it always ends.
+ * Sleeping (rwsem, mutex, page lock, waiting) is allowed only at levels 1-2a.  A
+ * TLB shootdown (which waits for irq-off sections) may be issued holding any of
+ * these: an irq-off section never takes a lock, so it always ends.  A fault delivered to a userfaultfd
+ * (handle_userfault) releases the mmap lock, whichever mode its caller held it
+ * in, and sleeps holding nothing; it returns VM_FAULT_RETRY.
  */
 #ifndef GUP_MM_MM_H
 #define GUP_MM_MM_H
@@ -44,6 +48,7 @@ struct gup_vma;
 struct vm_fault;
 struct shmem_obj;
 struct gup_file;
+struct gup_uffd;
 
 /* ---- VMAs ---- */
 
@@ -60,7 +65,11 @@ struct gup_file;
 #define VM_IO		0x00004000u
 #define VM_DONTCOPY	0x00020000u	/* MADV_DONTFORK */
 #define VM_WIPEONFORK	0x02000000u
+#define VM_UFFD_MISSING	0x00000200u	/* missing faults go to vma->uffd */
+#define VM_UFFD_WP	0x00001000u	/* uffd-wp faults go to vma->uffd */
 #define VM_FSDAX	0x04000000u	/* fs-DAX file mapping (files issue) */
+
+#define VM_UFFD_FLAGS	(VM_UFFD_MISSING | VM_UFFD_WP)
 
 #define VM_ACCESS_FLAGS	(VM_READ | VM_WRITE | VM_EXEC)
 
@@ -89,6 +98,12 @@ struct gup_vma {
 	const struct vm_operations *vm_ops;
 	void *vm_private;		/* for vm_ops (a file mapping: the file)   */
 	struct list_head shared;	/* file->i_mmap, under its i_mmap_lock     */
+	/*
+	 * The userfaultfd this VMA is registered with, iff vm_flags has a VM_UFFD_*
+	 * bit; counted in uffd->vma_refs (split and vma_free keep the count, fork's
+	 * copy drops it: userfaultfd.h).
+	 */
+	struct gup_uffd *uffd;
 	struct gup_vma *doomed_next;	/* munmap: unlinked, freed after the flush */
 };
 
@@ -136,6 +151,16 @@ void shmem_obj_put(struct gup_world *w, struct shmem_obj *obj);
 /* The page at @pgoff, created zeroed if absent, with a reference for the caller. */
 int shmem_get_page(struct gup_world *w, struct shmem_obj *obj, uint64_t pgoff,
 		   struct page **out);
+/* Is there a page at @pgoff?  (A userfaultfd missing fault on shmem is a cache miss.) */
+bool shmem_page_cached(struct shmem_obj *obj, uint64_t pgoff);
+/*
+ * UFFDIO_COPY/ZEROPAGE into shared memory: @page, just allocated and filled by the
+ * caller, becomes the page at @pgoff, holding the cache's reference and one for
+ * the caller.  -EEXIST if there is one already, -EFAULT beyond the object; then
+ * @page is freed.
+ */
+int shmem_add_page(struct gup_world *w, struct shmem_obj *obj, uint64_t pgoff,
+		   struct page *page);
 
 /* ---- the software TLB of a task ---- */
 
@@ -300,6 +325,14 @@ int do_mmap_file(struct gup_mm *mm, uint64_t addr, uint64_t len, int prot, int f
 int do_munmap(struct gup_mm *mm, uint64_t start, uint64_t len);
 int do_mprotect(struct gup_mm *mm, uint64_t start, uint64_t len, int prot);
 int do_madvise(struct gup_mm *mm, uint64_t start, uint64_t len, int advice);
+/*
+ * vma_apply_range - split VMAs at @start and @end, call @fn on each VMA inside
+ * [start, end) (holes are skipped), then merge what became compatible.  Returns 0
+ * or -ENOMEM (a split failed; VMAs already passed to @fn stay changed).  mmap lock
+ * held for write.
+ */
+int vma_apply_range(struct gup_mm *mm, uint64_t start, uint64_t end,
+		    void (*fn)(struct gup_vma *vma, void *arg), void *arg);
 /* Fault in [start, end) as MADV_POPULATE_* / MAP_POPULATE.  mmap lock (r). */
 int populate_vma_range(struct gup_vma *vma, uint64_t start, uint64_t end, bool write);
 
@@ -387,6 +420,23 @@ static inline struct mmap_held *task_mmap_held(struct gup_task *t, struct gup_mm
 static inline bool task_holds_mmap_lock(struct gup_task *t, struct gup_mm *mm)
 {
 	return t && mm && task_mmap_held(t, mm) != NULL;
+}
+
+/*
+ * @t no longer holds @mm's mmap lock (owner only).  GUP calls it when it releases
+ * the lock, and a fault handler that releases the lock on @t's behalf before
+ * sleeping (handle_userfault) calls it at that moment, so the record never claims
+ * a lock the task is not holding.  A lock taken by a path that did not record it
+ * (do_user_fault) has no record: nothing to do.
+ */
+static inline void task_mmap_held_clear(struct gup_task *t, struct gup_mm *mm)
+{
+	struct mmap_held *h = t ? task_mmap_held(t, mm) : NULL;
+
+	if (h) {
+		h->mm = NULL;
+		h->mode = 0;
+	}
 }
 
 /* ---- tasks ---- */

@@ -9,6 +9,7 @@
  */
 #include "mm/fault.h"
 #include "mm/filemap.h"
+#include "mm/userfaultfd.h"
 #include "world.h"
 #include "debug.h"
 
@@ -83,6 +84,8 @@ static int munmap_locked(struct gup_mm *mm, uint64_t start, uint64_t end)
 		next = vma_next(vma);
 		zap_page_range(&tlb, vma, vma_start(vma), vma_end(vma));
 		unlink_file_vma(vma);	/* before free_pgtables: truncate walks its tables */
+		/* Waiters retry after we unlock and find no VMA (-EFAULT), not a hang. */
+		userfaultfd_unmap(vma);
 		vma_unlink(mm, vma);
 		vma->doomed_next = doomed;	/* freed after the flush */
 		doomed = vma;
@@ -273,7 +276,8 @@ static uint64_t change_pte(struct prot_args *pa, uint64_t addr, uint64_t pte)
 		new = (new & ~PTE_PROTNONE) | PTE_PRESENT;
 	if (!(pa->newflags & VM_WRITE))
 		return pte_wrprotect(new);
-	if (pte_write(new) || !pa->try_writable)
+	/* A uffd-wp armed PTE stays R/O: the write must reach the handler. */
+	if (pte_write(new) || !pa->try_writable || (new & PTE_UFFD_WP))
 		return new;
 	/* can_change_pte_writable: exclusive anon pages, or dirty shared pages. */
 	if (pa->newflags & VM_SHARED)
@@ -321,18 +325,12 @@ static void change_protection(struct gup_vma *vma, uint32_t newflags)
 		flush_tlb_range(mm, vma_start(vma), vma_end(vma));
 }
 
-/*
- * Apply @fn to every VMA of [start, end) after splitting at the edges; the range
- * must be fully mapped (else -ENOMEM).  mmap lock held for write.
- */
-static int for_each_vma_split(struct gup_mm *mm, uint64_t start, uint64_t end,
-			      void (*fn)(struct gup_vma *vma, void *arg), void *arg)
+int vma_apply_range(struct gup_mm *mm, uint64_t start, uint64_t end,
+		    void (*fn)(struct gup_vma *vma, void *arg), void *arg)
 {
 	struct gup_vma *vma, *next;
 	int ret;
 
-	if (!range_is_mapped(mm, start, end))
-		return -ENOMEM;
 	ret = split_at(mm, start);
 	if (!ret)
 		ret = split_at(mm, end);
@@ -348,6 +346,18 @@ static int for_each_vma_split(struct gup_mm *mm, uint64_t start, uint64_t end,
 		next = vma_next(vma);
 	}
 	return 0;
+}
+
+/*
+ * Apply @fn to every VMA of [start, end) after splitting at the edges; the range
+ * must be fully mapped (else -ENOMEM).  mmap lock held for write.
+ */
+static int for_each_vma_split(struct gup_mm *mm, uint64_t start, uint64_t end,
+			      void (*fn)(struct gup_vma *vma, void *arg), void *arg)
+{
+	if (!range_is_mapped(mm, start, end))
+		return -ENOMEM;
+	return vma_apply_range(mm, start, end, fn, arg);
 }
 
 static void mprotect_one(struct gup_vma *vma, void *arg)

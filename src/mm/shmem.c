@@ -52,6 +52,16 @@ void shmem_obj_put(struct gup_world *w, struct shmem_obj *obj)
 	free(obj);
 }
 
+/* A page just allocated for @obj at @pgoff, holding the cache's reference. */
+static void shmem_page_init(struct shmem_obj *obj, uint64_t pgoff, struct page *page)
+{
+	SetPageShmem(page);
+	SetPageUptodate(page);
+	write_once_uptr(&page->mapping, (uintptr_t)obj);
+	write_once_u64(&page->index, pgoff);
+	write_once_u64(&page->count, PAGE_REF_ONE);	/* the cache's reference */
+}
+
 int shmem_get_page(struct gup_world *w, struct shmem_obj *obj, uint64_t pgoff,
 		   struct page **out)
 {
@@ -79,11 +89,7 @@ again:
 		new = alloc_page(w, GFP_KERNEL | GFP_ZERO);
 		if (!new)
 			return -ENOMEM;
-		SetPageShmem(new);
-		SetPageUptodate(new);
-		write_once_uptr(&new->mapping, (uintptr_t)obj);
-		write_once_u64(&new->index, pgoff);
-		write_once_u64(&new->count, PAGE_REF_ONE);	/* the cache's reference */
+		shmem_page_init(obj, pgoff, new);
 		goto again;
 	}
 	if (new) {	/* lost the race */
@@ -92,4 +98,39 @@ again:
 	}
 	*out = page;
 	return 0;
+}
+
+bool shmem_page_cached(struct shmem_obj *obj, uint64_t pgoff)
+{
+	bool cached;
+
+	spin_lock(&obj->lock);
+	cached = pgoff < obj->nr_pages && obj->pages[pgoff];
+	spin_unlock(&obj->lock);
+	return cached;
+}
+
+int shmem_add_page(struct gup_world *w, struct shmem_obj *obj, uint64_t pgoff,
+		   struct page *page)
+{
+	int ret = 0;
+
+	if (pgoff >= obj->nr_pages)
+		ret = -EFAULT;
+	if (!ret) {
+		shmem_page_init(obj, pgoff, page);
+		spin_lock(&obj->lock);	/* its release publishes the filled page */
+		if (obj->pages[pgoff]) {
+			ret = -EEXIST;
+		} else {
+			obj->pages[pgoff] = page;
+			get_page(page);
+		}
+		spin_unlock(&obj->lock);
+	}
+	if (ret) {
+		write_once_u64(&page->count, 0);
+		free_frame(w, page);
+	}
+	return ret;
 }

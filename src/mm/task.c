@@ -96,6 +96,11 @@ GUP_API struct gup_mm *gup_task_mm(const struct gup_task *t)
 	return t ? t->mm : NULL;
 }
 
+GUP_API unsigned gup_task_id(const struct gup_task *t)
+{
+	return t ? t->id : 0;
+}
+
 GUP_API void gup_task_kill(struct gup_task *t)
 {
 	if (t)
