@@ -276,7 +276,10 @@ GUP_API int gup_fixup_user_fault(struct gup_task *t, struct gup_mm *mm, uint64_t
 /* ---- pages held by GUP: what a driver or DMA engine sees --------------------- */
 
 GUP_API uint64_t gup_page_pfn(const struct gup_page *page);
-/* Copy bytes of the frame by physical page (a device's view, no page tables). */
+/*
+ * Copy bytes of the frame by physical page (a device's view, no page tables), in
+ * single-copy-atomic 8-byte words where offset and length are multiples of 8.
+ */
 GUP_API int gup_page_read(struct gup_page *page, size_t off, void *buf, size_t len);
 GUP_API int gup_page_write(struct gup_page *page, size_t off, const void *buf, size_t len);
 GUP_API unsigned gup_page_ref_count(const struct gup_page *page);
