@@ -7,6 +7,7 @@
 
 #include "world.h"
 #include "io/disk.h"
+#include "io/io.h"
 
 static const char *const stat_names[GUP_NR_STATS] = {
 	[GUP_STAT_FAULT] = "fault",
@@ -43,6 +44,9 @@ static const char *const stat_names[GUP_NR_STATS] = {
 	[GUP_STAT_GUP_FAST_FALLBACK] = "gup_fast_fallback",
 	[GUP_STAT_GUP_RETRY] = "gup_retry",
 	[GUP_STAT_LONGTERM_MIGRATE] = "longterm_migrate",
+	[GUP_STAT_DIO_READ] = "dio_read",
+	[GUP_STAT_DIO_WRITE] = "dio_write",
+	[GUP_STAT_DIO_BYTES] = "dio_bytes",
 };
 
 /* GUP_DEBUG=1 in the environment turns misuse reports on for every world. */
@@ -214,6 +218,7 @@ GUP_API int gup_world_destroy(struct gup_world *w)
 		return -EINVAL;
 	if (w->nr_mms || w->nr_tasks)
 		return -EBUSY;
+	dma_engine_destroy(w);	/* runs queued I/O: its references go before the count */
 	report_unbalanced(w);
 	leaks = report_leaks(w);
 	if (leaks)

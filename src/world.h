@@ -34,6 +34,8 @@ struct gup_world {
 	size_t nr_mms, nr_tasks;
 	unsigned next_id;
 	struct vm_stat_shard stats[NR_ALLOC_SHARDS];
+	/* struct dma_engine *: started on first I/O (io/dma.c), under lock; stopped at teardown. */
+	_Atomic uintptr_t dma;
 };
 
 static inline void count_vm_events(struct gup_world *w, enum gup_stat_item item, uint64_t n)

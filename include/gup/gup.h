@@ -69,7 +69,8 @@ GUP_API GUP_MUST_CHECK int gup_world_create(const struct gup_world_config *cfg,
 
 /*
  * gup_world_destroy - tear a world down.  Every task must have exited and every
- * mm been put.  Leaked frame references are reported (one line each) to the
+ * mm been put.  DMA requests still queued are run first (gup/io.h) and the I/O
+ * threads joined.  Leaked frame references are reported (one line each) to the
  * config's report stream.
  * Return: the number of leaked frames (0 is a clean teardown), or -EBUSY if tasks
  * or mms are still alive (nothing is freed then).
@@ -338,6 +339,9 @@ enum gup_stat_item {
 	GUP_STAT_GUP_FAST_FALLBACK,	/* gup-fast calls that fell back to slow path */
 	GUP_STAT_GUP_RETRY,		/* slow path: lock dropped, page retried      */
 	GUP_STAT_LONGTERM_MIGRATE,	/* pages migrated out of ZONE_MOVABLE         */
+	GUP_STAT_DIO_READ,		/* DMA requests disk -> memory (gup/io.h)     */
+	GUP_STAT_DIO_WRITE,		/* DMA requests memory -> disk                */
+	GUP_STAT_DIO_BYTES,		/* bytes DMA requests moved                   */
 	GUP_NR_STATS
 };
 

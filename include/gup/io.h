@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * <gup/io.h> - the users of get_user_pages: devices and syscalls that reach a
+ * task's memory by physical page, never through its page tables.
+ *
+ *   gup_dio_*            O_DIRECT-style DMA between a disk and user memory, at
+ *                        512-byte granularity, synchronous or asynchronous; the
+ *                        transfer runs on the world's DMA engine (I/O threads).
+ *
+ * How the references are taken follows the world's policy: FOLL_PIN on
+ * "linux-6.x", FOLL_GET on "linux-2.6.29" (2009's direct-io.c and ib_umem_get),
+ * which is what makes fork lose DMA there (docs/io.md).  Conventions as in
+ * <gup/gup.h>: 0 or a count, or a negative errno; an object is used by one thread
+ * at a time unless a function says otherwise.
+ */
+#ifndef GUP_IO_H
+#define GUP_IO_H
+
+#include "gup/file.h"
+#include "gup/gup.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A range of user memory (struct iovec): @base is a user address. */
+struct gup_iovec {
+	uint64_t base;
+	size_t len;
+};
+
+/* Most segments in one request (UIO_MAXIOV). */
+#define GUP_IOV_MAX		1024u
+/* Most bytes in one request or call (Linux's MAX_RW_COUNT: INT_MAX, page-aligned). */
+#define GUP_IO_MAX_BYTES	((size_t)0x7ffff000)
+
+/* ---- O_DIRECT-style DMA ------------------------------------------------------- */
+
+/* The direction of a transfer. */
+#define GUP_DIO_READ		0	/* disk -> memory (the pages get FOLL_WRITE)  */
+#define GUP_DIO_WRITE		1	/* memory -> disk (read-only references)      */
+
+/* One request in flight (an iocb).  Opaque. */
+struct gup_dio;
+
+/*
+ * gup_dio_submit - start a transfer between @d at byte @pos and the segments of
+ * @t's memory in @iov (preadv/pwritev order: the disk range is split over the
+ * segments one after the other).  @pos, every segment's base and length must be
+ * multiples of 512 (zero-length segments are ignored); sub-page addresses are
+ * fine.  The pages are referenced here, in the caller's thread, with the GUP the
+ * policy prescribes; the bytes move later on an I/O thread, by physical page.
+ * The caller must not hold @t's mmap lock.
+ * Return: 0 and *@out (reap it with gup_dio_wait), or -EINVAL (bad arguments,
+ * misaligned, beyond the disk, more than GUP_IOV_MAX segments or
+ * GUP_IO_MAX_BYTES bytes), -EFAULT (a segment is not mapped with the access the
+ * transfer needs: nothing stays referenced), -ENOMEM, -EINTR.
+ */
+GUP_API GUP_MUST_CHECK int gup_dio_submit(struct gup_task *t, struct gup_disk *d, int op,
+					  uint64_t pos, const struct gup_iovec *iov,
+					  unsigned nr_segs, struct gup_dio **out);
+
+/* Has @req completed (gup_dio_wait would not block)?  Any thread. */
+GUP_API bool gup_dio_done(struct gup_dio *req);
+
+/*
+ * gup_dio_wait - wait for @req to complete and free it.  By then its references
+ * are released (pages a read wrote are marked dirty first).
+ * Return: the bytes transferred, or a negative errno; -EINVAL for NULL.
+ */
+GUP_API long gup_dio_wait(struct gup_dio *req);
+
+/* Synchronous forms: submit and wait.  Return: bytes, or as gup_dio_submit. */
+GUP_API long gup_dio_read(struct gup_task *t, struct gup_disk *d, uint64_t pos,
+			  const struct gup_iovec *iov, unsigned nr_segs);
+GUP_API long gup_dio_write(struct gup_task *t, struct gup_disk *d, uint64_t pos,
+			   const struct gup_iovec *iov, unsigned nr_segs);
+
+/*
+ * gup_dio_plug/unplug - hold the world's DMA engine: requests submitted while it
+ * is plugged keep their references but do not start until the last unplug (a
+ * test's way to put a transfer "in flight" for as long as it likes).  Waiting on
+ * such a request blocks until then.  World teardown runs held requests anyway.
+ * Return: 0, -EINVAL (NULL, or unplug without plug), -ENOMEM, -EAGAIN (no thread).
+ */
+GUP_API int gup_dio_plug(struct gup_world *w);
+GUP_API int gup_dio_unplug(struct gup_world *w);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GUP_IO_H */
