@@ -34,113 +34,14 @@
 #include "gup/gup.h"
 #include "gup/io.h"
 
-#include "common/fixture.h"
+#include "common/io_fixture.h"
 
 #define PG		GUP_PAGE_SIZE
 #define SECT		512u
 #define NR_FRAMES	512
-#define DISK_BYTES	(64u * 1024)
+#define DISK_BYTES	FX_IO_DISK_BYTES
 #define FILL		0xee		/* user memory before a read */
 #define DISK_FILL	0x33		/* disk bytes before a write */
-
-/* ------------------------------------------------------------------------ */
-/* Environment                                                              */
-/* ------------------------------------------------------------------------ */
-
-/* What the disk holds at byte @off: differs per sector and per byte. */
-static uint8_t disk_byte(uint64_t off)
-{
-	return (uint8_t)(off * 7 + (off >> 9) * 29 + 1);
-}
-
-struct env {
-	const char *policy;
-	bool new_policy;
-	struct gup_world *w;
-	struct gup_task *t;
-	struct gup_disk *d;
-	struct fx_snap s0;
-};
-
-static void disk_fill_pattern(struct gup_disk *d)
-{
-	static uint8_t buf[DISK_BYTES];
-
-	for (uint64_t off = 0; off < DISK_BYTES; off++)
-		buf[off] = disk_byte(off);
-	assert_int_equal(gup_disk_poke(d, 0, buf, DISK_BYTES), 0);
-}
-
-static void env_new(struct env *e, const char *policy)
-{
-	struct gup_disk_config cfg = { .bytes = DISK_BYTES };
-
-	memset(e, 0, sizeof(*e));
-	e->policy = policy;
-	e->new_policy = fx_policy_is_new(policy);
-	e->w = fx_world_new(policy, NR_FRAMES, NR_FRAMES / 4);
-	e->t = fx_task_new(e->w);
-	assert_int_equal(gup_disk_create(e->w, &cfg, &e->d), 0);
-	disk_fill_pattern(e->d);
-	fx_snap(e->w, &e->s0);
-}
-
-/* Pins and FOLL_GET references all given back. */
-static void assert_balanced(struct gup_world *w)
-{
-	uint64_t s[GUP_NR_STATS];
-
-	fx_stats(w, s);
-	assert_int_equal(s[GUP_STAT_PIN_ACQUIRED], s[GUP_STAT_PIN_RELEASED]);
-	assert_int_equal(s[GUP_STAT_GET_ACQUIRED], s[GUP_STAT_GET_RELEASED]);
-}
-
-static void env_done(struct env *e)
-{
-	assert_balanced(e->w);
-	fx_check(e->w);
-	assert_int_equal(gup_disk_destroy(e->d), 0);
-	gup_task_exit(e->t);
-	fx_world_end(e->w);
-}
-
-/* The policy's reference counters: pins on linux-6.x, gets on linux-2.6.29. */
-static enum gup_stat_item ref_acquired(const struct env *e)
-{
-	return e->new_policy ? GUP_STAT_PIN_ACQUIRED : GUP_STAT_GET_ACQUIRED;
-}
-
-static struct gup_page *page_at(struct gup_task *t, uint64_t addr)
-{
-	return (struct gup_page *)fx_page_at(t, addr);
-}
-
-/* [base, base + len) of @t's memory is byte @c throughout. */
-static void assert_mem_is(struct gup_task *t, uint64_t base, size_t len, uint8_t c)
-{
-	static uint8_t buf[8 * PG];
-
-	assert_true(len <= sizeof(buf));
-	assert_int_equal(gup_load(t, base, buf, len), 0);
-	for (size_t i = 0; i < len; i++)
-		if (buf[i] != c)
-			fail_msg("byte %zu at %#llx is %#x, want %#x", i,
-				 (unsigned long long)(base + i), buf[i], c);
-}
-
-/* [addr, addr + len) of @t's memory holds the disk's bytes from @pos. */
-static void assert_mem_has_disk(struct gup_task *t, uint64_t addr, size_t len, uint64_t pos)
-{
-	static uint8_t buf[8 * PG];
-
-	assert_true(len <= sizeof(buf));
-	assert_int_equal(gup_load(t, addr, buf, len), 0);
-	for (size_t i = 0; i < len; i++)
-		if (buf[i] != disk_byte(pos + i))
-			fail_msg("byte %zu at %#llx is %#x, want disk byte %#llx (%#x)", i,
-				 (unsigned long long)(addr + i), buf[i],
-				 (unsigned long long)(pos + i), disk_byte(pos + i));
-}
 
 /* ------------------------------------------------------------------------ */
 /* Reads and writes at sub-page offsets                                     */
@@ -182,13 +83,13 @@ static long seg_pos(uint64_t off)
 
 static void dio_read_subpage(const char *policy)
 {
-	struct env e;
+	struct fx_io e;
 	struct gup_iovec iov[NR_SEGS];
 	static uint8_t buf[4 * PG];
 	const uint64_t pos = 3 * SECT;
 	uint64_t base;
 
-	env_new(&e, policy);
+	fx_io_new(&e, policy, NR_FRAMES);
 	base = fx_map_private(e.t, 4);
 	assert_int_equal(gup_fill(e.t, base, FILL, 4 * PG), 0);
 	make_iov(iov, base);
@@ -198,7 +99,7 @@ static void dio_read_subpage(const char *policy)
 	assert_int_equal(gup_load(e.t, base, buf, sizeof(buf)), 0);
 	for (uint64_t off = 0; off < sizeof(buf); off++) {
 		long at = seg_pos(off);
-		uint8_t want = at < 0 ? FILL : disk_byte(pos + (uint64_t)at);
+		uint8_t want = at < 0 ? FILL : fx_io_disk_byte(pos + (uint64_t)at);
 
 		if (buf[off] != want)
 			fail_msg("buffer byte %#llx is %#x, want %#x", (unsigned long long)off,
@@ -206,16 +107,16 @@ static void dio_read_subpage(const char *policy)
 	}
 	/* Pages the DMA wrote are dirty; only their mappings reference them now. */
 	for (unsigned p = 0; p < SEGS_PAGES; p++) {
-		assert_true(gup_page_dirty(page_at(e.t, base + p * PG)));
-		assert_int_equal(gup_page_ref_count(page_at(e.t, base + p * PG)), 1);
+		assert_true(gup_page_dirty(fx_io_page(e.t, base + p * PG)));
+		assert_int_equal(gup_page_ref_count(fx_io_page(e.t, base + p * PG)), 1);
 	}
 	assert_int_equal(fx_delta(e.w, &e.s0, GUP_STAT_DIO_READ), 1);
 	assert_int_equal(fx_delta(e.w, &e.s0, GUP_STAT_DIO_BYTES), SEGS_BYTES);
 	/* One reference per page of each segment, of the policy's kind. */
-	assert_int_equal(fx_delta(e.w, &e.s0, ref_acquired(&e)), SEGS_PAGES);
+	assert_int_equal(fx_delta(e.w, &e.s0, fx_io_ref_acquired(&e)), SEGS_PAGES);
 	assert_int_equal(fx_delta(e.w, &e.s0, e.new_policy ? GUP_STAT_GET_ACQUIRED
 							   : GUP_STAT_PIN_ACQUIRED), 0);
-	env_done(&e);
+	fx_io_done(&e);
 }
 FX_PER_POLICY(dio_read_subpage)
 
@@ -224,10 +125,10 @@ static void dio_write_subpage(const char *policy)
 	static uint8_t mem[4 * PG], disk[DISK_BYTES], fill[DISK_BYTES];
 	const uint64_t pos = 9 * SECT;
 	struct gup_iovec iov[NR_SEGS];
-	struct env e;
+	struct fx_io e;
 	uint64_t base;
 
-	env_new(&e, policy);
+	fx_io_new(&e, policy, NR_FRAMES);
 	memset(fill, DISK_FILL, sizeof(fill));
 	assert_int_equal(gup_disk_poke(e.d, 0, fill, DISK_BYTES), 0);
 	base = fx_map_private(e.t, 4);
@@ -254,8 +155,8 @@ static void dio_write_subpage(const char *policy)
 	/* The memory is unchanged, and a write does not dirty it. */
 	fx_check_pages(e.t, base, 4, 5);
 	assert_int_equal(fx_delta(e.w, &e.s0, GUP_STAT_DIO_WRITE), 1);
-	assert_int_equal(fx_delta(e.w, &e.s0, ref_acquired(&e)), SEGS_PAGES);
-	env_done(&e);
+	assert_int_equal(fx_delta(e.w, &e.s0, fx_io_ref_acquired(&e)), SEGS_PAGES);
+	fx_io_done(&e);
 }
 FX_PER_POLICY(dio_write_subpage)
 
@@ -264,9 +165,9 @@ static void dio_write_from_zero_page(const char *policy)
 {
 	static uint8_t disk[2 * SECT];
 	struct gup_iovec iov;
-	struct env e;
+	struct fx_io e;
 
-	env_new(&e, policy);
+	fx_io_new(&e, policy, NR_FRAMES);
 	iov.base = fx_map_private(e.t, 1) + SECT;
 	iov.len = 2 * SECT;
 	assert_int_equal(gup_dio_write(e.t, e.d, 0, &iov, 1), 2 * SECT);
@@ -274,7 +175,7 @@ static void dio_write_from_zero_page(const char *policy)
 	for (size_t i = 0; i < sizeof(disk); i++)
 		assert_int_equal(disk[i], 0);
 	assert_int_equal(fx_rss(e.t), 0);	/* read access: nothing allocated */
-	env_done(&e);
+	fx_io_done(&e);
 }
 FX_PER_POLICY(dio_write_from_zero_page)
 
@@ -288,9 +189,9 @@ static void dio_async_plugged(const char *policy)
 	struct gup_iovec iov[4], wiov;
 	static uint8_t disk[PG];
 	uint64_t base;
-	struct env e;
+	struct fx_io e;
 
-	env_new(&e, policy);
+	fx_io_new(&e, policy, NR_FRAMES);
 	base = fx_map_private(e.t, 4);
 	assert_int_equal(gup_fill(e.t, base, FILL, 4 * PG), 0);
 	assert_int_equal(gup_dio_plug(e.w), 0);
@@ -312,11 +213,11 @@ static void dio_async_plugged(const char *policy)
 	for (unsigned i = 0; i < 4; i++)
 		assert_false(gup_dio_done(rd[i]));
 	assert_false(gup_dio_done(wr));
-	assert_mem_is(e.t, base + PG, PG, FILL);
+	fx_io_mem_is(e.t, base + PG, PG, FILL);
 	if (e.new_policy)
-		assert_true(gup_page_maybe_dma_pinned(page_at(e.t, base + PG)));
+		assert_true(gup_page_maybe_dma_pinned(fx_io_page(e.t, base + PG)));
 	else
-		assert_int_equal(gup_page_ref_count(page_at(e.t, base + PG)), 1 + 4);
+		assert_int_equal(gup_page_ref_count(fx_io_page(e.t, base + PG)), 1 + 4);
 	assert_int_equal(gup_disk_destroy(e.d), -EBUSY);	/* I/O in flight */
 	assert_int_equal(gup_dio_unplug(e.w), 0);
 	assert_false(gup_dio_done(wr));
@@ -330,10 +231,10 @@ static void dio_async_plugged(const char *policy)
 		assert_int_equal(gup_dio_wait(rd[i]), SECT);
 	assert_int_equal(gup_dio_wait(wr), PG);
 	for (unsigned i = 0; i < 4; i++) {
-		assert_mem_has_disk(e.t, iov[i].base, SECT, i * PG);
-		assert_mem_is(e.t, iov[i].base - SECT, SECT, FILL);	/* between them */
+		fx_io_mem_has_disk(e.t, iov[i].base, SECT, i * PG);
+		fx_io_mem_is(e.t, iov[i].base - SECT, SECT, FILL);	/* between them */
 	}
-	assert_int_equal(gup_page_ref_count(page_at(e.t, base + PG)), 1);
+	assert_int_equal(gup_page_ref_count(fx_io_page(e.t, base + PG)), 1);
 	assert_int_equal(gup_disk_peek(e.d, 8 * PG, disk, PG), 0);
 	{
 		uint8_t want[PG];
@@ -341,7 +242,7 @@ static void dio_async_plugged(const char *policy)
 		fx_pattern_page(want, 9, base + 3 * PG);
 		assert_memory_equal(disk, want, PG);
 	}
-	env_done(&e);
+	fx_io_done(&e);
 }
 FX_PER_POLICY(dio_async_plugged)
 
@@ -373,16 +274,16 @@ static void test_dio_empty(void **state)
 {
 	struct gup_iovec iov[2] = { { 0x1234, 0 }, { 0, 0 } };	/* empty: not checked */
 	struct gup_dio *req;
-	struct env e;
+	struct fx_io e;
 
 	(void)state;
-	env_new(&e, NULL);
+	fx_io_new(&e, NULL, NR_FRAMES);
 	assert_int_equal(gup_dio_read(e.t, e.d, 0, NULL, 0), 0);
 	assert_int_equal(gup_dio_submit(e.t, e.d, GUP_DIO_WRITE, DISK_BYTES, iov, 2, &req), 0);
 	assert_true(gup_dio_done(req));
 	assert_int_equal(gup_dio_wait(req), 0);
 	assert_int_equal(fx_delta(e.w, &e.s0, GUP_STAT_DIO_BYTES), 0);
-	env_done(&e);
+	fx_io_done(&e);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -390,9 +291,9 @@ static void test_dio_empty(void **state)
 /* ------------------------------------------------------------------------ */
 
 /* Nothing referenced, nothing counted as I/O, nothing allocated since @free0. */
-static void assert_nothing_held(struct env *e, size_t free0)
+static void assert_nothing_held(struct fx_io *e, size_t free0)
 {
-	assert_balanced(e->w);
+	fx_io_assert_balanced(e->w);
 	assert_int_equal(fx_delta(e->w, &e->s0, GUP_STAT_DIO_READ), 0);
 	assert_int_equal(fx_delta(e->w, &e->s0, GUP_STAT_DIO_WRITE), 0);
 	assert_int_equal(fx_nr_free(e->w), free0);
@@ -406,10 +307,10 @@ static void dio_bad_args(const char *policy)
 	struct gup_disk_config cfg = { .bytes = DISK_BYTES };
 	struct gup_disk *d2;
 	struct gup_dio *req = NULL;
-	struct env e;
+	struct fx_io e;
 	size_t free0;
 
-	env_new(&e, policy);
+	fx_io_new(&e, policy, NR_FRAMES);
 	assert_int_equal(gup_disk_create(w2, &cfg, &d2), 0);
 	iov.base = fx_map_private(e.t, 4);
 	assert_int_equal(gup_fill(e.t, iov.base, FILL, 4 * PG), 0);
@@ -463,7 +364,7 @@ static void dio_bad_args(const char *policy)
 	assert_nothing_held(&e, free0);
 	assert_int_equal(gup_disk_destroy(d2), 0);
 	fx_world_done(w2);
-	env_done(&e);
+	fx_io_done(&e);
 }
 FX_PER_POLICY(dio_bad_args)
 
@@ -475,10 +376,10 @@ static void dio_bad_memory(const char *policy)
 {
 	struct gup_iovec iov[3];
 	uint64_t base, ro;
-	struct env e;
+	struct fx_io e;
 	size_t free0;
 
-	env_new(&e, policy);
+	fx_io_new(&e, policy, NR_FRAMES);
 	base = fx_map_private(e.t, 4);
 	assert_int_equal(gup_fill(e.t, base, FILL, 4 * PG), 0);
 	ro = fx_map_anon(e.t, 2, GUP_PROT_READ, GUP_MAP_PRIVATE);
@@ -497,7 +398,7 @@ static void dio_bad_memory(const char *policy)
 	iov[0] = (struct gup_iovec){ ro + SECT, PG };
 	assert_int_equal(gup_dio_read(e.t, e.d, 0, iov, 1), -EFAULT);
 	for (unsigned p = 0; p < 2; p++)
-		assert_int_equal(gup_page_ref_count(page_at(e.t, base + p * PG)), 1);
+		assert_int_equal(gup_page_ref_count(fx_io_page(e.t, base + p * PG)), 1);
 	assert_nothing_held(&e, free0);
 	assert_int_equal(gup_dio_write(e.t, e.d, 0, iov, 1), PG);
 	/* Holding its own mmap lock, a task may not submit (gup-fast would take it). */
@@ -505,7 +406,7 @@ static void dio_bad_memory(const char *policy)
 	iov[0] = (struct gup_iovec){ base, PG };
 	assert_int_equal(gup_dio_read(e.t, e.d, 0, iov, 1), -EINVAL);
 	gup_mmap_read_unlock(e.t, gup_task_mm(e.t));
-	env_done(&e);
+	fx_io_done(&e);
 }
 FX_PER_POLICY(dio_bad_memory)
 
@@ -530,9 +431,9 @@ static void dio_forkscrew_held(const char *policy)
 	struct gup_dio *ra, *rb;
 	struct gup_task *child;
 	uint64_t base;
-	struct env e;
+	struct fx_io e;
 
-	env_new(&e, policy);
+	fx_io_new(&e, policy, NR_FRAMES);
 	base = fx_map_private(e.t, 3);
 	assert_int_equal(gup_fill(e.t, base, SCREW, 3 * PG), 0);
 	a = (struct gup_iovec){ base + SECT, PG };
@@ -546,21 +447,21 @@ static void dio_forkscrew_held(const char *policy)
 	assert_int_equal(gup_dio_wait(rb), PG);
 
 	/* Page 0's part and the whole second read reach the parent either way. */
-	assert_mem_has_disk(e.t, a.base, PG - SECT, 0);
-	assert_mem_has_disk(e.t, b.base, PG, 2 * PG);
+	fx_io_mem_has_disk(e.t, a.base, PG - SECT, 0);
+	fx_io_mem_has_disk(e.t, b.base, PG, 2 * PG);
 	if (e.new_policy) {
-		assert_mem_has_disk(e.t, base + PG, SECT, PG - SECT);
+		fx_io_mem_has_disk(e.t, base + PG, SECT, PG - SECT);
 		assert_int_equal(fx_delta(e.w, &e.s0, GUP_STAT_FORK_PAGE_COPIED), 2);
-		assert_mem_is(child, base, 3 * PG, SCREW);	/* no DMA after fork */
+		fx_io_mem_is(child, base, 3 * PG, SCREW);	/* no DMA after fork */
 	} else {
 		/* R1: lost in the parent, found in the child's page. */
-		assert_mem_is(e.t, base + PG, SECT, SCREW);
-		assert_mem_has_disk(child, base + PG, SECT, PG - SECT);
-		assert_mem_has_disk(child, a.base, PG - SECT, 0);	/* page 0 still shared */
+		fx_io_mem_is(e.t, base + PG, SECT, SCREW);
+		fx_io_mem_has_disk(child, base + PG, SECT, PG - SECT);
+		fx_io_mem_has_disk(child, a.base, PG - SECT, 0);	/* page 0 still shared */
 		assert_true(fx_delta(e.w, &e.s0, GUP_STAT_COW_COPY) >= 1);
 	}
 	gup_task_exit(child);
-	env_done(&e);
+	fx_io_done(&e);
 }
 FX_PER_POLICY(dio_forkscrew_held)
 
@@ -579,9 +480,9 @@ static void dio_reverse_race_held(const char *policy)
 	struct gup_iovec iov;
 	struct gup_task *child;
 	struct gup_dio *req;
-	struct env e;
+	struct fx_io e;
 
-	env_new(&e, policy);
+	fx_io_new(&e, policy, NR_FRAMES);
 	iov = (struct gup_iovec){ fx_map_private(e.t, 1), PG };
 	assert_int_equal(gup_fill(e.t, iov.base, 0x00, PG), 0);
 	child = fx_fork(e.t);
@@ -596,10 +497,10 @@ static void dio_reverse_race_held(const char *policy)
 		assert_int_equal(disk[i], e.new_policy ? 0x11 : 0xff);
 	if (e.new_policy)
 		assert_int_equal(fx_delta(e.w, &e.s0, GUP_STAT_FAULT_UNSHARE), 1);
-	assert_mem_is(child, iov.base, PG, 0xff);
-	assert_mem_is(e.t, iov.base, PG, 0x11);
+	fx_io_mem_is(child, iov.base, PG, 0xff);
+	fx_io_mem_is(e.t, iov.base, PG, 0x11);
 	gup_task_exit(child);
-	env_done(&e);
+	fx_io_done(&e);
 }
 FX_PER_POLICY(dio_reverse_race_held)
 
@@ -616,7 +517,7 @@ FX_PER_POLICY(dio_reverse_race_held)
  * every page is shared by two workers' DMA.
  */
 struct th_ctx {
-	struct env *e;
+	struct fx_io *e;
 	uint64_t base;
 	struct gup_task *t[TH_WORKERS];
 	_Atomic unsigned bad, ready;
@@ -647,7 +548,7 @@ static void th_worker(void *p)
 			continue;
 		}
 		for (size_t i = 0; i < PG; i++)
-			if (buf[i] != disk_byte(src + i)) {
+			if (buf[i] != fx_io_disk_byte(src + i)) {
 				atomic_fetch_add(&c->bad, 1);
 				break;
 			}
@@ -662,9 +563,9 @@ static void dio_threads_share_pages(const char *policy)
 	struct th_arg args[TH_WORKERS];
 	static uint8_t disk[PG];
 	struct th_ctx c;
-	struct env e;
+	struct fx_io e;
 
-	env_new(&e, policy);
+	fx_io_new(&e, policy, NR_FRAMES);
 	memset(&c, 0, sizeof(c));
 	c.e = &e;
 	c.base = fx_map_private(e.t, TH_WORKERS + 1);
@@ -679,19 +580,19 @@ static void dio_threads_share_pages(const char *policy)
 		assert_int_equal(gup_thread_join(th[j]), 0);
 	assert_int_equal(atomic_load(&c.bad), 0);
 	/* The bytes nobody's DMA touches: the buffer's first and last 3.5 KiB. */
-	assert_mem_is(e.t, c.base, SECT, FILL);
-	assert_mem_is(e.t, c.base + TH_WORKERS * PG + SECT, PG - SECT, FILL);
+	fx_io_mem_is(e.t, c.base, SECT, FILL);
+	fx_io_mem_is(e.t, c.base + TH_WORKERS * PG + SECT, PG - SECT, FILL);
 	for (unsigned j = 0; j < TH_WORKERS; j++) {
 		uint64_t last = ((TH_ROUNDS - 1 + j) % 8) * PG;
 
 		assert_int_equal(gup_disk_peek(e.d, (8 + j) * PG, disk, PG), 0);
 		for (size_t i = 0; i < PG; i++)
-			assert_int_equal(disk[i], disk_byte(last + i));
+			assert_int_equal(disk[i], fx_io_disk_byte(last + i));
 		gup_task_exit(c.t[j]);
 	}
 	assert_int_equal(fx_delta(e.w, &e.s0, GUP_STAT_DIO_READ), TH_WORKERS * TH_ROUNDS);
 	assert_int_equal(fx_delta(e.w, &e.s0, GUP_STAT_DIO_BYTES), 2 * TH_WORKERS * TH_ROUNDS * PG);
-	env_done(&e);
+	fx_io_done(&e);
 }
 FX_PER_POLICY(dio_threads_share_pages)
 
