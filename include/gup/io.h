@@ -6,6 +6,9 @@
  *   gup_dio_*            O_DIRECT-style DMA between a disk and user memory, at
  *                        512-byte granularity, synchronous or asynchronous; the
  *                        transfer runs on the world's DMA engine (I/O threads).
+ *   gup_fixed_buffers_*  io_uring-style registered buffers: pinned once
+ *                        (FOLL_PIN|FOLL_LONGTERM|FOLL_WRITE), then named by index
+ *                        in DMA requests, with no GUP at I/O time.
  *
  * How the references are taken follows the world's policy: FOLL_PIN on
  * "linux-6.x", FOLL_GET on "linux-2.6.29" (2009's direct-io.c and ib_umem_get),
@@ -85,6 +88,42 @@ GUP_API long gup_dio_write(struct gup_task *t, struct gup_disk *d, uint64_t pos,
  */
 GUP_API int gup_dio_plug(struct gup_world *w);
 GUP_API int gup_dio_unplug(struct gup_world *w);
+
+/* ---- io_uring-style fixed buffers ---------------------------------------------- */
+
+struct gup_fixed_buffers;
+
+/* Most buffers in one registration, and the largest buffer (IORING_MAX_REG_BUFFERS, 1 GiB). */
+#define GUP_FIXED_MAX_BUFFERS	16384u
+#define GUP_FIXED_MAX_LEN	((size_t)1 << 30)
+
+/*
+ * gup_fixed_buffers_register - pin @nr buffers of @t's memory for I/O
+ * (FOLL_PIN|FOLL_LONGTERM|FOLL_WRITE, as io_uring_register(IORING_REGISTER_BUFFERS)).
+ * Return: 0 and *@out, -EINVAL (NULL, nr out of range, a buffer of length 0 or
+ * above GUP_FIXED_MAX_LEN), -EFAULT (beyond user space, or not mapped writable:
+ * nothing stays pinned), -ENOMEM.
+ */
+GUP_API GUP_MUST_CHECK int gup_fixed_buffers_register(struct gup_task *t,
+						      const struct gup_iovec *iov, unsigned nr,
+						      struct gup_fixed_buffers **out);
+
+/*
+ * gup_fixed_buffers_unregister - drop the registration.  The pins go when the
+ * last request using the buffers completes.  Return: 0, -EINVAL.
+ */
+GUP_API int gup_fixed_buffers_unregister(struct gup_fixed_buffers *fb);
+
+/*
+ * gup_dio_submit_fixed - as gup_dio_submit on [@offset, @offset+@len) of
+ * registered buffer @index (READ_FIXED/WRITE_FIXED): no GUP, the pinned pages
+ * are used.  Any thread.
+ * Return: 0 and *@out, -EINVAL (bad index, misaligned, beyond the disk), -EFAULT
+ * (beyond the buffer), -ENOMEM, -EAGAIN.
+ */
+GUP_API GUP_MUST_CHECK int gup_dio_submit_fixed(struct gup_fixed_buffers *fb, unsigned index,
+						size_t offset, size_t len, struct gup_disk *d,
+						int op, uint64_t pos, struct gup_dio **out);
 
 #ifdef __cplusplus
 }

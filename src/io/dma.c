@@ -290,11 +290,6 @@ static int dio_grab_user(struct gup_dio *req, struct gup_task *t, const struct g
 	return 0;
 }
 
-static bool dio_op_ok(int op)
-{
-	return op == GUP_DIO_READ || op == GUP_DIO_WRITE;
-}
-
 GUP_API int gup_dio_submit(struct gup_task *t, struct gup_disk *d, int op, uint64_t pos,
 			   const struct gup_iovec *iov, unsigned nr_segs, struct gup_dio **out)
 {

@@ -115,6 +115,11 @@ struct gup_dio *dio_alloc(struct dma_engine *e, unsigned long nr_chunks,
 			  unsigned long nr_pages);
 /* Free a request that was never queued. */
 void dio_free(struct gup_dio *req);
+static inline bool dio_op_ok(int op)
+{
+	return op == GUP_DIO_READ || op == GUP_DIO_WRITE;
+}
+
 /* Check that [@pos, @pos+@bytes) is a sector-aligned range of @d: 0 or -EINVAL. */
 int dio_range_ok(struct gup_disk *d, uint64_t pos, uint64_t bytes);
 /* Hand a built request to the engine (it takes a disk->users count). */
