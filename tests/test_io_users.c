@@ -8,6 +8,10 @@
  *     at sub-page offsets; the pin stays coherent with the parent across fork on
  *     linux-6.x (cow.c A8) and not on linux-2.6.29; unregistering under I/O;
  *     every bad input.
+ *   - vmsplice (cow.c A3-A6, CVE-2020-29374): what a pipe shows is what the
+ *     vmsplicer's memory held when it spliced, never a later write by the other
+ *     side of a fork - on linux-6.x; linux-2.6.29 shows the later write.  Pipe
+ *     capacity, sub-page pieces, a reader thread, every bad input.
  *
  * Every test ends with gup_world_check, balanced GUP counters and a clean
  * teardown.
@@ -237,6 +241,303 @@ static void fixed_bad_args(const char *policy)
 }
 FX_PER_POLICY(fixed_bad_args)
 
+/* ------------------------------------------------------------------------ */
+/* vmsplice                                                                 */
+/* ------------------------------------------------------------------------ */
+
+#define VS_PAGES	2
+
+/* Read @n whole pages out of @p: they must hold pattern @seed of the range at @addr. */
+static void pipe_expect_pages(struct gup_pipe *p, uint64_t addr, unsigned n, unsigned seed)
+{
+	uint8_t got[PG], want[PG];
+
+	for (unsigned i = 0; i < n; i++) {
+		assert_int_equal(gup_pipe_read(p, got, PG), PG);
+		fx_pattern_page(want, seed, addr + i * PG);
+		if (memcmp(got, want, PG) != 0)
+			fail_msg("pipe page %u: not pattern %u (first byte %#x, want %#x)", i, seed,
+				 got[0], want[0]);
+	}
+	assert_int_equal(gup_pipe_read(p, got, PG), -EAGAIN);
+}
+
+/*
+ * Who splices, who unmaps, who writes afterwards - cow.c's four vmsplice cases.
+ * The pipe must show pattern 1 (the memory at vmsplice time) on linux-6.x; the
+ * writer's pattern 2 shows through on linux-2.6.29, where the writer's fault
+ * found the page mapped once and reused it under the pipe's reference.
+ */
+enum vs_case {
+	VS_CHILD_SPLICES,		/* A3: fork; child splices, unmaps; parent writes  */
+	VS_CHILD_SPLICES_MPROTECT,	/* A4: A3, parent mprotect RO -> RW first           */
+	VS_PARENT_SPLICES_BEFORE_FORK,	/* A5: parent splices, forks, unmaps; child writes */
+	VS_PARENT_SPLICES_AFTER_FORK,	/* A6: fork; parent splices, unmaps; child writes  */
+};
+
+static void vmsplice_case(const char *policy, enum vs_case vc)
+{
+	struct gup_task *child = NULL, *splicer, *writer;
+	struct gup_iovec iov;
+	struct gup_pipe *p;
+	struct fx_io e;
+
+	fx_io_new(&e, policy, NR_FRAMES);
+	iov = (struct gup_iovec){ fx_map_private(e.t, VS_PAGES), VS_PAGES * PG };
+	fx_fill_pages(e.t, iov.base, VS_PAGES, 1);
+	assert_int_equal(gup_pipe_create(e.w, &p), 0);
+	if (vc == VS_PARENT_SPLICES_BEFORE_FORK)
+		assert_int_equal(gup_vmsplice(p, e.t, &iov, 1), VS_PAGES * PG);
+	child = fx_fork(e.t);
+	splicer = vc <= VS_CHILD_SPLICES_MPROTECT ? child : e.t;
+	writer = splicer == child ? e.t : child;
+	if (vc != VS_PARENT_SPLICES_BEFORE_FORK)
+		assert_int_equal(gup_vmsplice(p, splicer, &iov, 1), VS_PAGES * PG);
+	assert_int_equal(gup_munmap(splicer, iov.base, VS_PAGES * PG), 0);
+	if (vc == VS_CHILD_SPLICES_MPROTECT) {
+		assert_int_equal(gup_mprotect(writer, iov.base, VS_PAGES * PG, GUP_PROT_READ), 0);
+		assert_int_equal(gup_mprotect(writer, iov.base, VS_PAGES * PG,
+					      GUP_PROT_READ | GUP_PROT_WRITE), 0);
+	}
+	fx_fill_pages(writer, iov.base, VS_PAGES, 2);
+	pipe_expect_pages(p, iov.base, VS_PAGES, e.new_policy ? 1 : 2);
+	fx_check_pages(writer, iov.base, VS_PAGES, 2);
+	gup_pipe_destroy(p);
+	gup_task_exit(child);
+	fx_io_done(&e);
+}
+
+static void vmsplice_a3(const char *policy) { vmsplice_case(policy, VS_CHILD_SPLICES); }
+static void vmsplice_a4(const char *policy) { vmsplice_case(policy, VS_CHILD_SPLICES_MPROTECT); }
+static void vmsplice_a5(const char *policy) { vmsplice_case(policy, VS_PARENT_SPLICES_BEFORE_FORK); }
+static void vmsplice_a6(const char *policy) { vmsplice_case(policy, VS_PARENT_SPLICES_AFTER_FORK); }
+FX_PER_POLICY(vmsplice_a3)
+FX_PER_POLICY(vmsplice_a4)
+FX_PER_POLICY(vmsplice_a5)
+FX_PER_POLICY(vmsplice_a6)
+
+/*
+ * Sub-page pieces over several segments, in order; the pipe holds
+ * GUP_PIPE_BUFFERS pieces, then -EAGAIN; reads of any size; read-only
+ * references (no write fault, nothing pinned); destroy drops what is left.
+ */
+static void test_vmsplice_pieces(void **state)
+{
+	uint8_t mem[4 * PG], got[4 * PG];
+	struct gup_iovec iov[3], big;
+	struct gup_pipe *p;
+	uint64_t base, many;
+	struct fx_io e;
+	long n;
+
+	(void)state;
+	fx_io_new(&e, NULL, NR_FRAMES);
+	base = fx_map_private(e.t, 4);
+	fx_fill_pages(e.t, base, 4, 7);
+	assert_int_equal(gup_load(e.t, base, mem, sizeof(mem)), 0);
+	assert_int_equal(gup_pipe_create(e.w, &p), 0);
+	fx_snap(e.w, &e.s0);
+	iov[0] = (struct gup_iovec){ base + 5, 10 };			/* 1 piece     */
+	iov[1] = (struct gup_iovec){ base + PG - 3, 7 };		/* 2 pieces    */
+	iov[2] = (struct gup_iovec){ base + 2 * PG + 100, PG + 1 };	/* 2 pieces    */
+	assert_int_equal(gup_vmsplice(p, e.t, iov, 3), 10 + 7 + PG + 1);
+	assert_int_equal(fx_delta(e.w, &e.s0, GUP_STAT_VMSPLICE_PAGES), 5);
+	assert_int_equal(fx_delta(e.w, &e.s0, GUP_STAT_GET_ACQUIRED), 5);
+	assert_int_equal(fx_delta(e.w, &e.s0, GUP_STAT_PIN_ACQUIRED), 0);
+	assert_int_equal(fx_delta(e.w, &e.s0, GUP_STAT_FAULT), 0);
+	/* Reads of 4, then 6 + 7 + 3 bytes, then the rest. */
+	assert_int_equal(gup_pipe_read(p, got, 4), 4);
+	assert_memory_equal(got, mem + 5, 4);
+	assert_int_equal(gup_pipe_read(p, got, 16), 16);
+	assert_memory_equal(got, mem + 9, 6);
+	assert_memory_equal(got + 6, mem + PG - 3, 7);
+	assert_memory_equal(got + 13, mem + 2 * PG + 100, 3);
+	assert_int_equal(gup_pipe_read(p, got, sizeof(got)), PG + 1 - 3);
+	assert_memory_equal(got, mem + 2 * PG + 103, PG + 1 - 3);
+	assert_int_equal(gup_pipe_read(p, got, 1), -EAGAIN);
+	assert_int_equal(gup_pipe_read(p, got, 0), 0);
+
+	/* Capacity: 20 pages offered, 16 queued; then full. */
+	many = fx_map_private(e.t, 20);
+	fx_fill_pages(e.t, many, 20, 8);
+	big = (struct gup_iovec){ many, 20 * PG };
+	n = gup_vmsplice(p, e.t, &big, 1);
+	assert_int_equal(n, GUP_PIPE_BUFFERS * PG);
+	assert_int_equal(gup_vmsplice(p, e.t, &big, 1), -EAGAIN);
+	assert_int_equal(gup_pipe_read(p, got, PG), PG);
+	big = (struct gup_iovec){ many + 16 * PG + 8, 8 };
+	assert_int_equal(gup_vmsplice(p, e.t, &big, 1), 8);
+	assert_int_equal(gup_page_ref_count(fx_io_page(e.t, many + 5 * PG)), 2);
+	gup_pipe_destroy(p);		/* 15 pages and a piece still queued */
+	assert_int_equal(gup_page_ref_count(fx_io_page(e.t, many + 5 * PG)), 1);
+	fx_io_done(&e);
+}
+
+static void test_vmsplice_bad_args(void **state)
+{
+	struct gup_world *w2 = fx_world_new(NULL, 64, 0);
+	struct gup_iovec iov[2];
+	uint8_t buf[PG];
+	struct gup_pipe *p;
+	uint64_t base, none;
+	struct fx_io e;
+	size_t free0;
+
+	(void)state;
+	fx_io_new(&e, NULL, NR_FRAMES);
+	base = fx_map_private(e.t, 2);
+	fx_fill_pages(e.t, base, 1, 4);		/* page 1 never touched: the zero page */
+	none = fx_map_anon(e.t, 1, GUP_PROT_NONE, GUP_MAP_PRIVATE);
+	assert_int_equal(gup_pipe_create(NULL, &p), -EINVAL);
+	assert_int_equal(gup_pipe_create(e.w, NULL), -EINVAL);
+	assert_int_equal(gup_pipe_create(e.w, &p), 0);
+	free0 = fx_nr_free(e.w);
+	iov[0] = (struct gup_iovec){ base, PG };
+	assert_int_equal(gup_vmsplice(NULL, e.t, iov, 1), -EINVAL);
+	assert_int_equal(gup_vmsplice(p, NULL, iov, 1), -EINVAL);
+	assert_int_equal(gup_vmsplice(p, e.t, NULL, 1), -EINVAL);
+	assert_int_equal(gup_vmsplice(p, e.t, iov, GUP_IOV_MAX + 1), -EINVAL);
+	{
+		struct gup_task *t2 = fx_task_new(w2);
+
+		assert_int_equal(gup_vmsplice(p, t2, iov, 1), -EINVAL);
+		gup_task_exit(t2);
+	}
+	assert_int_equal(gup_vmsplice(p, e.t, iov, 0), 0);
+	iov[1] = (struct gup_iovec){ GUP_TASK_SIZE - 1, 2 };
+	assert_int_equal(gup_vmsplice(p, e.t, iov, 2), -EFAULT);	/* access_ok first */
+	iov[1] = (struct gup_iovec){ none, 1 };
+	assert_int_equal(gup_vmsplice(p, e.t, &iov[1], 1), -EFAULT);
+	iov[1] = (struct gup_iovec){ base + 2 * PG + PG, 1 };	/* unmapped, past both */
+	assert_int_equal(gup_vmsplice(p, e.t, &iov[1], 1), -EFAULT);
+	assert_int_equal(gup_pipe_read(p, buf, 1), -EAGAIN);
+	assert_int_equal(gup_pipe_read(NULL, buf, 1), -EINVAL);
+	assert_int_equal(gup_pipe_read(p, NULL, 1), -EINVAL);
+	fx_io_assert_balanced(e.w);
+	assert_int_equal(fx_nr_free(e.w), free0);
+	/* A hole after the first segment: what was spliced before it counts. */
+	iov[1] = (struct gup_iovec){ none, PG };
+	assert_int_equal(gup_vmsplice(p, e.t, iov, 2), PG);
+	/* The zero page, read-only: spliced as is, nothing allocated. */
+	iov[0] = (struct gup_iovec){ base + PG, 16 };
+	assert_int_equal(gup_vmsplice(p, e.t, iov, 1), 16);
+	assert_int_equal(gup_pipe_read(p, buf, PG), PG);
+	assert_int_equal(gup_pipe_read(p, buf, PG), 16);
+	for (unsigned i = 0; i < 16; i++)
+		assert_int_equal(buf[i], 0);
+	assert_int_equal(fx_nr_free(e.w), free0);
+	gup_pipe_destroy(p);
+	gup_pipe_destroy(NULL);
+	fx_world_done(w2);
+	fx_io_done(&e);
+}
+
+/* A writer thread splices a read-only stream while a reader thread drains it. */
+#define VT_PAGES	8
+#define VT_ROUNDS	200
+
+struct vt_ctx {
+	struct gup_pipe *p;
+	struct gup_task *t;
+	uint64_t base;
+	_Atomic unsigned bad;
+	_Atomic int writer_done;
+	uint64_t spliced, eagain;
+};
+
+/* The stream's byte @i: the page it came from and its offset. */
+static uint8_t vt_byte(uint64_t i)
+{
+	return fx_pattern_byte(11, i / PG % VT_PAGES, i % PG);
+}
+
+static void vt_writer(void *arg)
+{
+	struct vt_ctx *c = arg;
+	uint64_t pos = 0, end = (uint64_t)VT_ROUNDS * VT_PAGES * PG;
+	struct fx_spin s;
+
+	fx_spin_begin(&s, FX_WAIT_NS, 4);
+	while (pos < end) {
+		/* Odd-sized pieces that cross pages; the stream wraps around the buffer. */
+		uint64_t off = pos % (VT_PAGES * PG);
+		size_t len = 3000;
+		struct gup_iovec iov;
+		long n;
+
+		if (len > VT_PAGES * PG - off)
+			len = VT_PAGES * PG - off;
+		if (len > end - pos)
+			len = end - pos;
+		iov = (struct gup_iovec){ c->base + off, len };
+		n = gup_vmsplice(c->p, c->t, &iov, 1);
+		if (n == -EAGAIN) {
+			c->eagain++;
+			if (!fx_spin(&s))
+				break;		/* the reader is gone: the test fails on pos */
+			continue;
+		}
+		if (n <= 0) {
+			atomic_fetch_add(&c->bad, 1);
+			break;
+		}
+		pos += (uint64_t)n;
+	}
+	c->spliced = pos;
+	atomic_store(&c->writer_done, 1);
+}
+
+static void test_vmsplice_threads(void **state)
+{
+	struct gup_thread *th;
+	struct vt_ctx c;
+	uint8_t buf[1000];
+	uint64_t pos = 0, end = (uint64_t)VT_ROUNDS * VT_PAGES * PG;
+	struct fx_spin s;
+	struct fx_io e;
+
+	(void)state;
+	fx_io_new(&e, NULL, NR_FRAMES);
+	memset(&c, 0, sizeof(c));
+	c.base = fx_map_private(e.t, VT_PAGES);
+	for (unsigned i = 0; i < VT_PAGES; i++) {
+		uint8_t page[PG];
+
+		for (size_t off = 0; off < PG; off++)
+			page[off] = vt_byte(i * PG + off);
+		assert_int_equal(gup_store(e.t, c.base + i * PG, page, PG), 0);
+	}
+	assert_int_equal(gup_pipe_create(e.w, &c.p), 0);
+	c.t = fx_task_add(gup_task_mm(e.t));
+	th = fx_thread_start(e.w, vt_writer, &c);
+	fx_spin_begin(&s, FX_WAIT_NS, 4);
+	while (pos < end && !atomic_load(&c.bad)) {
+		long n = gup_pipe_read(c.p, buf, sizeof(buf));
+
+		if (n == -EAGAIN) {
+			if (!fx_spin(&s))
+				break;
+			continue;
+		}
+		assert_true(n > 0);
+		for (long i = 0; i < n; i++)
+			if (buf[i] != vt_byte(pos + (uint64_t)i))
+				fail_msg("stream byte %llu is %#x, want %#x",
+					 (unsigned long long)(pos + (uint64_t)i), buf[i],
+					 vt_byte(pos + (uint64_t)i));
+		pos += (uint64_t)n;
+	}
+	assert_int_equal(gup_thread_join(th), 0);
+	assert_int_equal(atomic_load(&c.bad), 0);
+	assert_int_equal(pos, end);
+	assert_int_equal(c.spliced, end);
+	print_message("vmsplice stream: %llu bytes, writer saw a full pipe %llu times\n",
+		      (unsigned long long)end, (unsigned long long)c.eagain);
+	gup_pipe_destroy(c.p);
+	gup_task_exit(c.t);
+	fx_io_done(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -244,6 +545,13 @@ int main(void)
 		FX_POLICY_TESTS(fixed_fork),
 		cmocka_unit_test(test_fixed_unregister_in_flight),
 		FX_POLICY_TESTS(fixed_bad_args),
+		FX_POLICY_TESTS(vmsplice_a3),
+		FX_POLICY_TESTS(vmsplice_a4),
+		FX_POLICY_TESTS(vmsplice_a5),
+		FX_POLICY_TESTS(vmsplice_a6),
+		cmocka_unit_test(test_vmsplice_pieces),
+		cmocka_unit_test(test_vmsplice_bad_args),
+		cmocka_unit_test(test_vmsplice_threads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -342,6 +342,7 @@ enum gup_stat_item {
 	GUP_STAT_DIO_READ,		/* DMA requests disk -> memory (gup/io.h)     */
 	GUP_STAT_DIO_WRITE,		/* DMA requests memory -> disk                */
 	GUP_STAT_DIO_BYTES,		/* bytes DMA requests moved                   */
+	GUP_STAT_VMSPLICE_PAGES,	/* pages vmsplice queued in a pipe            */
 	GUP_NR_STATS
 };
 

@@ -9,6 +9,9 @@
  *   gup_fixed_buffers_*  io_uring-style registered buffers: pinned once
  *                        (FOLL_PIN|FOLL_LONGTERM|FOLL_WRITE), then named by index
  *                        in DMA requests, with no GUP at I/O time.
+ *   gup_pipe_*, gup_vmsplice
+ *                        a pipe holding read-only FOLL_GET references on user
+ *                        pages until it is read (CVE-2020-29374's shape).
  *
  * How the references are taken follows the world's policy: FOLL_PIN on
  * "linux-6.x", FOLL_GET on "linux-2.6.29" (2009's direct-io.c and ib_umem_get),
@@ -124,6 +127,36 @@ GUP_API int gup_fixed_buffers_unregister(struct gup_fixed_buffers *fb);
 GUP_API GUP_MUST_CHECK int gup_dio_submit_fixed(struct gup_fixed_buffers *fb, unsigned index,
 						size_t offset, size_t len, struct gup_disk *d,
 						int op, uint64_t pos, struct gup_dio **out);
+
+/* ---- vmsplice ---------------------------------------------------------------- */
+
+struct gup_pipe;
+
+/* Buffers (pages) a pipe holds at most (PIPE_DEF_BUFFERS). */
+#define GUP_PIPE_BUFFERS	16u
+
+/* gup_pipe_create - an empty pipe.  Return: 0, -EINVAL, -ENOMEM. */
+GUP_API GUP_MUST_CHECK int gup_pipe_create(struct gup_world *w, struct gup_pipe **out);
+/* gup_pipe_destroy - drop the references the pipe still holds, free it. */
+GUP_API void gup_pipe_destroy(struct gup_pipe *p);
+
+/*
+ * gup_vmsplice - vmsplice(2) of @t's memory into @p, without copying: each page
+ * of the segments is referenced read-only (FOLL_GET, no FOLL_WRITE: Linux's
+ * vmsplice never asks for write access) and queued as one pipe buffer.  Stops
+ * when the pipe is full.  Any address and length.  Any thread.
+ * Return: bytes queued; -EAGAIN (pipe full), -EFAULT (first page not mapped
+ * readable), -EINVAL (NULL, too many segments or bytes), -ENOMEM.
+ */
+GUP_API long gup_vmsplice(struct gup_pipe *p, struct gup_task *t, const struct gup_iovec *iov,
+			  unsigned nr_segs);
+
+/*
+ * gup_pipe_read - copy up to @len bytes out of @p, in order, from the referenced
+ * frames by physical page; emptied buffers drop their references.  Any thread.
+ * Return: bytes read; -EAGAIN (empty), -EINVAL.
+ */
+GUP_API long gup_pipe_read(struct gup_pipe *p, void *buf, size_t len);
 
 #ifdef __cplusplus
 }

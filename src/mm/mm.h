@@ -16,7 +16,7 @@
  *                              (summing and folding per-task counters).
  *   8. leaf locks, never nested with each other:
  *        pgtable_pool->lock, mm->tasks_lock, disk->lock,
- *        dma_engine->lock (io/dma.c).
+ *        dma_engine->lock (io/dma.c), pipe->lock (io/pipe.c).
  *
  * Sleeping (rwsem, waiting) is allowed only at level 1.  A TLB shootdown (which
  * waits for irq-off sections) may be issued holding any of these: an irq-off section
