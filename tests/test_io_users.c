@@ -12,6 +12,10 @@
  *     vmsplicer's memory held when it spliced, never a later write by the other
  *     side of a fork - on linux-6.x; linux-2.6.29 shows the later write.  Pipe
  *     capacity, sub-page pieces, a reader thread, every bad input.
+ *   - process_vm_readv/writev: bytes move between the right places over uneven
+ *     segments on both sides, through the remote GUP (pins or gets per policy);
+ *     a write breaks COW in the target only; partial counts at a hole; -ESRCH
+ *     for a process that is gone; every bad input.
  *
  * Every test ends with gup_world_check, balanced GUP counters and a clean
  * teardown.
@@ -538,6 +542,173 @@ static void test_vmsplice_threads(void **state)
 	fx_io_done(&e);
 }
 
+/* ------------------------------------------------------------------------ */
+/* process_vm_readv / process_vm_writev                                     */
+/* ------------------------------------------------------------------------ */
+
+/* A target process: a task of its own mm with 3 pages of pattern 5 at *@base. */
+static struct gup_task *pvm_target(struct fx_io *e, uint64_t *base)
+{
+	struct gup_task *target = fx_task_new(e->w);
+
+	*base = fx_map_private(target, 3);
+	fx_fill_pages(target, *base, 3, 5);
+	return target;
+}
+
+/*
+ * Remote [r+10, r+3010) and [r+2PG-50, r+2PG+2050) - 5100 bytes over 3 pages -
+ * to local [l+100, l+200) and [l+PG+7, l+PG+5007): the byte streams line up.
+ */
+static void pvm_readv_writev(const char *policy)
+{
+	uint8_t remote[3 * PG], local[3 * PG], want[3 * PG];
+	struct gup_iovec lv[2], rv[2];
+	struct gup_task *target;
+	uint64_t r, l;
+	struct fx_io e;
+
+	fx_io_new(&e, policy, NR_FRAMES);
+	target = pvm_target(&e, &r);
+	l = fx_map_private(e.t, 3);
+	assert_int_equal(gup_fill(e.t, l, FILL, 3 * PG), 0);
+	rv[0] = (struct gup_iovec){ r + 10, 3000 };
+	rv[1] = (struct gup_iovec){ r + 2 * PG - 50, 2100 };
+	lv[0] = (struct gup_iovec){ l + 100, 100 };
+	lv[1] = (struct gup_iovec){ l + PG + 7, 5000 };
+	assert_int_equal(gup_process_vm_readv(e.t, gup_task_mm(target), lv, 2, rv, 2, 0), 5100);
+	assert_int_equal(fx_delta(e.w, &e.s0, GUP_STAT_PVM_BYTES), 5100);
+	assert_true(fx_delta(e.w, &e.s0, fx_io_ref_acquired(&e)) >= 3);
+
+	/* What the local side must hold: the remote stream, in order, FILL elsewhere. */
+	assert_int_equal(gup_load(target, r, remote, sizeof(remote)), 0);
+	memset(want, FILL, sizeof(want));
+	memcpy(want + 100, remote + 10, 100);
+	memcpy(want + PG + 7, remote + 110, 2900);
+	memcpy(want + PG + 7 + 2900, remote + 2 * PG - 50, 2100);
+	assert_int_equal(gup_load(e.t, l, local, sizeof(local)), 0);
+	assert_memory_equal(local, want, sizeof(want));
+
+	/* The other way: the local stream lands in the same remote places. */
+	fx_fill_pages(e.t, l, 3, 6);
+	assert_int_equal(gup_load(e.t, l, local, sizeof(local)), 0);
+	assert_int_equal(gup_process_vm_writev(e.t, gup_task_mm(target), lv, 2, rv, 2, 0), 5100);
+	memcpy(want, remote, sizeof(want));
+	memcpy(want + 10, local + 100, 100);
+	memcpy(want + 110, local + PG + 7, 2900);
+	memcpy(want + 2 * PG - 50, local + PG + 7 + 2900, 2100);
+	assert_int_equal(gup_load(target, r, remote, sizeof(remote)), 0);
+	assert_memory_equal(remote, want, sizeof(want));
+	/* A page the write reached is dirty; the references are gone. */
+	assert_true(gup_page_dirty(fx_io_page(target, r)));
+	assert_int_equal(gup_page_ref_count(fx_io_page(target, r)), 1);
+	gup_task_exit(target);
+	fx_io_done(&e);
+}
+FX_PER_POLICY(pvm_readv_writev)
+
+/*
+ * The target is a child whose pages are COW-shared with its parent: a writev
+ * breaks COW in the child (FOLL_WRITE) and the parent keeps its bytes; a readv
+ * of the parent then sees them unchanged.  Also onto the caller's own mm.
+ */
+static void pvm_write_breaks_cow(const char *policy)
+{
+	struct gup_iovec lv, rv;
+	struct gup_task *child;
+	uint8_t msg[64];
+	uint64_t l, r;
+	struct fx_io e;
+
+	fx_io_new(&e, policy, NR_FRAMES);
+	r = fx_map_private(e.t, 1);
+	fx_fill_pages(e.t, r, 1, 1);
+	child = fx_fork(e.t);
+	l = fx_map_private(e.t, 1);
+	memset(msg, 0x77, sizeof(msg));
+	assert_int_equal(gup_store(e.t, l, msg, sizeof(msg)), 0);
+	lv = (struct gup_iovec){ l, sizeof(msg) };
+	rv = (struct gup_iovec){ r + 1000, sizeof(msg) };
+	assert_int_equal(gup_process_vm_writev(e.t, gup_task_mm(child), &lv, 1, &rv, 1, 0),
+			 sizeof(msg));
+	fx_io_mem_is(child, r + 1000, sizeof(msg), 0x77);
+	fx_check_pages(e.t, r, 1, 1);
+	assert_int_not_equal(fx_pfn(child, r), fx_pfn(e.t, r));
+	/* Self: read own page 0 into own l. */
+	rv = (struct gup_iovec){ r, sizeof(msg) };
+	assert_int_equal(gup_process_vm_readv(e.t, gup_task_mm(e.t), &lv, 1, &rv, 1, 0),
+			 sizeof(msg));
+	assert_int_equal(gup_load(e.t, l, msg, sizeof(msg)), 0);
+	for (unsigned i = 0; i < sizeof(msg); i++)
+		assert_int_equal(msg[i], fx_pattern_byte(1, r / PG, i));
+	gup_task_exit(child);
+	fx_io_done(&e);
+}
+FX_PER_POLICY(pvm_write_breaks_cow)
+
+static void pvm_bad_args(const char *policy)
+{
+	struct gup_world *w2 = fx_world_new(policy, 64, 0);
+	struct gup_iovec lv[2], rv[2];
+	struct gup_task *target, *t2;
+	struct gup_mm *tmm;
+	uint64_t r, l, ro;
+	struct fx_io e;
+
+	fx_io_new(&e, policy, NR_FRAMES);
+	target = pvm_target(&e, &r);
+	tmm = gup_task_mm(target);
+	ro = fx_map_anon(target, 1, GUP_PROT_READ, GUP_MAP_PRIVATE);
+	l = fx_map_private(e.t, 2);
+	lv[0] = (struct gup_iovec){ l, PG };
+	rv[0] = (struct gup_iovec){ r, PG };
+	t2 = fx_task_new(w2);
+
+	assert_int_equal(gup_process_vm_readv(NULL, tmm, lv, 1, rv, 1, 0), -EINVAL);
+	assert_int_equal(gup_process_vm_readv(e.t, NULL, lv, 1, rv, 1, 0), -EINVAL);
+	assert_int_equal(gup_process_vm_readv(t2, tmm, lv, 1, rv, 1, 0), -EINVAL);
+	assert_int_equal(gup_process_vm_readv(e.t, tmm, lv, 1, rv, 1, 1), -EINVAL);
+	assert_int_equal(gup_process_vm_writev(e.t, tmm, NULL, 1, rv, 1, 0), -EINVAL);
+	assert_int_equal(gup_process_vm_readv(e.t, tmm, lv, 1, NULL, 1, 0), -EINVAL);
+	assert_int_equal(gup_process_vm_readv(e.t, tmm, lv, GUP_IOV_MAX + 1, rv, 1, 0), -EINVAL);
+	assert_int_equal(gup_process_vm_readv(e.t, tmm, lv, 1, rv, GUP_IOV_MAX + 1, 0), -EINVAL);
+	rv[1] = (struct gup_iovec){ r, GUP_IO_MAX_BYTES };
+	assert_int_equal(gup_process_vm_readv(e.t, tmm, lv, 1, rv, 2, 0), -EINVAL);
+	/* Nothing to copy; nothing remote. */
+	assert_int_equal(gup_process_vm_readv(e.t, tmm, lv, 0, rv, 1, 0), 0);
+	assert_int_equal(gup_process_vm_readv(e.t, tmm, lv, 1, rv, 0, 0), 0);
+	/* Remote not mapped, not readable/writable; local not mapped or beyond. */
+	rv[1] = (struct gup_iovec){ r + 3 * PG, PG };
+	assert_int_equal(gup_process_vm_readv(e.t, tmm, lv, 1, &rv[1], 1, 0), -EFAULT);
+	rv[1] = (struct gup_iovec){ ro, PG };
+	assert_int_equal(gup_process_vm_writev(e.t, tmm, lv, 1, &rv[1], 1, 0), -EFAULT);
+	lv[1] = (struct gup_iovec){ l + 2 * PG, PG };
+	assert_int_equal(gup_process_vm_readv(e.t, tmm, &lv[1], 1, rv, 1, 0), -EFAULT);
+	lv[1] = (struct gup_iovec){ GUP_TASK_SIZE - 8, 16 };
+	assert_int_equal(gup_process_vm_readv(e.t, tmm, &lv[1], 1, rv, 1, 0), -EFAULT);
+	fx_io_assert_balanced(e.w);
+	/* Partial: 2 KiB before a remote hole; local 1.5 KiB before a local hole. */
+	rv[1] = (struct gup_iovec){ r + 3 * PG - 2048, 4096 };
+	lv[1] = (struct gup_iovec){ l, 2 * PG };
+	assert_int_equal(gup_process_vm_readv(e.t, tmm, &lv[1], 1, &rv[1], 1, 0), 2048);
+	lv[1] = (struct gup_iovec){ l + 2 * PG - 1536, 4096 };
+	assert_int_equal(gup_process_vm_readv(e.t, tmm, &lv[1], 1, rv, 1, 0), 1536);
+	/* Holding the target's mmap lock: refused, nothing taken. */
+	assert_int_equal(gup_mmap_read_lock(e.t, tmm), 0);
+	assert_int_equal(gup_process_vm_readv(e.t, tmm, lv, 1, rv, 1, 0), -EDEADLK);
+	gup_mmap_read_unlock(e.t, tmm);
+	/* The process is gone (its last task exited; we still hold the mm). */
+	gup_mm_get(tmm);
+	gup_task_exit(target);
+	assert_int_equal(gup_process_vm_readv(e.t, tmm, lv, 1, rv, 1, 0), -ESRCH);
+	assert_int_equal(gup_process_vm_writev(e.t, tmm, lv, 1, rv, 1, 0), -ESRCH);
+	gup_mm_put(tmm);
+	gup_task_exit(t2);
+	fx_world_end(w2);
+	fx_io_done(&e);
+}
+FX_PER_POLICY(pvm_bad_args)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -552,6 +723,9 @@ int main(void)
 		cmocka_unit_test(test_vmsplice_pieces),
 		cmocka_unit_test(test_vmsplice_bad_args),
 		cmocka_unit_test(test_vmsplice_threads),
+		FX_POLICY_TESTS(pvm_readv_writev),
+		FX_POLICY_TESTS(pvm_write_breaks_cow),
+		FX_POLICY_TESTS(pvm_bad_args),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -343,6 +343,7 @@ enum gup_stat_item {
 	GUP_STAT_DIO_WRITE,		/* DMA requests memory -> disk                */
 	GUP_STAT_DIO_BYTES,		/* bytes DMA requests moved                   */
 	GUP_STAT_VMSPLICE_PAGES,	/* pages vmsplice queued in a pipe            */
+	GUP_STAT_PVM_BYTES,		/* bytes process_vm_readv/writev copied       */
 	GUP_NR_STATS
 };
 

@@ -12,6 +12,8 @@
  *   gup_pipe_*, gup_vmsplice
  *                        a pipe holding read-only FOLL_GET references on user
  *                        pages until it is read (CVE-2020-29374's shape).
+ *   gup_process_vm_readv/_writev
+ *                        copies to and from another mm through the remote GUP.
  *
  * How the references are taken follows the world's policy: FOLL_PIN on
  * "linux-6.x", FOLL_GET on "linux-2.6.29" (2009's direct-io.c and ib_umem_get),
@@ -157,6 +159,31 @@ GUP_API long gup_vmsplice(struct gup_pipe *p, struct gup_task *t, const struct g
  * Return: bytes read; -EAGAIN (empty), -EINVAL.
  */
 GUP_API long gup_pipe_read(struct gup_pipe *p, void *buf, size_t len);
+
+/* ---- process_vm_readv / process_vm_writev --------------------------------------- */
+
+/*
+ * gup_process_vm_readv - copy from @mm's ranges @rvec to @t's ranges @lvec
+ * (_writev: the other way), as process_vm_readv(2): the remote pages are
+ * referenced with the remote GUP (pin or get per policy, FOLL_WRITE for writev)
+ * under @mm's mmap lock, which GUP may drop; the local side is a CPU copy through
+ * @t's TLB.  @mm may be @t's own.  The caller holds a reference on @mm and no
+ * mmap lock.
+ * Return: bytes copied (short if a range ends in a hole after some bytes; 0 if
+ * the local side is empty, whoever the target is); -EINVAL (flags, NULL, counts
+ * above GUP_IOV_MAX, a side's total above GUP_IO_MAX_BYTES), -ESRCH (@mm has no
+ * live task: the process is gone), -EFAULT (nothing copied: a remote range not
+ * mapped with the access, a local one not mapped, or beyond user space),
+ * -EDEADLK (@t holds @mm's mmap lock), -ENOMEM, -EINTR.
+ */
+GUP_API long gup_process_vm_readv(struct gup_task *t, struct gup_mm *mm,
+				  const struct gup_iovec *lvec, unsigned long liovcnt,
+				  const struct gup_iovec *rvec, unsigned long riovcnt,
+				  unsigned long flags);
+GUP_API long gup_process_vm_writev(struct gup_task *t, struct gup_mm *mm,
+				   const struct gup_iovec *lvec, unsigned long liovcnt,
+				   const struct gup_iovec *rvec, unsigned long riovcnt,
+				   unsigned long flags);
 
 #ifdef __cplusplus
 }
