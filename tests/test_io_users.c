@@ -16,6 +16,12 @@
  *     segments on both sides, through the remote GUP (pins or gets per policy);
  *     a write breaks COW in the target only; partial counts at a hole; -ESRCH
  *     for a process that is gone; every bad input.
+ *   - RDMA memory regions: after fork the parent's region still aliases what the
+ *     parent sees on linux-6.x (fork copied the pinned pages for the child); on
+ *     linux-2.6.29 the parent's first write copies its page away and the NIC
+ *     talks to the child's page (seed 004's bug).  A read-only region made after
+ *     fork is coherent on both (unshare; ib_umem_get's write=1, force).  Access
+ *     rights, every bad input.
  *
  * Every test ends with gup_world_check, balanced GUP counters and a clean
  * teardown.
@@ -709,6 +715,146 @@ static void pvm_bad_args(const char *policy)
 }
 FX_PER_POLICY(pvm_bad_args)
 
+/* ------------------------------------------------------------------------ */
+/* RDMA memory regions                                                      */
+/* ------------------------------------------------------------------------ */
+
+#define RW_ACCESS	(GUP_RDMA_ACCESS_LOCAL_WRITE | GUP_RDMA_ACCESS_REMOTE_WRITE | \
+			 GUP_RDMA_ACCESS_REMOTE_READ)
+
+/* The NIC reads [addr, addr + len) of @mr: it must hold pattern @seed of those addresses. */
+static void mr_expect(struct gup_mr *mr, uint64_t addr, size_t len, unsigned seed)
+{
+	uint8_t got[2 * PG];
+
+	assert_true(len <= sizeof(got));
+	assert_int_equal(gup_rdma_mr_read(mr, addr, got, len), 0);
+	for (size_t i = 0; i < len; i++)
+		if (got[i] != fx_pattern_byte(seed, (addr + i) / PG, (addr + i) % PG))
+			fail_msg("NIC reads %#x at %#llx, want pattern %u", got[i],
+				 (unsigned long long)(addr + i), seed);
+}
+
+/*
+ * A region over most of two pages; fork (the child lives on); the parent writes
+ * pattern 2 over them; the NIC reads the region and writes a message into it.
+ */
+static void rdma_fork_coherence(const char *policy)
+{
+	uint8_t msg[300];
+	struct gup_task *child;
+	struct gup_mr *mr;
+	uint64_t base, addr;
+	struct fx_io e;
+
+	fx_io_new(&e, policy, NR_FRAMES);
+	base = fx_map_private(e.t, 2);
+	fx_fill_pages(e.t, base, 2, 1);
+	addr = base + 100;
+	assert_int_equal(gup_rdma_reg_mr(e.t, addr, 2 * PG - 200, RW_ACCESS, &mr), 0);
+	mr_expect(mr, addr, 2 * PG - 200, 1);
+	child = fx_fork(e.t);
+	fx_fill_pages(e.t, base, 2, 2);
+	memset(msg, 0x5c, sizeof(msg));
+	assert_int_equal(gup_rdma_mr_write(mr, base + PG - 150, msg, sizeof(msg)), 0);
+	if (e.new_policy) {
+		/* Both pinned pages were copied for the child; the region stays the parent's. */
+		assert_int_equal(fx_delta(e.w, &e.s0, GUP_STAT_FORK_PAGE_COPIED), 2);
+		mr_expect(mr, addr, PG - 250, 2);
+		fx_io_mem_is(e.t, base + PG - 150, sizeof(msg), 0x5c);
+		fx_check_pages(child, base, 2, 1);
+	} else {
+		/* The parent's write faults copied both pages away: the NIC has the child's. */
+		mr_expect(mr, addr, PG - 250, 1);
+		fx_io_mem_is(child, base + PG - 150, sizeof(msg), 0x5c);
+		fx_check_pages(e.t, base, 2, 2);
+	}
+	assert_int_equal(gup_rdma_dereg_mr(mr), 0);
+	assert_true(gup_page_dirty(fx_io_page(e.new_policy ? e.t : child, base)));
+	gup_task_exit(child);
+	fx_io_done(&e);
+}
+FX_PER_POLICY(rdma_fork_coherence)
+
+/*
+ * A read-only region registered over pages already COW-shared with a child:
+ * coherent with the parent's later writes on both policies - linux-6.x unshares
+ * at the R/O long-term pin, 2009's ib_umem_get forced a write fault (write=1,
+ * force=1).  The NIC may not write it.
+ */
+static void rdma_readonly_after_fork(const char *policy)
+{
+	struct gup_task *child;
+	struct gup_mr *mr;
+	uint8_t b = 0;
+	uint64_t base;
+	struct fx_io e;
+
+	fx_io_new(&e, policy, NR_FRAMES);
+	base = fx_map_private(e.t, 1);
+	fx_fill_pages(e.t, base, 1, 1);
+	child = fx_fork(e.t);
+	assert_int_equal(gup_rdma_reg_mr(e.t, base, PG, GUP_RDMA_ACCESS_REMOTE_READ, &mr), 0);
+	assert_int_not_equal(fx_pfn(e.t, base), fx_pfn(child, base));
+	fx_fill_pages(e.t, base, 1, 2);
+	mr_expect(mr, base, PG, 2);
+	assert_int_equal(gup_rdma_mr_write(mr, base, &b, 1), -EACCES);
+	fx_check_pages(child, base, 1, 1);
+	if (e.new_policy)
+		assert_false(gup_page_movable(fx_io_page(e.t, base)));	/* FOLL_LONGTERM */
+	assert_int_equal(gup_rdma_dereg_mr(mr), 0);
+	gup_task_exit(child);
+	fx_io_done(&e);
+}
+FX_PER_POLICY(rdma_readonly_after_fork)
+
+static void rdma_bad_args(const char *policy)
+{
+	struct gup_mr *mr = NULL;
+	uint64_t base, ro;
+	uint8_t buf[16];
+	struct fx_io e;
+	size_t free0;
+
+	fx_io_new(&e, policy, NR_FRAMES);
+	base = fx_map_private(e.t, 2);
+	ro = fx_map_anon(e.t, 1, GUP_PROT_READ, GUP_MAP_PRIVATE);
+	free0 = fx_nr_free(e.w);
+	assert_int_equal(gup_rdma_reg_mr(NULL, base, PG, RW_ACCESS, &mr), -EINVAL);
+	assert_int_equal(gup_rdma_reg_mr(e.t, base, PG, RW_ACCESS, NULL), -EINVAL);
+	assert_int_equal(gup_rdma_reg_mr(e.t, base, 0, RW_ACCESS, &mr), -EINVAL);
+	assert_int_equal(gup_rdma_reg_mr(e.t, base, PG, 1u << 5, &mr), -EINVAL);
+	assert_int_equal(gup_rdma_reg_mr(e.t, base, PG, GUP_RDMA_ACCESS_REMOTE_WRITE, &mr),
+			 -EINVAL);
+	assert_int_equal(gup_rdma_reg_mr(e.t, base, GUP_IO_MAX_BYTES + PG, RW_ACCESS, &mr),
+			 -EINVAL);
+	assert_int_equal(gup_rdma_reg_mr(e.t, GUP_TASK_SIZE - PG, 2 * PG, RW_ACCESS, &mr), -EFAULT);
+	assert_int_equal(gup_rdma_reg_mr(e.t, base + PG, 2 * PG, RW_ACCESS, &mr), -EFAULT);
+	assert_int_equal(gup_rdma_reg_mr(e.t, ro, PG, RW_ACCESS, &mr), -EFAULT);
+	assert_null(mr);
+	assert_int_equal(gup_rdma_dereg_mr(NULL), -EINVAL);
+	fx_io_assert_balanced(e.w);
+	/* The faults of the refused registrations stay; nothing else is held. */
+	assert_true(fx_nr_free(e.w) + 2 >= free0);
+
+	/* A region of [base + 8, base + PG): accesses outside it, or with NULL. */
+	assert_int_equal(gup_rdma_reg_mr(e.t, base + 8, PG - 8, GUP_RDMA_ACCESS_LOCAL_WRITE, &mr),
+			 0);
+	assert_int_equal(gup_rdma_mr_read(mr, base, buf, 8), -EINVAL);
+	assert_int_equal(gup_rdma_mr_read(mr, base + PG - 8, buf, 9), -EINVAL);
+	assert_int_equal(gup_rdma_mr_write(mr, base + PG, buf, 1), -EINVAL);
+	assert_int_equal(gup_rdma_mr_read(mr, UINT64_MAX, buf, 2), -EINVAL);
+	assert_int_equal(gup_rdma_mr_read(mr, base + 8, NULL, 1), -EINVAL);
+	assert_int_equal(gup_rdma_mr_read(NULL, base + 8, buf, 1), -EINVAL);
+	assert_int_equal(gup_rdma_mr_read(mr, base + PG, buf, 0), 0);	/* the end, empty */
+	memset(buf, 0xa1, sizeof(buf));
+	assert_int_equal(gup_rdma_mr_write(mr, base + PG - 16, buf, 16), 0);
+	fx_io_mem_is(e.t, base + PG - 16, 16, 0xa1);
+	assert_int_equal(gup_rdma_dereg_mr(mr), 0);
+	fx_io_done(&e);
+}
+FX_PER_POLICY(rdma_bad_args)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -726,6 +872,9 @@ int main(void)
 		FX_POLICY_TESTS(pvm_readv_writev),
 		FX_POLICY_TESTS(pvm_write_breaks_cow),
 		FX_POLICY_TESTS(pvm_bad_args),
+		FX_POLICY_TESTS(rdma_fork_coherence),
+		FX_POLICY_TESTS(rdma_readonly_after_fork),
+		FX_POLICY_TESTS(rdma_bad_args),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,6 +14,8 @@
  *                        pages until it is read (CVE-2020-29374's shape).
  *   gup_process_vm_readv/_writev
  *                        copies to and from another mm through the remote GUP.
+ *   gup_rdma_*           an RDMA NIC's memory regions, pinned until deregistered
+ *                        and read or written by the device at any time.
  *
  * How the references are taken follows the world's policy: FOLL_PIN on
  * "linux-6.x", FOLL_GET on "linux-2.6.29" (2009's direct-io.c and ib_umem_get),
@@ -184,6 +186,38 @@ GUP_API long gup_process_vm_writev(struct gup_task *t, struct gup_mm *mm,
 				   const struct gup_iovec *lvec, unsigned long liovcnt,
 				   const struct gup_iovec *rvec, unsigned long riovcnt,
 				   unsigned long flags);
+
+/* ---- an RDMA NIC's memory regions ------------------------------------------------ */
+
+struct gup_mr;
+
+/* Access rights of a region (IB_ACCESS_*): REMOTE_WRITE needs LOCAL_WRITE. */
+#define GUP_RDMA_ACCESS_LOCAL_WRITE	(1u << 0)
+#define GUP_RDMA_ACCESS_REMOTE_WRITE	(1u << 1)
+#define GUP_RDMA_ACCESS_REMOTE_READ	(1u << 2)
+
+/*
+ * gup_rdma_reg_mr - register [@addr, @addr+@len) of @t's memory with the NIC
+ * (ibv_reg_mr): its pages stay referenced until gup_rdma_dereg_mr.  linux-6.x:
+ * FOLL_PIN|FOLL_LONGTERM, FOLL_WRITE if writable; linux-2.6.29: get_user_pages
+ * with write=1, force=!writable (ib_umem_get).  The caller holds no mmap lock.
+ * Return: 0 and *@out, -EINVAL (NULL, bad access bits, length 0 or above
+ * GUP_IO_MAX_BYTES), -EFAULT (beyond user space, or not mapped with the access:
+ * nothing stays referenced), -ENOMEM, -EINTR.
+ */
+GUP_API GUP_MUST_CHECK int gup_rdma_reg_mr(struct gup_task *t, uint64_t addr, size_t len,
+					   unsigned access, struct gup_mr **out);
+/* Release the pages (marked dirty if the region was writable) and free @mr. */
+GUP_API int gup_rdma_dereg_mr(struct gup_mr *mr);
+
+/*
+ * The NIC reads (a send, an RDMA read) or writes (a receive, an RDMA write) the
+ * region at user address @addr, by physical page.  Any thread.
+ * Return: 0, -EINVAL (outside the region), -EACCES (write to a region without
+ * write access).
+ */
+GUP_API int gup_rdma_mr_read(struct gup_mr *mr, uint64_t addr, void *buf, size_t len);
+GUP_API int gup_rdma_mr_write(struct gup_mr *mr, uint64_t addr, const void *buf, size_t len);
 
 #ifdef __cplusplus
 }
