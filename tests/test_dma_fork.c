@@ -85,40 +85,6 @@ static unsigned df_scaled(unsigned base)
 	return n ? (unsigned)n : 1;
 }
 
-/* The first failure a thread saw (threads never call cmocka assertions). */
-struct df_fail {
-	_Atomic unsigned count;
-	_Atomic int claimed;
-	char first[256];
-};
-
-__attribute__((format(printf, 2, 3)))
-static void df_failf(struct df_fail *f, const char *fmt, ...)
-{
-	int expect = 0;
-	va_list ap;
-
-	atomic_fetch_add(&f->count, 1);
-	if (!atomic_compare_exchange_strong(&f->claimed, &expect, 1))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(f->first, sizeof(f->first), fmt, ap);
-	va_end(ap);
-}
-
-static bool df_failed(struct df_fail *f)
-{
-	return atomic_load_explicit(&f->count, memory_order_relaxed) != 0;
-}
-
-static void df_assert_clean(struct df_fail *f)
-{
-	unsigned n = atomic_load(&f->count);
-
-	if (n)
-		fail_msg("%u failure(s) in threads; first: %s", n, f->first);
-}
-
 /* Wait until *@p >= @want or *@stop is set; false on timeout or stop. */
 static bool df_wait(_Atomic unsigned *p, unsigned want, _Atomic int *stop)
 {
@@ -159,21 +125,21 @@ static struct gup_disk *df_disk(struct gup_world *w, unsigned nr_regions, size_t
  * Check a slice the parent read from a region of byte @want: bytes still @fill
  * are lost (counted); anything else is a failure.  Returns the lost bytes.
  */
-static size_t df_check_slice(struct df_fail *f, struct gup_task *t, uint64_t addr, size_t len,
+static size_t df_check_slice(struct fx_fail *f, struct gup_task *t, uint64_t addr, size_t len,
 			     uint8_t want, uint8_t fill, const char *who)
 {
 	uint8_t buf[PG];
 	size_t lost = 0;
 
 	if (gup_load(t, addr, buf, len)) {
-		df_failf(f, "%s: load of %#llx failed", who, (unsigned long long)addr);
+		fx_failf(f, "%s: load of %#llx failed", who, (unsigned long long)addr);
 		return 0;
 	}
 	for (size_t i = 0; i < len; i++) {
 		if (buf[i] == want)
 			continue;
 		if (buf[i] != fill) {
-			df_failf(f, "%s: byte %zu is %#x: neither the file's %#x nor the fill", who,
+			fx_failf(f, "%s: byte %zu is %#x: neither the file's %#x nor the fill", who,
 				 i, buf[i], want);
 			return lost;
 		}
@@ -204,13 +170,13 @@ static int df_fill_words(struct gup_task *t, uint64_t addr, uint8_t c, size_t le
 }
 
 /* A child's touch: an aligned word of each page of [addr, addr + n pages). */
-static void df_child_touch(struct df_fail *f, struct gup_task *child, uint64_t addr, unsigned n)
+static void df_child_touch(struct fx_fail *f, struct gup_task *child, uint64_t addr, unsigned n)
 {
 	for (unsigned p = 0; p < n; p++) {
 		uint64_t v;
 
 		if (gup_load(child, addr + p * PG + 2 * SECT, &v, sizeof(v)))
-			df_failf(f, "child load of page %u failed", p);
+			fx_failf(f, "child load of page %u failed", p);
 	}
 }
 
@@ -234,7 +200,7 @@ struct dt_ctx {
 	_Atomic int stop;
 	_Atomic unsigned lost_reads;
 	_Atomic uint64_t lost_bytes;
-	struct df_fail f;
+	struct fx_fail f;
 };
 
 struct dt_worker_arg {
@@ -255,7 +221,7 @@ static void dt_worker(void *arg)
 		size_t lost;
 
 		if (ret != PG)
-			df_failf(&c->f, "round %u worker %u: read returned %ld", r, a->j, ret);
+			fx_failf(&c->f, "round %u worker %u: read returned %ld", r, a->j, ret);
 		lost = df_check_slice(&c->f, c->worker[a->j], addr, PG, (uint8_t)(file + 1),
 				      DT_FILL, "dma_thread");
 		if (lost) {
@@ -270,12 +236,12 @@ static void dt_forker(void *arg)
 {
 	struct dt_ctx *c = arg;
 
-	while (!atomic_load_explicit(&c->stop, memory_order_acquire) && !df_failed(&c->f)) {
+	while (!atomic_load_explicit(&c->stop, memory_order_acquire) && !fx_failed(&c->f)) {
 		struct gup_task *child = NULL;
 		int ret = gup_fork(c->forker, &child);
 
 		if (ret) {
-			df_failf(&c->f, "fork: %d", ret);
+			fx_failf(&c->f, "fork: %d", ret);
 			break;
 		}
 		df_child_touch(&c->f, child, c->buf, DT_WORKERS + 1);
@@ -308,21 +274,21 @@ static void dma_thread_scenario(const char *policy)
 		workers[j] = fx_thread_start(w, dt_worker, &args[j]);
 	}
 	forker = fx_thread_start(w, dt_forker, &c);
-	for (r = 1; !df_failed(&c.f); r++) {
+	for (r = 1; !fx_failed(&c.f); r++) {
 		if (r > min_rounds && (atomic_load(&c.forks) >= want_forks || fx_now_ns() > deadline))
 			break;
 		/* Fill, then let the round's reads go; they end before the next fill. */
 		if (df_fill_words(main_t, c.buf, DT_FILL, (DT_WORKERS + 1) * PG))
-			df_failf(&c.f, "fill of round %u failed", r);
+			fx_failf(&c.f, "fill of round %u failed", r);
 		atomic_store_explicit(&c.round, r, memory_order_release);
 		if (!df_wait(&c.reads_done, r * DT_WORKERS, NULL))
-			df_failf(&c.f, "round %u never finished", r);
+			fx_failf(&c.f, "round %u never finished", r);
 	}
 	atomic_store_explicit(&c.stop, 1, memory_order_release);
 	for (unsigned j = 0; j < DT_WORKERS; j++)
 		assert_int_equal(gup_thread_join(workers[j]), 0);
 	assert_int_equal(gup_thread_join(forker), 0);
-	df_assert_clean(&c.f);
+	fx_assert_no_fail(&c.f);
 
 	print_message("%s dma_thread: %u rounds, %u reads, %u forks (%" PRIu64 " pages copied "
 		      "at fork); lost reads %u (%" PRIu64 " bytes)\n", policy, r - 1,
@@ -362,7 +328,7 @@ struct fs_ctx {
 	unsigned iters;				/* main: iterations to run */
 	_Atomic unsigned submitted, forked, synced, child_gone;	/* per iteration */
 	_Atomic int stop;
-	struct df_fail f;
+	struct fx_fail f;
 };
 
 /* Fork once the async read is in flight; keep the child until the sync read is done. */
@@ -375,12 +341,12 @@ static void fs_forker(void *arg)
 		int ret = gup_fork(c->forker, &child);
 
 		if (ret) {
-			df_failf(&c->f, "fork %u: %d", i, ret);
+			fx_failf(&c->f, "fork %u: %d", i, ret);
 			break;
 		}
 		atomic_store_explicit(&c->forked, i, memory_order_release);
 		if (!df_wait(&c->synced, i, &c->stop))
-			df_failf(&c->f, "iteration %u: no sync read", i);
+			fx_failf(&c->f, "iteration %u: no sync read", i);
 		df_child_touch(&c->f, child, c->buf, FS_PAGES);
 		gup_task_exit(child);
 		atomic_store_explicit(&c->child_gone, i, memory_order_release);
@@ -397,7 +363,7 @@ static void fs_sync_reader(void *arg)
 		long ret = gup_dio_read(c->sync, c->d, PG, &iov, 1);
 
 		if (ret != PG)
-			df_failf(&c->f, "iteration %u: sync read returned %ld", i, ret);
+			fx_failf(&c->f, "iteration %u: sync read returned %ld", i, ret);
 		atomic_store_explicit(&c->synced, i, memory_order_release);
 	}
 }
@@ -422,31 +388,31 @@ static void forkscrew_scenario(const char *policy)
 	aio = (struct gup_iovec){ c.buf + SECT, PG };
 	th[0] = fx_thread_start(w, fs_forker, &c);
 	th[1] = fx_thread_start(w, fs_sync_reader, &c);
-	for (i = 1; i <= want && !df_failed(&c.f) && (i < 16 || fx_now_ns() < deadline); i++) {
+	for (i = 1; i <= want && !fx_failed(&c.f) && (i < 16 || fx_now_ns() < deadline); i++) {
 		struct gup_dio *req;
 		size_t n;
 
 		if (gup_fill(main_t, c.buf, FS_FILL, FS_PAGES * PG) ||
 		    gup_dio_submit(main_t, c.d, GUP_DIO_READ, 0, &aio, 1, &req)) {
-			df_failf(&c.f, "iteration %u: fill or submit failed", i);
+			fx_failf(&c.f, "iteration %u: fill or submit failed", i);
 			break;
 		}
 		atomic_store_explicit(&c.submitted, i, memory_order_release);
 		if (gup_dio_wait(req) != PG)
-			df_failf(&c.f, "iteration %u: async read failed", i);
+			fx_failf(&c.f, "iteration %u: async read failed", i);
 		if (!df_wait(&c.child_gone, i, NULL))
-			df_failf(&c.f, "iteration %u: the child never exited", i);
+			fx_failf(&c.f, "iteration %u: the child never exited", i);
 		/* The async read's slice may lose bytes on 2.6.29; the sync read's never. */
 		n = df_check_slice(&c.f, main_t, aio.base, PG, 1, FS_FILL, "forkscrew async");
 		lost += n != 0;
 		lost_bytes += n;
 		if (df_check_slice(&c.f, main_t, aio.base + PG, PG, 2, FS_FILL, "forkscrew sync"))
-			df_failf(&c.f, "iteration %u: the synchronous read lost data", i);
+			fx_failf(&c.f, "iteration %u: the synchronous read lost data", i);
 	}
 	atomic_store_explicit(&c.stop, 1, memory_order_release);
 	assert_int_equal(gup_thread_join(th[0]), 0);
 	assert_int_equal(gup_thread_join(th[1]), 0);
-	df_assert_clean(&c.f);
+	fx_assert_no_fail(&c.f);
 	print_message("%s forkscrew: %u iterations; async read lost in %u (%" PRIu64 " bytes)\n",
 		      policy, i - 1, lost, lost_bytes);
 	assert_true(i > 1);
