@@ -9,6 +9,7 @@
 #include "io/disk.h"
 #include "mm/filemap.h"
 #include "mm/userfaultfd.h"
+#include "io/io.h"
 
 static const char *const stat_names[GUP_NR_STATS] = {
 	[GUP_STAT_FAULT] = "fault",
@@ -58,6 +59,11 @@ static const char *const stat_names[GUP_NR_STATS] = {
 	[GUP_STAT_UFFD_COPY] = "uffd_copy",
 	[GUP_STAT_UFFD_ZEROPAGE] = "uffd_zeropage",
 	[GUP_STAT_UFFD_WAKE] = "uffd_wake",
+	[GUP_STAT_DIO_READ] = "dio_read",
+	[GUP_STAT_DIO_WRITE] = "dio_write",
+	[GUP_STAT_DIO_BYTES] = "dio_bytes",
+	[GUP_STAT_VMSPLICE_PAGES] = "vmsplice_pages",
+	[GUP_STAT_PVM_BYTES] = "pvm_bytes",
 };
 
 /* GUP_DEBUG=1 in the environment turns misuse reports on for every world. */
@@ -247,6 +253,7 @@ GUP_API int gup_world_destroy(struct gup_world *w)
 	if (w->nr_mms || w->nr_tasks)
 		return -EBUSY;
 	uffds_free(w);		/* all closed: an open one would hold an mm */
+	dma_engine_destroy(w);	/* runs queued I/O: its references go before the count */
 	report_unbalanced(w);
 	report_open_files(w);
 	files_destroy(w);	/* their cache references, before the leak scan */

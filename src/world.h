@@ -42,6 +42,8 @@ struct gup_world {
 	struct wait_queue_head page_wait[PAGE_WAIT_TABLE];
 	/* Truncate of a DAX range waiting for its pins to go (mm/dax.c). */
 	struct wait_queue_head dax_wq;
+	/* struct dma_engine *: started on first I/O (io/dma.c), under lock; stopped at teardown. */
+	_Atomic uintptr_t dma;
 };
 
 static inline void count_vm_events(struct gup_world *w, enum gup_stat_item item, uint64_t n)

@@ -132,40 +132,6 @@ static uint64_t gs_rand(uint64_t *s)
 	return x * UINT64_C(0x2545F4914F6CDD1D);
 }
 
-/* The first failure a thread saw, and how many there were. */
-struct gs_fail {
-	_Atomic unsigned count;
-	_Atomic int claimed;
-	char first[320];
-};
-
-__attribute__((format(printf, 2, 3)))
-static void gs_failf(struct gs_fail *f, const char *fmt, ...)
-{
-	int expect = 0;
-	va_list ap;
-
-	atomic_fetch_add(&f->count, 1);
-	if (!atomic_compare_exchange_strong(&f->claimed, &expect, 1))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(f->first, sizeof(f->first), fmt, ap);
-	va_end(ap);
-}
-
-static bool gs_failed(struct gs_fail *f)
-{
-	return atomic_load_explicit(&f->count, memory_order_relaxed) != 0;
-}
-
-static void gs_assert_clean(struct gs_fail *f)
-{
-	unsigned n = atomic_load(&f->count);
-
-	if (n)
-		fail_msg("%u failure(s) in threads; first: %s", n, f->first);
-}
-
 /*
  * Wait until *@p > @old (acquire), or *@quit is set, or FX_WAIT_NS pass.  True if
  * the value moved.  Used to keep two racing threads overlapping.
@@ -321,7 +287,7 @@ struct mr_ctx {
 	unsigned gens;			/* mapper: last generation made */
 	/* user's figures */
 	uint64_t pages, full, partial, zero, shorts, efaults;
-	struct gs_fail f;
+	struct fx_fail f;
 };
 
 static void mr_mapper_fn(void *arg)
@@ -340,7 +306,7 @@ static void mr_mapper_fn(void *arg)
 		if (g % 4 == 0 &&
 		    !gs_wait_above(&c->calls, atomic_load(&c->calls), &c->user_done)) {
 			if (!atomic_load(&c->user_done))
-				gs_failf(&c->f, "user made no progress (gen %u)", g);
+				fx_failf(&c->f, "user made no progress (gen %u)", g);
 			break;
 		}
 		for (unsigned i = 0; i < nc; i++)
@@ -348,7 +314,7 @@ static void mr_mapper_fn(void *arg)
 		if (g & 1) {
 			ret = gup_munmap(c->mapper, a, len);
 			if (ret) {
-				gs_failf(&c->f, "munmap gen %u: %d", g, ret);
+				fx_failf(&c->f, "munmap gen %u: %d", g, ret);
 				break;
 			}
 			flags |= GUP_MAP_FIXED_NOREPLACE;
@@ -357,12 +323,12 @@ static void mr_mapper_fn(void *arg)
 		}
 		ret = gup_mmap(c->mapper, a, len, PROT_RW, flags, &out);
 		if (ret || out != a) {
-			gs_failf(&c->f, "mmap gen %u: %d at %#" PRIx64, g, ret, out);
+			fx_failf(&c->f, "mmap gen %u: %d at %#" PRIx64, g, ret, out);
 			break;
 		}
 		ret = gen_fill(c->mapper, c->base, ch * MR_CHUNK, nc * MR_CHUNK, g);
 		if (ret) {
-			gs_failf(&c->f, "fill gen %u: %d", g, ret);
+			fx_failf(&c->f, "fill gen %u: %d", g, ret);
 			break;
 		}
 		for (unsigned i = 0; i < nc; i++)
@@ -387,7 +353,7 @@ static void mr_check_page(struct mr_ctx *c, unsigned p, const uint64_t *words, u
 	c->pages++;
 	/* Never garbage, never another address's data, never two generations. */
 	if (nz < 0) {
-		gs_failf(&c->f, "page %u: foreign or torn data %#" PRIx64 " %#" PRIx64 " ...", p,
+		fx_failf(&c->f, "page %u: foreign or torn data %#" PRIx64 " %#" PRIx64 " ...", p,
 			 words[0], words[NR_WORDS - 1]);
 		return;
 	}
@@ -398,15 +364,15 @@ static void mr_check_page(struct mr_ctx *c, unsigned p, const uint64_t *words, u
 		 */
 		c->zero++;
 		if (hi == lo)
-			gs_failf(&c->f, "page %u: zero-filled, but generation %u was complete "
+			fx_failf(&c->f, "page %u: zero-filled, but generation %u was complete "
 				 "and no newer one had begun", p, lo);
 	} else {
 		/* A generation that was mapped at that address during the call. */
 		if (gen < lo || gen > hi)
-			gs_failf(&c->f, "page %u: generation %u outside [%u, %u]", p, gen, lo, hi);
+			fx_failf(&c->f, "page %u: generation %u outside [%u, %u]", p, gen, lo, hi);
 		/* The complete generation's frames are complete. */
 		else if (gen == lo && nz != NR_WORDS)
-			gs_failf(&c->f, "page %u: generation %u has %d of %d words", p, gen, nz,
+			fx_failf(&c->f, "page %u: generation %u has %d of %d words", p, gen, nz,
 				 NR_WORDS);
 		if (nz == NR_WORDS)
 			c->full++;
@@ -415,11 +381,11 @@ static void mr_check_page(struct mr_ctx *c, unsigned p, const uint64_t *words, u
 	}
 	/* FOLL_WRITE got a private writable frame: never the zero page, and exclusive. */
 	if (write && (is_zero || !excl))
-		gs_failf(&c->f, "page %u: FOLL_WRITE gave %s", p,
+		fx_failf(&c->f, "page %u: FOLL_WRITE gave %s", p,
 			 is_zero ? "the zero page" : "a non-exclusive anon page");
 	/* A pin shows while it is held (false negatives are not allowed). */
 	if (pin && !pinned)
-		gs_failf(&c->f, "page %u: pinned but not maybe_dma_pinned", p);
+		fx_failf(&c->f, "page %u: pinned but not maybe_dma_pinned", p);
 }
 
 static void mr_user_fn(void *arg)
@@ -430,7 +396,7 @@ static void mr_user_fn(void *arg)
 	uint64_t words[MR_MAXN][NR_WORDS];
 	bool is_zero[MR_MAXN], excl[MR_MAXN], pinned[MR_MAXN];
 
-	while (!atomic_load_explicit(&c->mapper_done, memory_order_acquire) && !gs_failed(&c->f)) {
+	while (!atomic_load_explicit(&c->mapper_done, memory_order_acquire) && !fx_failed(&c->f)) {
 		unsigned s = (unsigned)(gs_rand(&rng) % MR_PAGES);
 		unsigned n = 1 + (unsigned)(gs_rand(&rng) % MR_MAXN);
 		unsigned op = atomic_load(&c->calls) % 3, lo[MR_NCHUNK], hi[MR_NCHUNK];
@@ -451,20 +417,20 @@ static void mr_user_fn(void *arg)
 		/* A hole at the first page (between munmap and mmap): -EFAULT, nothing held. */
 		if (ret < 0) {
 			if (ret != -EFAULT)
-				gs_failf(&c->f, "GUP at page %u x%u: %d", s, n, ret);
+				fx_failf(&c->f, "GUP at page %u x%u: %d", s, n, ret);
 			c->efaults++;
 			atomic_fetch_add(&c->calls, 1);
 			continue;
 		}
 		if ((unsigned)ret > n) {
-			gs_failf(&c->f, "GUP returned %d of %u pages", ret, n);
+			fx_failf(&c->f, "GUP returned %d of %u pages", ret, n);
 			break;
 		}
 		if ((unsigned)ret < n)
 			c->shorts++;
 		for (int i = 0; i < ret; i++) {
 			if (!pages[i] || gen_read_page(pages[i], words[i])) {
-				gs_failf(&c->f, "page %u: NULL or unreadable", s + i);
+				fx_failf(&c->f, "page %u: NULL or unreadable", s + i);
 				memset(words[i], 0, sizeof(words[i]));
 			}
 			is_zero[i] = gup_page_is_zero(pages[i]);
@@ -515,7 +481,7 @@ static void test_fast_vs_munmap_mmap(void **state)
 	th[1] = fx_thread_start(w, mr_mapper_fn, &c);
 	assert_int_equal(gup_thread_join(th[0]), 0);
 	assert_int_equal(gup_thread_join(th[1]), 0);
-	gs_assert_clean(&c.f);
+	fx_assert_no_fail(&c.f);
 	print_message("munmap/mmap: %u generations, %u calls (%" PRIu64 " -EFAULT, %" PRIu64
 		      " short); pages %" PRIu64 ": full %" PRIu64 ", partial %" PRIu64
 		      ", zero %" PRIu64 "; fast fallbacks %" PRIu64 "\n",
@@ -568,7 +534,7 @@ struct mp_ctx {
 	unsigned toggles;
 	uint64_t last[MP_PAGES];	/* user: last DMA value per page (0: none) */
 	uint64_t ok, efault, partial, ro_whole, rw_whole;
-	struct gs_fail f;
+	struct fx_fail f;
 };
 
 static void mp_toggler_fn(void *arg)
@@ -587,7 +553,7 @@ static void mp_toggler_fn(void *arg)
 		if (i % 8 == 0 &&
 		    !gs_wait_above(&c->calls, atomic_load(&c->calls), &c->user_done)) {
 			if (!atomic_load(&c->user_done))
-				gs_failf(&c->f, "user made no progress (toggle %u)", i);
+				fx_failf(&c->f, "user made no progress (toggle %u)", i);
 			break;
 		}
 		/* Busy first: a call overlapping the change cannot conclude anything. */
@@ -598,7 +564,7 @@ static void mp_toggler_fn(void *arg)
 		}
 		ret = gup_mprotect(c->toggler, a, len, ro ? GUP_PROT_READ : PROT_RW);
 		if (ret) {
-			gs_failf(&c->f, "mprotect %u: %d", i, ret);
+			fx_failf(&c->f, "mprotect %u: %d", i, ret);
 			break;
 		}
 		for (unsigned g = g0; g <= g1; g++) {
@@ -618,7 +584,7 @@ static void mp_user_fn(void *arg)
 	struct gup_page *pages[MP_GPAGES];
 	uint64_t rng = 0x2545f4914f6cdd1d, seq = 0;
 
-	while (!atomic_load_explicit(&c->toggler_done, memory_order_acquire) && !gs_failed(&c->f)) {
+	while (!atomic_load_explicit(&c->toggler_done, memory_order_acquire) && !fx_failed(&c->f)) {
 		unsigned g = (unsigned)(gs_rand(&rng) % MP_GROUPS);
 		unsigned off = (unsigned)(gs_rand(&rng) % MP_GPAGES);
 		unsigned n = 1 + (unsigned)(gs_rand(&rng) % (MP_GPAGES - off));
@@ -636,7 +602,7 @@ static void mp_user_fn(void *arg)
 				/* Read-only for the whole call: a write pin must fail. */
 				c->ro_whole++;
 				if (ret != -EFAULT) {
-					gs_failf(&c->f, "FOLL_WRITE pin of %u pages at %u returned %d "
+					fx_failf(&c->f, "FOLL_WRITE pin of %u pages at %u returned %d "
 						 "on a mapping read-only throughout", n, first, ret);
 					if (ret > 0)
 						gup_unpin_user_pages(pages, (unsigned long)ret);
@@ -646,18 +612,18 @@ static void mp_user_fn(void *arg)
 				/* Writable for the whole call: it must get every page. */
 				c->rw_whole++;
 				if (ret != (int)n)
-					gs_failf(&c->f, "FOLL_WRITE pin of %u pages at %u returned %d "
+					fx_failf(&c->f, "FOLL_WRITE pin of %u pages at %u returned %d "
 						 "on a mapping writable throughout", n, first, ret);
 			}
 		}
 		if (ret < 0) {
 			if (ret != -EFAULT)
-				gs_failf(&c->f, "pin at %u: %d", first, ret);
+				fx_failf(&c->f, "pin at %u: %d", first, ret);
 			c->efault++;
 			continue;
 		}
 		if ((unsigned)ret > n) {
-			gs_failf(&c->f, "pin returned %d of %u", ret, n);
+			fx_failf(&c->f, "pin returned %d of %u", ret, n);
 			break;
 		}
 		if ((unsigned)ret < n)
@@ -670,16 +636,16 @@ static void mp_user_fn(void *arg)
 
 			/* A write pin is on a private, exclusive page (linux_anchor 1.10). */
 			if (!gup_page_anon_exclusive(pages[i]) || gup_page_is_zero(pages[i]))
-				gs_failf(&c->f, "page %u: write-pinned page not exclusive", p);
+				fx_failf(&c->f, "page %u: write-pinned page not exclusive", p);
 			/* mprotect never moves a page: the pinned page is the mapped one. */
 			if (pfn < 0 || (uint64_t)pfn != gup_page_pfn(pages[i]))
-				gs_failf(&c->f, "page %u: pinned pfn %" PRIu64 ", mapped %" PRId64, p,
+				fx_failf(&c->f, "page %u: pinned pfn %" PRIu64 ", mapped %" PRId64, p,
 					 gup_page_pfn(pages[i]), pfn);
 			/* Coherent: a DMA write is what the mapping reads (any protection). */
 			v = (MP_DMA_TAG << 56) | ((uint64_t)p << 40) | ++seq;
 			if (gs_page_write64(pages[i], 0, v) || gs_load64(c->user, a, &got) ||
 			    got != v)
-				gs_failf(&c->f, "page %u: DMA wrote %#" PRIx64 ", mapping reads %#"
+				fx_failf(&c->f, "page %u: DMA wrote %#" PRIx64 ", mapping reads %#"
 					 PRIx64, p, v, got);
 			c->last[p] = v;
 		}
@@ -722,7 +688,7 @@ static void test_fast_vs_mprotect(void **state)
 	th[1] = fx_thread_start(w, mp_toggler_fn, &c);
 	assert_int_equal(gup_thread_join(th[0]), 0);
 	assert_int_equal(gup_thread_join(th[1]), 0);
-	gs_assert_clean(&c.f);
+	fx_assert_no_fail(&c.f);
 	print_message("mprotect: %u toggles, %u pins: ok %" PRIu64 " (partial %" PRIu64
 		      "), -EFAULT %" PRIu64 "; whole-call RO %" PRIu64 ", RW %" PRIu64
 		      "; fast fallbacks %" PRIu64 "\n", c.toggles, atomic_load(&c.calls), c.ok,
@@ -781,7 +747,7 @@ struct fk_ctx {
 	uint64_t dma_checks, lost;	/* pinner: parent loads after a DMA write; misses */
 	unsigned forks;
 	uint64_t child_words, child_late, child_changed;	/* forker */
-	struct gs_fail f;
+	struct fx_fail f;
 };
 
 static uint64_t fk_value(unsigned page, uint64_t seq)
@@ -810,23 +776,23 @@ static void fk_dma_round(struct fk_ctx *c, struct gup_page **pages, unsigned fir
 
 	for (unsigned j = 0; j < FK_BATCH; j++)
 		if (fk_dma(c, pages[j], first + j, seq, &v1[j]))
-			gs_failf(&c->f, "DMA write failed");
+			fx_failf(&c->f, "DMA write failed");
 	if (handshake) {
 		atomic_store(&c->holding, 1);
 		if (!gs_wait_flag(&c->forked))
-			gs_failf(&c->f, "first fork never came");
+			fx_failf(&c->f, "first fork never came");
 	}
 	for (unsigned j = 0; j < FK_BATCH; j++)
 		if (gs_store64(c->pinner, a0 + j * PG + 8, k))
-			gs_failf(&c->f, "CPU store to page %u failed", first + j);
+			fx_failf(&c->f, "CPU store to page %u failed", first + j);
 	for (unsigned j = 0; j < FK_BATCH; j++)
 		if (fk_dma(c, pages[j], first + j, seq, &v2[j]))
-			gs_failf(&c->f, "DMA write failed");
+			fx_failf(&c->f, "DMA write failed");
 	for (unsigned j = 0; j < FK_BATCH; j++) {
 		uint64_t got = 0;
 
 		if (gs_load64(c->pinner, a0 + j * PG, &got)) {
-			gs_failf(&c->f, "parent load of page %u failed", first + j);
+			fx_failf(&c->f, "parent load of page %u failed", first + j);
 			continue;
 		}
 		c->dma_checks++;
@@ -838,7 +804,7 @@ static void fk_dma_round(struct fk_ctx *c, struct gup_page **pages, unsigned fir
 		if (got != v2[j]) {
 			c->lost++;
 			if (c->new_policy)
-				gs_failf(&c->f, "page %u: parent reads %#" PRIx64 " after DMA wrote %#"
+				fx_failf(&c->f, "page %u: parent reads %#" PRIx64 " after DMA wrote %#"
 					 PRIx64 " (earlier %#" PRIx64 ")", first + j, got, v2[j], v1[j]);
 		}
 		c->parent_last[first + j] = v2[j];
@@ -852,7 +818,7 @@ static void fk_pinner_fn(void *arg)
 	uint64_t seq = 0;
 
 	for (unsigned k = 1; !atomic_load_explicit(&c->forker_done, memory_order_acquire) &&
-			     !gs_failed(&c->f); k++) {
+			     !fx_failed(&c->f); k++) {
 		unsigned first = ((k - 1) * FK_BATCH) % FK_PAGES;
 		int ret;
 
@@ -861,7 +827,7 @@ static void fk_pinner_fn(void *arg)
 					      GUP_FOLL_WRITE, pages);
 		/* Mapped and writable: a write pin gets every page (after a COW if need be). */
 		if (ret != FK_BATCH) {
-			gs_failf(&c->f, "iteration %u: pin returned %d", k, ret);
+			fx_failf(&c->f, "iteration %u: pin returned %d", k, ret);
 			if (ret > 0)
 				gup_unpin_user_pages(pages, (unsigned long)ret);
 			break;
@@ -869,7 +835,7 @@ static void fk_pinner_fn(void *arg)
 		/* linux-6.x: a write-pinned anon page is exclusive. */
 		for (unsigned j = 0; j < FK_BATCH && c->new_policy; j++)
 			if (!gup_page_anon_exclusive(pages[j]))
-				gs_failf(&c->f, "page %u: pinned, not exclusive", first + j);
+				fx_failf(&c->f, "page %u: pinned, not exclusive", first + j);
 		/* Several DMA rounds per pin: the pins are held most of the time. */
 		for (unsigned r = 0; r < FK_ROUNDS; r++)
 			fk_dma_round(c, pages, first, k, &seq, k == 1 && r == 0);
@@ -888,7 +854,7 @@ static void fk_check_child(struct fk_ctx *c, struct gup_task *child, uint64_t hi
 		uint64_t v = 0;
 
 		if (gs_load64(child, c->base + p * PG, &v)) {
-			gs_failf(&c->f, "child load of page %u failed", p);
+			fx_failf(&c->f, "child load of page %u failed", p);
 			return;
 		}
 		snap[p] = v;
@@ -897,14 +863,14 @@ static void fk_check_child(struct fk_ctx *c, struct gup_task *child, uint64_t hi
 			continue;	/* never written before the fork */
 		/* Never garbage or another page's value (the copy is of the right page). */
 		if (v >> 56 != FK_TAG || ((v >> 40) & 0xffff) != p) {
-			gs_failf(&c->f, "child page %u: foreign value %#" PRIx64, p, v);
+			fx_failf(&c->f, "child page %u: foreign value %#" PRIx64, p, v);
 			return;
 		}
 		/* No DMA write made after the fork reached the child's memory. */
 		if ((v & FK_SEQ_MASK) > hi) {
 			c->child_late++;
 			if (c->new_policy)
-				gs_failf(&c->f, "child page %u sees DMA seq %" PRIu64 ", written after "
+				fx_failf(&c->f, "child page %u sees DMA seq %" PRIu64 ", written after "
 					 "the fork (bound %" PRIu64 ")", p, v & FK_SEQ_MASK, hi);
 		}
 	}
@@ -917,8 +883,8 @@ static void fk_forker_fn(void *arg)
 	unsigned i;
 
 	if (!gs_wait_flag(&c->holding))
-		gs_failf(&c->f, "pinner never took its first pins");
-	for (i = 0; i < c->max_forks && !gs_failed(&c->f); i++) {
+		fx_failf(&c->f, "pinner never took its first pins");
+	for (i = 0; i < c->max_forks && !fx_failed(&c->f); i++) {
 		struct gup_task *child = NULL;
 		unsigned it;
 		uint64_t hi;
@@ -934,7 +900,7 @@ static void fk_forker_fn(void *arg)
 			fx_cpu_relax();
 		ret = gup_fork(c->forker, &child);
 		if (ret) {
-			gs_failf(&c->f, "fork %u: %d", i, ret);
+			fx_failf(&c->f, "fork %u: %d", i, ret);
 			break;
 		}
 		/* Every DMA write made from here on has a sequence above hi. */
@@ -951,13 +917,13 @@ static void fk_forker_fn(void *arg)
 			uint64_t v = 0;
 
 			if (gs_load64(child, c->base + p * PG, &v)) {
-				gs_failf(&c->f, "child reload of page %u failed", p);
+				fx_failf(&c->f, "child reload of page %u failed", p);
 				break;
 			}
 			if (v != snap[p]) {
 				c->child_changed++;
 				if (c->new_policy)
-					gs_failf(&c->f, "fork %u: child page %u changed from %#" PRIx64
+					fx_failf(&c->f, "fork %u: child page %u changed from %#" PRIx64
 						 " to %#" PRIx64, i, p, snap[p], v);
 			}
 		}
@@ -996,7 +962,7 @@ static void fork_pin_scenario(const char *policy)
 	th[1] = fx_thread_start(w, fk_forker_fn, &c);
 	assert_int_equal(gup_thread_join(th[0]), 0);
 	assert_int_equal(gup_thread_join(th[1]), 0);
-	gs_assert_clean(&c.f);
+	fx_assert_no_fail(&c.f);
 	copied = fx_delta(w, &s0, GUP_STAT_FORK_PAGE_COPIED);
 	fallback = fx_delta(w, &s0, GUP_STAT_GUP_FAST_FALLBACK);
 	print_message("%s fork vs pin: %u forks, %u pin rounds; fork page copies %" PRIu64
@@ -1055,7 +1021,7 @@ struct dn_ctx {
 	struct gup_page *held[DN_PAGES];
 	enum dn_kind kind[DN_PAGES];
 	uint64_t old_pages, new_pages, zero_refs;
-	struct gs_fail f;
+	struct fx_fail f;
 };
 
 static void dn_release(struct dn_ctx *c)
@@ -1081,7 +1047,7 @@ static void dn_check_after(struct dn_ctx *c, unsigned p, bool was_old)
 	int nz;
 
 	if (gen_read_page(pg, words)) {
-		gs_failf(&c->f, "page %u: unreadable after the zap", p);
+		fx_failf(&c->f, "page %u: unreadable after the zap", p);
 		return;
 	}
 	nz = gen_classify(words, p, &gen);
@@ -1089,7 +1055,7 @@ static void dn_check_after(struct dn_ctx *c, unsigned p, bool was_old)
 		/* A read of the refaulted hole: the shared zero page. */
 		c->zero_refs++;
 		if (was_old || k == DN_PIN_WRITE || nz != 0)
-			gs_failf(&c->f, "page %u: unexpected zero page", p);
+			fx_failf(&c->f, "page %u: unexpected zero page", p);
 		return;
 	}
 	want_ref = k == DN_GET_READ ? 1 : PIN_BIAS;
@@ -1099,25 +1065,25 @@ static void dn_check_after(struct dn_ctx *c, unsigned p, bool was_old)
 		 * kept alive by our reference alone.
 		 */
 		if (nz != NR_WORDS || gen != c->round)
-			gs_failf(&c->f, "page %u: pinned data lost after the zap (%d words, gen %u)",
+			fx_failf(&c->f, "page %u: pinned data lost after the zap (%d words, gen %u)",
 				 p, nz, gen);
 		if (gup_page_mapcount(pg) != 0 || gup_page_ref_count(pg) != want_ref)
-			gs_failf(&c->f, "page %u: zapped page mapcount %u refcount %u, want 0/%u",
+			fx_failf(&c->f, "page %u: zapped page mapcount %u refcount %u, want 0/%u",
 				 p, gup_page_mapcount(pg), gup_page_ref_count(pg), want_ref);
 	} else {
 		/* Faulted in after the zap: zero-filled, and the page mapped now. */
 		int64_t pfn = gup_mm_pfn(gup_task_mm(c->user), c->base + p * PG);
 
 		if (nz != 0)
-			gs_failf(&c->f, "page %u: refaulted page not zero-filled", p);
+			fx_failf(&c->f, "page %u: refaulted page not zero-filled", p);
 		if (pfn < 0 || (uint64_t)pfn != gup_page_pfn(pg) || gup_page_mapcount(pg) != 1 ||
 		    gup_page_ref_count(pg) != want_ref + 1)
-			gs_failf(&c->f, "page %u: refaulted page pfn %" PRIu64 " (mapped %" PRId64
+			fx_failf(&c->f, "page %u: refaulted page pfn %" PRIu64 " (mapped %" PRId64
 				 ") mapcount %u refcount %u", p, gup_page_pfn(pg), pfn,
 				 gup_page_mapcount(pg), gup_page_ref_count(pg));
 	}
 	if (k != DN_GET_READ && !gup_page_maybe_dma_pinned(pg))
-		gs_failf(&c->f, "page %u: pinned but not maybe_dma_pinned", p);
+		fx_failf(&c->f, "page %u: pinned but not maybe_dma_pinned", p);
 }
 
 static void dn_user_fn(void *arg)
@@ -1127,7 +1093,7 @@ static void dn_user_fn(void *arg)
 
 	/* Every 4th round, zap first: everything refaults. */
 	if (c->round % 4 == 0 && !gs_wait_flag(&c->zapped))
-		gs_failf(&c->f, "round %u: zap never came", c->round);
+		fx_failf(&c->f, "round %u: zap never came", c->round);
 	for (unsigned i = 0; i < DN_CALLS; i++) {
 		unsigned call = (i + c->round) % DN_CALLS, first = call * DN_CALL;
 		enum dn_kind k = (enum dn_kind)((i + c->round) % 3);
@@ -1142,7 +1108,7 @@ static void dn_user_fn(void *arg)
 						      k == DN_PIN_WRITE ? GUP_FOLL_WRITE : 0, pages);
 		/* Mapped: a zapped page just refaults, so every page comes back. */
 		if (ret != DN_CALL) {
-			gs_failf(&c->f, "round %u call %u: %d", c->round, i, ret);
+			fx_failf(&c->f, "round %u call %u: %d", c->round, i, ret);
 			for (int j = 0; j < ret; j++)
 				if (k == DN_GET_READ)
 					gup_put_page(pages[j]);
@@ -1168,24 +1134,24 @@ static void dn_user_fn(void *arg)
 				c->new_pages++;
 			} else {
 				old[p] = false;
-				gs_failf(&c->f, "round %u page %u: %d words of gen %u", c->round, p,
+				fx_failf(&c->f, "round %u page %u: %d words of gen %u", c->round, p,
 					 nz, gen);
 			}
 		}
 		atomic_fetch_add(&c->progress, 1);
 	}
 	if (!gs_wait_flag(&c->zapped))
-		gs_failf(&c->f, "round %u: zap never came", c->round);
-	for (unsigned p = 0; p < DN_PAGES && !gs_failed(&c->f); p++)
+		fx_failf(&c->f, "round %u: zap never came", c->round);
+	for (unsigned p = 0; p < DN_PAGES && !fx_failed(&c->f); p++)
 		if (c->held[p])
 			dn_check_after(c, p, old[p]);
 	/* The mapping itself reads zeroes everywhere once zapped. */
-	for (unsigned p = 0; p < DN_PAGES && !gs_failed(&c->f); p++)
+	for (unsigned p = 0; p < DN_PAGES && !fx_failed(&c->f); p++)
 		for (unsigned wi = 0; wi < NR_WORDS; wi++) {
 			uint64_t v = 1;
 
 			if (gs_load64(c->user, c->base + p * PG + gs_word_idx[wi] * 8, &v) || v) {
-				gs_failf(&c->f, "round %u page %u: mapping reads %#" PRIx64
+				fx_failf(&c->f, "round %u page %u: mapping reads %#" PRIx64
 					 " after the zap", c->round, p, v);
 				break;
 			}
@@ -1201,10 +1167,10 @@ static void dn_zapper_fn(void *arg)
 	int ret;
 
 	if (after && !gs_wait_above(&c->progress, after - 1, &c->user_done))
-		gs_failf(&c->f, "round %u: user made no progress", c->round);
+		fx_failf(&c->f, "round %u: user made no progress", c->round);
 	ret = gup_madvise(c->zapper, c->base, DN_PAGES * PG, GUP_MADV_DONTNEED);
 	if (ret)
-		gs_failf(&c->f, "round %u: DONTNEED: %d", c->round, ret);
+		fx_failf(&c->f, "round %u: DONTNEED: %d", c->round, ret);
 	atomic_store(&c->zapped, 1);
 }
 
@@ -1242,7 +1208,7 @@ static void test_fast_vs_dontneed(void **state)
 		th[1] = fx_thread_start(w, dn_zapper_fn, &c);
 		assert_int_equal(gup_thread_join(th[0]), 0);
 		assert_int_equal(gup_thread_join(th[1]), 0);
-		gs_assert_clean(&c.f);
+		fx_assert_no_fail(&c.f);
 		/* Released: pins and gets balance, and the zapped pages were freed. */
 		gs_assert_balanced(w);
 		fx_check(w);
@@ -1290,7 +1256,7 @@ struct ex_ctx {
 	struct gup_page *kept[EX_CHUNK];	/* getter: references, held past exit */
 	unsigned kept_first;
 	_Atomic uint64_t checks;	/* both threads count */
-	struct gs_fail f;
+	struct fx_fail f;
 };
 
 /* A page got from the round's data holds exactly it. */
@@ -1301,7 +1267,7 @@ static void ex_check(struct ex_ctx *c, struct gup_page *pg, unsigned p)
 
 	if (gen_read_page(pg, words) || gen_classify(words, p, &gen) != NR_WORDS ||
 	    gen != c->round)
-		gs_failf(&c->f, "round %u page %u: not the round's data", c->round, p);
+		fx_failf(&c->f, "round %u page %u: not the round's data", c->round, p);
 	atomic_fetch_add(&c->checks, 1);
 }
 
@@ -1312,20 +1278,20 @@ static void ex_pinner_fn(void *arg)
 	int ret;
 
 	/* Pin/unpin chunks until the getter is gone (or, first to exit, for a while). */
-	for (unsigned i = 0; !gs_failed(&c->f); i++) {
+	for (unsigned i = 0; !fx_failed(&c->f); i++) {
 		unsigned first = (i * EX_CHUNK) % EX_PAGES;
 
 		if (c->pinner_first ? i >= EX_MIN_ITERS && atomic_load(&c->get_iters) >= 2
 				    : atomic_load(&c->getter_gone) && i >= EX_MIN_ITERS)
 			break;
 		if (i > 100000) {
-			gs_failf(&c->f, "round %u: pinner loop did not end", c->round);
+			fx_failf(&c->f, "round %u: pinner loop did not end", c->round);
 			break;
 		}
 		ret = gup_pin_user_pages_fast(c->pinner, c->base + first * PG, EX_CHUNK,
 					      GUP_FOLL_WRITE, pages);
 		if (ret != EX_CHUNK) {
-			gs_failf(&c->f, "round %u: pin chunk: %d", c->round, ret);
+			fx_failf(&c->f, "round %u: pin chunk: %d", c->round, ret);
 			if (ret > 0)
 				gup_unpin_user_pages(pages, (unsigned long)ret);
 			break;
@@ -1339,13 +1305,13 @@ static void ex_pinner_fn(void *arg)
 	/* The whole region, pinned and kept while the task (maybe the mm) goes. */
 	ret = gup_pin_user_pages_fast(c->pinner, c->base, EX_PAGES, GUP_FOLL_WRITE, c->final);
 	if (ret != EX_PAGES) {
-		gs_failf(&c->f, "round %u: final pin: %d", c->round, ret);
+		fx_failf(&c->f, "round %u: final pin: %d", c->round, ret);
 		if (ret > 0)
 			gup_unpin_user_pages(c->final, (unsigned long)ret);
 		memset(c->final, 0, sizeof(c->final));
 	}
 	if (!c->pinner_first && !gs_wait_flag(&c->getter_gone))
-		gs_failf(&c->f, "round %u: getter never exited", c->round);
+		fx_failf(&c->f, "round %u: getter never exited", c->round);
 	gup_task_exit(c->pinner);
 	atomic_store(&c->pinner_gone, 1);
 }
@@ -1356,19 +1322,19 @@ static void ex_getter_fn(void *arg)
 	struct gup_page *pages[EX_CHUNK];
 	int ret;
 
-	for (unsigned i = 0; !gs_failed(&c->f); i++) {
+	for (unsigned i = 0; !fx_failed(&c->f); i++) {
 		unsigned first = ((i + 2) * EX_CHUNK) % EX_PAGES;
 
 		if (c->pinner_first ? atomic_load(&c->pinner_gone) && i >= EX_MIN_ITERS
 				    : i >= EX_MIN_ITERS && atomic_load(&c->pin_iters) >= 2)
 			break;
 		if (i > 100000) {
-			gs_failf(&c->f, "round %u: getter loop did not end", c->round);
+			fx_failf(&c->f, "round %u: getter loop did not end", c->round);
 			break;
 		}
 		ret = gup_get_user_pages_fast(c->getter, c->base + first * PG, EX_CHUNK, 0, pages);
 		if (ret != EX_CHUNK) {
-			gs_failf(&c->f, "round %u: get chunk: %d", c->round, ret);
+			fx_failf(&c->f, "round %u: get chunk: %d", c->round, ret);
 			for (int j = 0; j < ret; j++)
 				gup_put_page(pages[j]);
 			break;
@@ -1384,13 +1350,13 @@ static void ex_getter_fn(void *arg)
 	c->kept_first = (c->round * EX_CHUNK) % EX_PAGES;
 	ret = gup_get_user_pages_fast(c->getter, c->base + c->kept_first * PG, EX_CHUNK, 0, c->kept);
 	if (ret != EX_CHUNK) {
-		gs_failf(&c->f, "round %u: kept get: %d", c->round, ret);
+		fx_failf(&c->f, "round %u: kept get: %d", c->round, ret);
 		for (int j = 0; j < ret; j++)
 			gup_put_page(c->kept[j]);
 		memset(c->kept, 0, sizeof(c->kept));
 	}
 	if (c->pinner_first && !gs_wait_flag(&c->pinner_gone))
-		gs_failf(&c->f, "round %u: pinner never exited", c->round);
+		fx_failf(&c->f, "round %u: pinner never exited", c->round);
 	gup_task_exit(c->getter);
 	atomic_store(&c->getter_gone, 1);
 }
@@ -1424,7 +1390,7 @@ static void test_fast_vs_task_exit(void **state)
 		th[1] = fx_thread_start(w, ex_getter_fn, &c);
 		assert_int_equal(gup_thread_join(th[0]), 0);
 		assert_int_equal(gup_thread_join(th[1]), 0);
-		gs_assert_clean(&c.f);
+		fx_assert_no_fail(&c.f);
 
 		/* The last exit tore the mm down, pins and references outstanding. */
 		mi = fx_meminfo(w);
@@ -1443,7 +1409,7 @@ static void test_fast_vs_task_exit(void **state)
 			if (kept)
 				assert_ptr_equal(c.kept[p - c.kept_first], c.final[p]);
 		}
-		gs_assert_clean(&c.f);
+		fx_assert_no_fail(&c.f);
 		fx_check(w);	/* outstanding refs = what the counters say is held */
 		gup_unpin_user_pages(c.final, EX_PAGES);
 		for (unsigned j = 0; j < EX_CHUNK; j++)
@@ -1487,7 +1453,7 @@ struct mg_ctx {
 	_Atomic unsigned workers_done;
 	uint64_t lt_last[MG_PAGES];	/* long-term pinner: last DMA value */
 	uint64_t lt_ok, lt_partial, lt_gaveup;
-	struct gs_fail f;
+	struct fx_fail f;
 };
 
 /* Word @slot of a page: its owner, the page and a sequence - misplacement shows. */
@@ -1517,7 +1483,7 @@ static void mg_worker_fn(void *arg)
 	struct gup_mm *mm = gup_task_mm(me->t);
 	uint64_t rng = 0x9e3779b97f4a7c15 ^ ((uint64_t)me->id << 32) ^ c->round;
 
-	for (unsigned k = 1; k <= c->iters && !gs_failed(&c->f); k++) {
+	for (unsigned k = 1; k <= c->iters && !fx_failed(&c->f); k++) {
 		unsigned s = (unsigned)(gs_rand(&rng) % (MG_PAGES - MG_BATCH + 1));
 		unsigned variant = (k + me->id) % 5;
 		struct gup_page *pages[MG_BATCH] = { NULL };
@@ -1530,7 +1496,7 @@ static void mg_worker_fn(void *arg)
 			uint64_t v = mg_value(me->id, p, ((uint64_t)c->round << 24) | k);
 
 			if (gs_store64(me->t, c->base + p * PG + me->id * 8, v)) {
-				gs_failf(&c->f, "worker %u: store to page %u failed", me->id, p);
+				fx_failf(&c->f, "worker %u: store to page %u failed", me->id, p);
 				return;
 			}
 			me->last[p] = v;
@@ -1558,7 +1524,7 @@ static void mg_worker_fn(void *arg)
 		me->calls[variant]++;
 		/* Present, writable pages: every variant gets all of them. */
 		if (ret != MG_BATCH) {
-			gs_failf(&c->f, "worker %u variant %u: %d of %u", me->id, variant, ret,
+			fx_failf(&c->f, "worker %u variant %u: %d of %u", me->id, variant, ret,
 				 MG_BATCH);
 			if (ret > 0)
 				mg_release(pages, ret, pin);
@@ -1571,12 +1537,12 @@ static void mg_worker_fn(void *arg)
 
 			/* The page we hold carries our last store (a migration copied it). */
 			if (gs_page_read64(pages[j], me->id * 8, &own) || own != me->last[p])
-				gs_failf(&c->f, "worker %u page %u: holds %#" PRIx64 ", stored %#"
+				fx_failf(&c->f, "worker %u page %u: holds %#" PRIx64 ", stored %#"
 					 PRIx64, me->id, p, own, me->last[p]);
 			/* Other words: their owners' values for this page, or nothing. */
 			for (unsigned o = 0; o <= MG_LT_SLOT; o++) {
 				if (gs_page_read64(pages[j], o * 8, &other) || !mg_value_ok(other, o, p))
-					gs_failf(&c->f, "worker %u page %u: word %u holds %#" PRIx64,
+					fx_failf(&c->f, "worker %u page %u: word %u holds %#" PRIx64,
 						 me->id, p, o, other);
 			}
 			/*
@@ -1584,11 +1550,11 @@ static void mg_worker_fn(void *arg)
 			 * migration may have the PTE cleared for an instant).
 			 */
 			if (pfn != -EFAULT && (pfn < 0 || (uint64_t)pfn != gup_page_pfn(pages[j])))
-				gs_failf(&c->f, "worker %u page %u: held pfn %" PRIu64 ", mapped %"
+				fx_failf(&c->f, "worker %u page %u: held pfn %" PRIu64 ", mapped %"
 					 PRId64, me->id, p, gup_page_pfn(pages[j]), pfn);
 			/* Our own reference or pin shows in the count (plus the mapping). */
 			if (gup_page_ref_count(pages[j]) < (pin ? PIN_BIAS : 1u) + 1)
-				gs_failf(&c->f, "worker %u page %u: refcount %u while held", me->id,
+				fx_failf(&c->f, "worker %u page %u: refcount %u while held", me->id,
 					 p, gup_page_ref_count(pages[j]));
 		}
 		mg_release(pages, ret, pin);
@@ -1598,7 +1564,7 @@ static void mg_worker_fn(void *arg)
 
 			if (gs_load64(me->t, c->base + (s + j) * PG + me->id * 8, &v) ||
 			    v != me->last[s + j])
-				gs_failf(&c->f, "worker %u page %u: loads %#" PRIx64 ", stored %#" PRIx64,
+				fx_failf(&c->f, "worker %u page %u: loads %#" PRIx64 ", stored %#" PRIx64,
 					 me->id, s + j, v, me->last[s + j]);
 		}
 	}
@@ -1611,7 +1577,7 @@ static void mg_lt_fn(void *arg)
 	struct gup_page *pages[MG_LT_BATCH];
 	uint64_t seq = 0;
 
-	for (unsigned k = 0; !gs_failed(&c->f); k++) {
+	for (unsigned k = 0; !fx_failed(&c->f); k++) {
 		unsigned first = (k * 5) % (MG_PAGES - MG_LT_BATCH + 1);
 		uint64_t a = c->base + first * PG;
 		int ret;
@@ -1619,7 +1585,7 @@ static void mg_lt_fn(void *arg)
 		if (atomic_load(&c->workers_done) == MG_WORKERS && k >= 4)
 			break;
 		if (k > 1000000) {
-			gs_failf(&c->f, "long-term loop did not end");
+			fx_failf(&c->f, "long-term loop did not end");
 			break;
 		}
 		memset(pages, 0, sizeof(pages));
@@ -1638,7 +1604,7 @@ static void mg_lt_fn(void *arg)
 			continue;
 		}
 		if (ret <= 0 || ret > MG_LT_BATCH) {
-			gs_failf(&c->f, "long-term pin at %u: %d", first, ret);
+			fx_failf(&c->f, "long-term pin at %u: %d", first, ret);
 			break;
 		}
 		if (ret < MG_LT_BATCH)
@@ -1652,13 +1618,13 @@ static void mg_lt_fn(void *arg)
 			/* A long-term pin is never on a movable page, and exclusive. */
 			if (gup_page_movable(pages[i]) || !gup_page_anon_exclusive(pages[i]) ||
 			    !gup_page_maybe_dma_pinned(pages[i]))
-				gs_failf(&c->f, "page %u: long-term pinned page movable %d "
+				fx_failf(&c->f, "page %u: long-term pinned page movable %d "
 					 "exclusive %d", p, gup_page_movable(pages[i]),
 					 gup_page_anon_exclusive(pages[i]));
 			/* The pin is the mapping: a DMA write shows in a load. */
 			if (gs_page_write64(pages[i], MG_LT_SLOT * 8, v) ||
 			    gs_load64(c->lt, a + (uint64_t)i * PG + MG_LT_SLOT * 8, &got) || got != v)
-				gs_failf(&c->f, "page %u: DMA wrote %#" PRIx64 ", loads %#" PRIx64,
+				fx_failf(&c->f, "page %u: DMA wrote %#" PRIx64 ", loads %#" PRIx64,
 					 p, v, got);
 			c->lt_last[p] = v;
 		}
@@ -1717,7 +1683,7 @@ static void test_pinners_vs_longterm_migration(void **state)
 		th[MG_WORKERS] = fx_thread_start(w, mg_lt_fn, &c);
 		for (unsigned i = 0; i <= MG_WORKERS; i++)
 			assert_int_equal(gup_thread_join(th[i]), 0);
-		gs_assert_clean(&c.f);
+		fx_assert_no_fail(&c.f);
 
 		/* No write lost or misplaced by the migrations: every word is its last value. */
 		for (unsigned p = 0; p < MG_PAGES; p++) {

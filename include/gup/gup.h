@@ -69,7 +69,8 @@ GUP_API GUP_MUST_CHECK int gup_world_create(const struct gup_world_config *cfg,
 
 /*
  * gup_world_destroy - tear a world down.  Every task must have exited and every
- * mm been put.  Leaked frame references are reported (one line each) to the
+ * mm been put.  DMA requests still queued are run first (gup/io.h) and the I/O
+ * threads joined.  Leaked frame references are reported (one line each) to the
  * config's report stream.
  * Return: the number of leaked frames (0 is a clean teardown), or -EBUSY if tasks
  * or mms are still alive (nothing is freed then).
@@ -278,7 +279,10 @@ GUP_API int gup_fixup_user_fault(struct gup_task *t, struct gup_mm *mm, uint64_t
 /* ---- pages held by GUP: what a driver or DMA engine sees --------------------- */
 
 GUP_API uint64_t gup_page_pfn(const struct gup_page *page);
-/* Copy bytes of the frame by physical page (a device's view, no page tables). */
+/*
+ * Copy bytes of the frame by physical page (a device's view, no page tables), in
+ * single-copy-atomic 8-byte words where offset and length are multiples of 8.
+ */
 GUP_API int gup_page_read(struct gup_page *page, size_t off, void *buf, size_t len);
 GUP_API int gup_page_write(struct gup_page *page, size_t off, const void *buf, size_t len);
 GUP_API unsigned gup_page_ref_count(const struct gup_page *page);
@@ -351,6 +355,11 @@ enum gup_stat_item {
 	GUP_STAT_UFFD_COPY,		/* pages filled by UFFDIO_COPY                */
 	GUP_STAT_UFFD_ZEROPAGE,		/* pages filled by UFFDIO_ZEROPAGE            */
 	GUP_STAT_UFFD_WAKE,		/* waiting faults woken                       */
+	GUP_STAT_DIO_READ,		/* DMA requests disk -> memory (gup/io.h)     */
+	GUP_STAT_DIO_WRITE,		/* DMA requests memory -> disk                */
+	GUP_STAT_DIO_BYTES,		/* bytes DMA requests moved                   */
+	GUP_STAT_VMSPLICE_PAGES,	/* pages vmsplice queued in a pipe            */
+	GUP_STAT_PVM_BYTES,		/* bytes process_vm_readv/writev copied       */
 	GUP_NR_STATS
 };
 

@@ -7,7 +7,9 @@
  * way a DMA engine does: no page table is involved), one request at a time per
  * disk: disk->lock is held across the copy, so the disk's bytes are never raced on;
  * the latency is paid outside it (sched_io_delay, a scheduling point), so other
- * tasks run while a request is in flight.
+ * tasks run while a request is in flight.  The frame side moves in aligned 8-byte
+ * words (mem_dma_to_frame), as a bus master writes: a COW or fork copy of the
+ * frame may read it at the same moment.
  */
 #ifndef GUP_IO_DISK_H
 #define GUP_IO_DISK_H

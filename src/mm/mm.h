@@ -24,13 +24,15 @@
  *   8. leaf locks, never nested with each other:
  *        pgtable_pool->lock, mm->tasks_lock, disk->lock,
  *        uffd->lock (a userfaultfd's fault queues; taken under the mmap lock by
- *        faults, UFFDIO_* and munmap, never with a PT lock held).
+ *        faults, UFFDIO_* and munmap, never with a PT lock held),
+ *        dma_engine->lock (io/dma.c), pipe->lock (io/pipe.c).
  *
  * Sleeping (rwsem, mutex, page lock, waiting) is allowed only at levels 1-2a.  A
  * TLB shootdown (which waits for irq-off sections) may be issued holding any of
- * these: an irq-off section never takes a lock, so it always ends.  A fault delivered to a userfaultfd
- * (handle_userfault) releases the mmap lock, whichever mode its caller held it
- * in, and sleeps holding nothing; it returns VM_FAULT_RETRY.
+ * these: an irq-off section never takes a lock, so it always ends.  A fault
+ * delivered to a userfaultfd (handle_userfault) releases the mmap lock, whichever
+ * mode its caller held it in, and sleeps holding nothing; it returns
+ * VM_FAULT_RETRY.
  */
 #ifndef GUP_MM_MM_H
 #define GUP_MM_MM_H

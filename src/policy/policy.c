@@ -14,6 +14,7 @@ static const struct gup_policy presets[] = {
 		.reuse = REUSE_ANON_EXCLUSIVE,
 		.fork_copy = FORK_COPY_MAYBE_PINNED,
 		.mprotect_try_writable = true,
+		.io_ref = IO_REF_PIN,
 	},
 	{
 		.name = "linux-2.6.29",
@@ -22,6 +23,7 @@ static const struct gup_policy presets[] = {
 		.reuse = REUSE_MAPCOUNT,
 		.fork_copy = FORK_COPY_NONE,
 		.mprotect_try_writable = false,
+		.io_ref = IO_REF_GET,
 	},
 };
 

@@ -4,7 +4,8 @@
  *
  * One structure, one preset per design.  The engine consults the world's policy at
  * the decision points only (the COW reuse rule in do_wp_page, what fork copies
- * eagerly, mprotect's write upgrade); everything else is common mechanism.  Later
+ * eagerly, mprotect's write upgrade, which references the users of GUP take);
+ * everything else is common mechanism.  Later
  * issues add the remaining knobs and presets (andrea-v2, nick-v3, ...).
  */
 #ifndef GUP_POLICY_H
@@ -31,6 +32,20 @@ enum fork_copy_rule {
 	FORK_COPY_MAYBE_PINNED,
 };
 
+/*
+ * How the kernel's users of GUP (O_DIRECT, RDMA, process_vm_*) hold the pages of
+ * an I/O: the reference type decides what fork and COW can tell about them.
+ */
+enum io_ref_rule {
+	/* 5.6+: FOLL_PIN, released with unpin_user_pages(_dirty_lock): O_DIRECT
+	 * through pin_user_pages_fast, ib_umem through FOLL_PIN|FOLL_LONGTERM. */
+	IO_REF_PIN,
+	/* 2009: FOLL_GET, released with put_page: direct-io.c's dio_refill_pages
+	 * called get_user_pages_fast (seed004 1.20), ib_umem_get get_user_pages
+	 * with write=1, force=!writable. */
+	IO_REF_GET,
+};
+
 struct gup_policy {
 	const char *name;
 	const char *summary;
@@ -39,6 +54,7 @@ struct gup_policy {
 	/* mprotect RO->RW maps exclusive anon pages writable at once
 	 * (can_change_pte_writable, 5.x+; cow.c A2's "mprotect() optimization"). */
 	bool mprotect_try_writable;
+	enum io_ref_rule io_ref;	/* GUP users' references (src/io/) */
 };
 
 /* The preset called @name, or NULL. */

@@ -93,6 +93,54 @@ void mem_copy_frame(void *dst_frame, const void *src_frame, size_t n)
 	}
 }
 
+/*
+ * A device moving bytes into or out of a frame (a DMA transfer, an RDMA NIC).  A
+ * bus master writes whole aligned words, and the frame may be read meanwhile by
+ * fork's or a COW fault's copy (mem_copy_frame, seed 004 R1: the copy races with
+ * the DMA it is meant to preserve), so the frame side moves in single-copy-atomic
+ * 8-byte words when it is 8-byte aligned in address and length (every DMA of
+ * 512-byte sectors is), else a byte at a time.  The other side is private memory
+ * (the disk's bytes, a test's buffer), moved with plain copies.
+ */
+void mem_dma_to_frame(void *frame_dst, const void *src, size_t n, const void *frame)
+{
+	sched_point(SP_MEM_WRITE, frame);
+	if ((((uintptr_t)frame_dst | n) & 7) == 0) {
+		uint64_t *d = frame_dst;
+
+		for (size_t i = 0; i < n / 8; i++) {
+			uint64_t v;
+
+			__builtin_memcpy(&v, (const char *)src + i * 8, 8);
+			__atomic_store_n(&d[i], v, __ATOMIC_RELAXED);
+		}
+	} else {
+		uint8_t *d = frame_dst;
+
+		for (size_t i = 0; i < n; i++)
+			__atomic_store_n(&d[i], ((const uint8_t *)src)[i], __ATOMIC_RELAXED);
+	}
+}
+
+void mem_dma_from_frame(void *dst, const void *frame_src, size_t n, const void *frame)
+{
+	sched_point(SP_MEM_READ, frame);
+	if ((((uintptr_t)frame_src | n) & 7) == 0) {
+		const uint64_t *s = frame_src;
+
+		for (size_t i = 0; i < n / 8; i++) {
+			uint64_t v = __atomic_load_n(&s[i], __ATOMIC_RELAXED);
+
+			__builtin_memcpy((char *)dst + i * 8, &v, 8);
+		}
+	} else {
+		const uint8_t *s = frame_src;
+
+		for (size_t i = 0; i < n; i++)
+			((uint8_t *)dst)[i] = __atomic_load_n(&s[i], __ATOMIC_RELAXED);
+	}
+}
+
 /* Zero-fill of a fresh frame. */
 void mem_zero_frame(void *frame, size_t n)
 {

@@ -458,6 +458,13 @@ void mem_zero_frame_stream(void *frame, size_t n);
 void mem_stream_fence(void);
 /* memset of user-visible bytes: @frame_dst within the frame @frame. */
 void mem_set(void *frame_dst, int c, size_t n, const void *frame);
+/*
+ * A device's transfer into or out of a frame (DMA by physical page): in aligned
+ * 8-byte single-copy-atomic words, so that fork's or a COW fault's copy of the
+ * same frame running meanwhile is no C data race (mem.c).
+ */
+void mem_dma_to_frame(void *frame_dst, const void *src, size_t n, const void *frame);
+void mem_dma_from_frame(void *dst, const void *frame_src, size_t n, const void *frame);
 
 /* ------------------------------------------------------------------------ */
 /* Spinlock (PT lock, allocator shards, task lists)                         */

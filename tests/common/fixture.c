@@ -425,3 +425,29 @@ bool fx_wait_at_least(_Atomic unsigned *p, unsigned want)
 			return false;
 	return true;
 }
+
+void fx_failf(struct fx_fail *f, const char *fmt, ...)
+{
+	int expect = 0;
+	va_list ap;
+
+	atomic_fetch_add_explicit(&f->count, 1, memory_order_seq_cst);
+	if (!atomic_compare_exchange_strong(&f->claimed, &expect, 1))
+		return;		/* only the first message is kept */
+	va_start(ap, fmt);
+	vsnprintf(f->first, sizeof(f->first), fmt, ap);
+	va_end(ap);
+}
+
+bool fx_failed(struct fx_fail *f)
+{
+	return atomic_load_explicit(&f->count, memory_order_relaxed) != 0;
+}
+
+void fx_assert_no_fail(struct fx_fail *f)
+{
+	unsigned n = atomic_load(&f->count);
+
+	if (n)
+		fail_msg("%u failure(s) in threads; first: %s", n, f->first);
+}

@@ -20,7 +20,7 @@
  *   pages      fx_pfn, fx_pte, fx_page_at
  *   GUP refs   fx_foll_pin, fx_foll_unpin, fx_foll_get, fx_foll_put
  *   threads    fx_thread_start, fx_now_ns, fx_cpu_relax, struct fx_spin,
- *              fx_wait_at_least
+ *              fx_wait_at_least, struct fx_fail
  */
 #ifndef GUP_TESTS_FIXTURE_H
 #define GUP_TESTS_FIXTURE_H
@@ -237,6 +237,23 @@ struct fx_spin {
 
 void fx_spin_begin(struct fx_spin *s, uint64_t timeout_ns, unsigned yield_every);
 bool fx_spin(struct fx_spin *s);
+
+/*
+ * The failures threads saw: how many, and the first message.  Threads never call
+ * cmocka assertions; they record here and the test's thread asserts after joining
+ * them.  fx_failf and fx_failed are thread-safe.
+ */
+struct fx_fail {
+	_Atomic unsigned count;
+	_Atomic int claimed;
+	char first[320];
+};
+
+__attribute__((format(printf, 2, 3)))
+void fx_failf(struct fx_fail *f, const char *fmt, ...);
+bool fx_failed(struct fx_fail *f);
+/* Nothing was recorded; else the test fails with the count and the first message. */
+void fx_assert_no_fail(struct fx_fail *f);
 
 /* How long a handshake waits before it gives up: 20 s. */
 #define FX_WAIT_NS	(UINT64_C(20) * 1000 * 1000 * 1000)
