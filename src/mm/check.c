@@ -2,7 +2,7 @@
 /*
  * src/mm/check.c - the invariant checker (gup_world_check) for tests and tools.
  *
- * It recounts, from the page tables and the shmem caches, what every frame's
+ * It recounts, from the page tables and the shmem and file caches, what every frame's
  * counts must be, and compares.  The world must be quiescent: no task inside a
  * call (the checker still takes each mm's mmap lock and the free-list locks, so
  * a forgotten thread shows up as a wait, not as garbage).
@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "mm/fault.h"
+#include "mm/filemap.h"
 #include "world.h"
 
 struct checker {
@@ -18,7 +19,7 @@ struct checker {
 	FILE *out;
 	int violations;
 	uint32_t *mapped;	/* PTEs found per pfn */
-	uint32_t *cached;	/* shmem cache references per pfn */
+	uint32_t *cached;	/* shmem and file cache references per pfn */
 	struct gup_mm *mm;
 	size_t rss;
 };
@@ -106,6 +107,16 @@ static void check_shmem(struct checker *c, struct shmem_obj *obj)
 	spin_unlock(&obj->lock);
 }
 
+/* A file's page cache holds one reference per page (filemap.h). */
+static void check_file(struct checker *c, struct gup_file *f)
+{
+	spin_lock(&f->lock);
+	for (uint64_t i = 0; i < file_nr_slots(f); i++)
+		if (f->pages[i])
+			c->cached[page_to_pfn(&c->w->arena, f->pages[i])]++;
+	spin_unlock(&f->lock);
+}
+
 /* Per frame: counts as recounted; returns the references nothing here explains. */
 static uint64_t check_frame(struct checker *c, uint64_t pfn)
 {
@@ -159,6 +170,7 @@ int world_check(struct gup_world *w, FILE *out)
 	uint64_t extra = 0, expected;
 	struct gup_mm *mm;
 	struct shmem_obj *obj;
+	struct gup_file *f;
 
 	c.mapped = calloc(w->arena.nr_frames, sizeof(*c.mapped));
 	c.cached = calloc(w->arena.nr_frames, sizeof(*c.cached));
@@ -172,6 +184,8 @@ int world_check(struct gup_world *w, FILE *out)
 		check_mm(&c, mm);
 	list_for_each_entry(obj, &w->shmem_list, struct shmem_obj, list)
 		check_shmem(&c, obj);
+	list_for_each_entry(f, &w->file_list, struct gup_file, list)
+		check_file(&c, f);
 	spin_unlock(&w->lock);
 	for (uint64_t pfn = 0; pfn < w->arena.nr_frames; pfn++)
 		extra += check_frame(&c, pfn);
