@@ -60,8 +60,9 @@ struct gup_file_config {
 };
 
 /*
- * gup_file_create - a file on @cfg->disk, in a fresh extent of max_size bytes (whose
- * contents are whatever the disk holds there: gup_disk_poke prepares a file).
+ * gup_file_create - a file on @cfg->disk, in a fresh extent of max_size bytes.  Its
+ * first @cfg->size bytes are whatever the disk holds there (gup_disk_poke prepares
+ * a file); the rest of the extent is zeroed, so that growing the file reads zeros.
  * Return: 0, -EINVAL, -ENOSPC (the disk is full), -ENOMEM.
  */
 GUP_API GUP_MUST_CHECK int gup_file_create(struct gup_world *w, const struct gup_file_config *cfg,

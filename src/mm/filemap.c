@@ -666,6 +666,8 @@ GUP_API int gup_file_create(struct gup_world *w, const struct gup_file_config *c
 	f->max_size = max;
 	f->flags = cfg->flags;
 	atomic_init(&f->size, cfg->size);
+	/* Past the size the extent is unwritten: it reads as zeros when the file grows. */
+	disk_zero_range(f, cfg->size, max - cfg->size);
 	init_rwsem(&f->invalidate_lock);
 	mutex_init(&f->i_mmap_lock);
 	INIT_LIST_HEAD(&f->i_mmap);
