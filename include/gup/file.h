@@ -94,7 +94,8 @@ GUP_API int gup_file_truncate(struct gup_file *f, uint64_t size);
 #define GUP_FALLOC_FL_PUNCH_HOLE	0x02
 /*
  * gup_file_fallocate - PUNCH_HOLE|KEEP_SIZE: the whole pages of [off, off+len) are
- * unmapped and dropped and read back as zeros, partial pages zeroed in place.
+ * unmapped and dropped and read back as zeros, partial pages zeroed in place; a
+ * private mapping's own COW copies of them stay (unlike truncate).
  * mode 0: extend the size to off+len.  Return: 0, -EBADF, -EINVAL, -EOPNOTSUPP, -EFBIG.
  */
 GUP_API int gup_file_fallocate(struct gup_file *f, int mode, uint64_t off, uint64_t len);

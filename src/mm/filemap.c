@@ -231,7 +231,7 @@ struct mutex *vma_adjust_lock(struct gup_vma *vma)
 	return f ? &f->i_mmap_lock : NULL;
 }
 
-void unmap_mapping_pages(struct gup_file *f, uint64_t first, uint64_t nr)
+void unmap_mapping_pages(struct gup_file *f, uint64_t first, uint64_t nr, bool even_cows)
 {
 	struct gup_vma *vma;
 
@@ -246,7 +246,8 @@ void unmap_mapping_pages(struct gup_file *f, uint64_t first, uint64_t nr)
 			continue;
 		/* The VMA's tables stay while it is on i_mmap (unlink_file_vma). */
 		tlb_gather_mmu(&tlb, vma->mm);
-		zap_page_range(&tlb, vma, vma_address(vma, lo), vma_address(vma, hi - 1) + PAGE_SIZE);
+		zap_file_range(&tlb, vma, vma_address(vma, lo), vma_address(vma, hi - 1) + PAGE_SIZE,
+			       even_cows);
 		tlb_finish_mmu(&tlb);
 	}
 	mutex_unlock(&f->i_mmap_lock);
@@ -476,7 +477,7 @@ static void truncate_cache_range(struct gup_file *f, uint64_t first, uint64_t en
 		lock_page(page);
 		if (page_in_file(page, f)) {
 			if (count_map(page_count_word(page)))
-				unmap_mapping_pages(f, pgoff, 1);
+				unmap_mapping_pages(f, pgoff, 1, false);	/* the cache page */
 			filemap_remove_page(f, page);
 		}
 		unlock_page(page);
@@ -516,14 +517,17 @@ static void disk_zero_range(struct gup_file *f, uint64_t off, uint64_t len)
 	}
 }
 
-/* Remove the whole pages [first, end) from every mapping and the cache. */
-static void invalidate_pages(struct gup_file *f, uint64_t first, uint64_t end)
+/*
+ * Remove the whole pages [first, end) from every mapping and the cache; with
+ * @even_cows (truncate) the private COW copies of them too.
+ */
+static void invalidate_pages(struct gup_file *f, uint64_t first, uint64_t end, bool even_cows)
 {
 	if (first >= end)
 		return;
-	unmap_mapping_pages(f, first, end - first);
+	unmap_mapping_pages(f, first, end - first, even_cows);
 	truncate_cache_range(f, first, end);
-	unmap_mapping_pages(f, first, end - first);	/* COW copies made meanwhile */
+	unmap_mapping_pages(f, first, end - first, even_cows);	/* COW copies made meanwhile */
 }
 
 static int file_truncate(struct gup_file *f, uint64_t size)
@@ -541,7 +545,7 @@ static int file_truncate(struct gup_file *f, uint64_t size)
 		/* The tail of the last page reads as zeros from now on. */
 		if (size & ~PAGE_MASK)
 			zero_cached_range(f, size, PAGE_SIZE - (size & ~PAGE_MASK));
-		invalidate_pages(f, size_in_pages(size), size_in_pages(old));
+		invalidate_pages(f, size_in_pages(size), size_in_pages(old), true);
 		disk_zero_range(f, size, old - size);
 	}
 	up_write(&f->invalidate_lock);
@@ -563,7 +567,7 @@ static int file_punch_hole(struct gup_file *f, uint64_t off, uint64_t len)
 	} else {
 		zero_cached_range(f, off, (first << PAGE_SHIFT) - off);
 		zero_cached_range(f, last << PAGE_SHIFT, end - (last << PAGE_SHIFT));
-		invalidate_pages(f, first, last);
+		invalidate_pages(f, first, last, false);	/* private data stays */
 	}
 	disk_zero_range(f, off, end - off);
 	up_write(&f->invalidate_lock);

@@ -73,8 +73,11 @@ void unlink_file_vma(struct gup_vma *vma);
 /* The lock to hold while changing a mapped file VMA's range (split, merge), or NULL. */
 struct mutex *vma_adjust_lock(struct gup_vma *vma);
 
-/* Unmap every PTE of [first, first + nr) pages of @f in every VMA (even COW copies). */
-void unmap_mapping_pages(struct gup_file *f, uint64_t first, uint64_t nr);
+/*
+ * Unmap every PTE of [first, first + nr) pages of @f in every VMA; private COW
+ * copies too if @even_cows (truncate), not for a hole punch (unmap_mapping_range).
+ */
+void unmap_mapping_pages(struct gup_file *f, uint64_t first, uint64_t nr, bool even_cows);
 
 /* Free every file of the world (teardown; their pages are unmapped by then). */
 void files_destroy(struct gup_world *w);
