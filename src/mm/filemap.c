@@ -306,6 +306,12 @@ static unsigned filemap_fault_missing(struct vm_fault *vmf, struct gup_file *f,
 	if (!(f->flags & GUP_FILE_MEMFD) && (vmf->flags & FAULT_FLAG_RETRY_NOWAIT))
 		return VM_FAULT_RETRY;		/* would wait for the disk */
 	down_read(&f->invalidate_lock);
+	if (vmf->pgoff >= size_in_pages(file_size(f))) {
+		/* Truncated since filemap_fault looked (truncate sets the size under
+		 * invalidate_lock): adding the page would map it past EOF. */
+		up_read(&f->invalidate_lock);
+		return VM_FAULT_SIGBUS;
+	}
 	ret = filemap_add(f, vmf->pgoff, &page, &created);
 	if (ret) {
 		up_read(&f->invalidate_lock);
