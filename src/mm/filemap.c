@@ -326,12 +326,18 @@ static unsigned filemap_fault_missing(struct vm_fault *vmf, struct gup_file *f,
 	}
 	count_task_event(vmf->w, vmf->task, GUP_STAT_FAULT_MAJOR);
 	if (may_drop) {
-		/* Seed 002: never hold mmap_lock across the disk. */
+		/*
+		 * Seed 002: never hold mmap_lock across the disk.  Without it the VMA
+		 * may be unmapped, and with it the file's last reference: hold one
+		 * across the read (maybe_unlock_mmap_for_io pins vm_file).
+		 */
+		file_get(f);
 		fault_drop_mmap_lock(vmf);
 		ret = filemap_read_page(f, page);
 		unlock_page(page);
 		up_read(&f->invalidate_lock);
 		put_page(vmf->w, page);
+		file_put(f);
 		count_task_event(vmf->w, vmf->task, GUP_STAT_FAULT_RETRY_IO);
 		(void)ret;	/* a failed read leaves the page !uptodate: the retry sees it */
 		return VM_FAULT_RETRY;
