@@ -36,7 +36,7 @@ int disk_write(struct gup_disk *d, uint64_t off, const void *frame_src, size_t l
 		return -EINVAL;
 	atomic_inc(&d->users);
 	spin_lock(&d->lock);
-	mem_copy_from(d->data + off, frame_src, len, frame);
+	mem_copy_from_shared(d->data + off, frame_src, len, frame);	/* a pin may write it */
 	spin_unlock(&d->lock);
 	sched_io_delay(d, d->write_ns);		/* complete when it is on the platter */
 	stat_add(&d->nr_writes, 1);

@@ -506,7 +506,7 @@ static void zero_cached_range(struct gup_file *f, uint64_t off, uint64_t len)
 	if (!len || filemap_get_locked(f, off >> PAGE_SHIFT, false, &page) || !page)
 		return;
 	data = page_data(&f->w->arena, page);
-	mem_set(data + (off & ~PAGE_MASK), 0, len, data);
+	mem_set_shared(data + (off & ~PAGE_MASK), 0, len, data);	/* it may be mapped */
 	if (!PageDirty(page))
 		SetPageDirty(page);
 	unlock_page(page);
@@ -732,7 +732,7 @@ GUP_API long gup_file_pread(struct gup_file *f, void *buf, size_t len, uint64_t 
 		if (ret)
 			return done ? (long)done : ret;
 		data = page_data(&f->w->arena, page);
-		mem_copy_from((uint8_t *)buf + done, data + in, n, data);
+		mem_copy_from_shared((uint8_t *)buf + done, data + in, n, data);
 		unlock_page(page);
 		put_page(f->w, page);
 		done += n;
@@ -761,7 +761,7 @@ GUP_API long gup_file_pwrite(struct gup_file *f, const void *buf, size_t len, ui
 		if (ret)
 			return done ? (long)done : ret;
 		data = page_data(&f->w->arena, page);
-		mem_copy_to(data + in, (const uint8_t *)buf + done, n, data);
+		mem_copy_to_shared(data + in, (const uint8_t *)buf + done, n, data);
 		if (!PageDirty(page))
 			SetPageDirty(page);
 		spin_lock(&f->lock);

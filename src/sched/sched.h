@@ -458,6 +458,14 @@ void mem_zero_frame_stream(void *frame, size_t n);
 void mem_stream_fence(void);
 /* memset of user-visible bytes: @frame_dst within the frame @frame. */
 void mem_set(void *frame_dst, int c, size_t n, const void *frame);
+/*
+ * The same moves for the kernel's side of a frame that tasks or devices may touch
+ * at the same time (the page cache: pread/pwrite, truncate's zeroing, writeback):
+ * any size, made of relaxed atomic words and bytes, so never a C data race.
+ */
+void mem_copy_from_shared(void *dst, const void *frame_src, size_t n, const void *frame);
+void mem_copy_to_shared(void *frame_dst, const void *src, size_t n, const void *frame);
+void mem_set_shared(void *frame_dst, int c, size_t n, const void *frame);
 
 /* ------------------------------------------------------------------------ */
 /* Spinlock (PT lock, allocator shards, task lists)                         */
