@@ -749,6 +749,8 @@ GUP_API long gup_file_pwrite(struct gup_file *f, const void *buf, size_t len, ui
 		return ret;
 	if (!buf && len)
 		return -EINVAL;
+	if (!len)
+		return 0;	/* before the limit, as generic_write_checks_count */
 	if (off >= f->max_size || len > f->max_size - off)
 		return -EFBIG;
 	while (done < len) {
