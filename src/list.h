@@ -41,10 +41,17 @@ static inline int list_empty(const struct list_head *h)
 #define list_entry(ptr, type, member) \
 	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
-/* Iterate @pos (a struct pointer) over @head; the body must not remove @pos. */
+/*
+ * Iterate @pos (a struct pointer) over @head; the body must not remove @pos.
+ * The loop walks the list_heads and makes @pos of real entries only: Linux's
+ * shape also forms a "container" of the head itself, a misaligned pointer (and
+ * undefined behaviour on its member access) when @type is more aligned than
+ * the structure that holds the head.
+ */
 #define list_for_each_entry(pos, head, type, member)                            \
-	for (pos = list_entry((head)->next, type, member);                      \
-	     &pos->member != (head);                                            \
-	     pos = list_entry(pos->member.next, type, member))
+	for (struct list_head *pos##_lh_ = (head)->next;                        \
+	     pos##_lh_ != (head) &&                                             \
+	     ((pos = list_entry(pos##_lh_, type, member)), (void)pos, 1);       \
+	     pos##_lh_ = pos##_lh_->next)
 
 #endif /* GUP_LIST_H */

@@ -235,13 +235,11 @@ static void report_unbalanced(struct gup_world *w)
 /* Files never closed: reported (a leak of the caller's), then freed with the world. */
 static void report_open_files(struct gup_world *w)
 {
-	/* By list_head: container_of the head itself would be misaligned for a file. */
-	for (struct list_head *pos = w->file_list.next; pos != &w->file_list; pos = pos->next) {
-		struct gup_file *f = list_entry(pos, struct gup_file, list);
+	struct gup_file *f;
 
+	list_for_each_entry(f, &w->file_list, struct gup_file, list)
 		if (!read_once_bool(&f->closed))
 			fprintf(w->report, "libgup: file %u never closed\n", f->id);
-	}
 }
 
 GUP_API int gup_world_destroy(struct gup_world *w)

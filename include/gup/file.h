@@ -63,8 +63,9 @@ struct gup_file_config {
 };
 
 /*
- * gup_file_create - a file on @cfg->disk, in a fresh extent of max_size bytes (whose
- * contents are whatever the disk holds there: gup_disk_poke prepares a file).
+ * gup_file_create - a file on @cfg->disk, in a fresh extent of max_size bytes.  Its
+ * first @cfg->size bytes are whatever the disk holds there (gup_disk_poke prepares
+ * a file); the rest of the extent is zeroed, so that growing the file reads zeros.
  * Return: 0, -EINVAL, -ENOSPC (the disk is full), -ENOMEM.
  */
 GUP_API GUP_MUST_CHECK int gup_file_create(struct gup_world *w, const struct gup_file_config *cfg,
@@ -120,7 +121,8 @@ GUP_API int gup_file_truncate(struct gup_file *f, uint64_t size);
 #define GUP_FALLOC_FL_PUNCH_HOLE	0x02
 /*
  * gup_file_fallocate - PUNCH_HOLE|KEEP_SIZE: the whole pages of [off, off+len) are
- * unmapped and dropped and read back as zeros, partial pages zeroed in place.
+ * unmapped and dropped and read back as zeros, partial pages zeroed in place; a
+ * private mapping's own COW copies of them stay (unlike truncate).
  * mode 0: extend the size to off+len.  Return: 0, -EBADF, -EINVAL, -EOPNOTSUPP, -EFBIG.
  */
 GUP_API int gup_file_fallocate(struct gup_file *f, int mode, uint64_t off, uint64_t len);

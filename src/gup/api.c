@@ -256,7 +256,7 @@ GUP_API int gup_page_read(struct gup_page *page, size_t off, void *buf, size_t l
 
 	if (err)
 		return err;
-	mem_dma_from_frame(buf, page_data(&p->w->arena, p) + off, len, page_data(&p->w->arena, p));
+	mem_copy_from_shared(buf, page_data(&p->w->arena, p) + off, len, page_data(&p->w->arena, p));
 	return 0;
 }
 
@@ -269,7 +269,7 @@ GUP_API int gup_page_write(struct gup_page *page, size_t off, const void *buf, s
 		return err;
 	if (PageZero(p))
 		return -EPERM;		/* the shared zero page is never written */
-	mem_dma_to_frame(page_data(&p->w->arena, p) + off, buf, len, page_data(&p->w->arena, p));
+	mem_copy_to_shared(page_data(&p->w->arena, p) + off, buf, len, page_data(&p->w->arena, p));
 	return 0;
 }
 

@@ -21,7 +21,7 @@ int disk_read(struct gup_disk *d, uint64_t off, void *frame_dst, size_t len, con
 	atomic_inc(&d->users);
 	sched_io_delay(d, d->read_ns);		/* seek and transfer */
 	spin_lock(&d->lock);
-	mem_dma_to_frame(frame_dst, d->data + off, len, frame);
+	mem_copy_to_shared(frame_dst, d->data + off, len, frame);
 	spin_unlock(&d->lock);
 	stat_add(&d->nr_reads, 1);
 	stat_add(&d->bytes_read, len);
@@ -36,7 +36,7 @@ int disk_write(struct gup_disk *d, uint64_t off, const void *frame_src, size_t l
 		return -EINVAL;
 	atomic_inc(&d->users);
 	spin_lock(&d->lock);
-	mem_dma_from_frame(d->data + off, frame_src, len, frame);
+	mem_copy_from_shared(d->data + off, frame_src, len, frame);	/* a pin may write it */
 	spin_unlock(&d->lock);
 	sched_io_delay(d, d->write_ns);		/* complete when it is on the platter */
 	stat_add(&d->nr_writes, 1);

@@ -8,7 +8,7 @@
  * disk: disk->lock is held across the copy, so the disk's bytes are never raced on;
  * the latency is paid outside it (sched_io_delay, a scheduling point), so other
  * tasks run while a request is in flight.  The frame side moves in aligned 8-byte
- * words (mem_dma_to_frame), as a bus master writes: a COW or fork copy of the
+ * words (mem_copy_to_shared), as a bus master writes: a COW or fork copy of the
  * frame may read it at the same moment.
  */
 #ifndef GUP_IO_DISK_H

@@ -137,9 +137,9 @@ static int mr_access(struct gup_mr *mr, uint64_t addr, void *buf, size_t len, bo
 		if (n > len)
 			n = len;
 		if (write)
-			mem_dma_to_frame(frame + off, buf, n, frame);
+			mem_copy_to_shared(frame + off, buf, n, frame);
 		else
-			mem_dma_from_frame(buf, frame + off, n, frame);
+			mem_copy_from_shared(buf, frame + off, n, frame);
 		buf = (uint8_t *)buf + n;
 		addr += n;
 		len -= n;

@@ -2,7 +2,7 @@
 /*
  * src/mm/check.c - the invariant checker (gup_world_check) for tests and tools.
  *
- * It recounts, from the page tables, the shmem caches and the files' page caches, what every frame's
+ * It recounts, from the page tables and the shmem and file caches, what every frame's
  * counts must be, and compares.  The world must be quiescent: no task inside a
  * call (the checker still takes each mm's mmap lock and the free-list locks, so
  * a forgotten thread shows up as a wait, not as garbage).
@@ -19,7 +19,7 @@ struct checker {
 	FILE *out;
 	int violations;
 	uint32_t *mapped;	/* PTEs found per pfn */
-	uint32_t *cached;	/* shmem cache references per pfn */
+	uint32_t *cached;	/* shmem and file cache references per pfn */
 	struct gup_mm *mm;
 	size_t rss;
 };
@@ -180,6 +180,7 @@ int world_check(struct gup_world *w, FILE *out)
 	uint64_t extra = 0, expected;
 	struct gup_mm *mm;
 	struct shmem_obj *obj;
+	struct gup_file *f;
 
 	c.mapped = calloc(w->arena.nr_frames, sizeof(*c.mapped));
 	c.cached = calloc(w->arena.nr_frames, sizeof(*c.cached));
@@ -193,9 +194,8 @@ int world_check(struct gup_world *w, FILE *out)
 		check_mm(&c, mm);
 	list_for_each_entry(obj, &w->shmem_list, struct shmem_obj, list)
 		check_shmem(&c, obj);
-	/* By list_head: container_of the head itself would be misaligned for a file. */
-	for (struct list_head *pos = w->file_list.next; pos != &w->file_list; pos = pos->next)
-		check_file(&c, list_entry(pos, struct gup_file, list));
+	list_for_each_entry(f, &w->file_list, struct gup_file, list)
+		check_file(&c, f);
 	spin_unlock(&w->lock);
 	for (uint64_t pfn = 0; pfn < w->arena.nr_frames; pfn++)
 		extra += check_frame(&c, pfn);

@@ -116,7 +116,7 @@ const struct vm_operations dax_vm_ops = {
 	.name = "dax",
 };
 
-/* ---- pread/pwrite: copies to and from the blocks ---- */
+/* ---- pread/pwrite: copies to and from the blocks (mapped, maybe pinned) ---- */
 
 long dax_rw(struct gup_file *f, void *buf, size_t len, uint64_t off, bool write)
 {
@@ -130,7 +130,7 @@ long dax_rw(struct gup_file *f, void *buf, size_t len, uint64_t off, bool write)
 
 		n = n > len - done ? len - done : n;
 		if (write) {
-			mem_copy_to(data + in, (const uint8_t *)buf + done, n, data);
+			mem_copy_to_shared(data + in, (const uint8_t *)buf + done, n, data);
 			spin_lock(&f->lock);
 			if (file_size(f) < pos + n)
 				write_once_u64(&f->size, pos + n);
@@ -140,7 +140,7 @@ long dax_rw(struct gup_file *f, void *buf, size_t len, uint64_t off, bool write)
 			if (pos >= size)
 				break;
 			n = n > size - pos ? size - pos : n;
-			mem_copy_from((uint8_t *)buf + done, data + in, n, data);
+			mem_copy_from_shared((uint8_t *)buf + done, data + in, n, data);
 		}
 		done += n;
 	}
@@ -200,18 +200,19 @@ static bool dax_range_idle(void *arg)
 }
 
 /*
- * Make [first, end) free to go: unmap it, break its leases, wait for every pin.
+ * Make [first, end) free to go: unmap it (private COW copies too if @even_cows:
+ * truncate, not punch-hole), break its leases, wait for every pin.
  * invalidate_lock held for write (no fault maps it again meanwhile).
  * Return: 0, or -ETIMEDOUT if the file's break timeout passed with pins left.
  */
-int dax_break_layouts(struct gup_file *f, uint64_t first, uint64_t end)
+int dax_break_layouts(struct gup_file *f, uint64_t first, uint64_t end, bool even_cows)
 {
 	struct busy_range r = { f, first, end };
 	int ret;
 
 	if (first >= end)
 		return 0;
-	unmap_mapping_pages(f, first, end - first);
+	unmap_mapping_pages(f, first, end - first, even_cows);
 	if (dax_range_idle(&r))
 		return 0;
 	break_leases(f, first, end);
@@ -232,7 +233,7 @@ void dax_zero_range(struct gup_file *f, uint64_t off, uint64_t len)
 		uint8_t *data = page_data(&f->w->arena, page);
 
 		n = n > len ? len : n;
-		mem_set(data + in, 0, n, data);
+		mem_set_shared(data + in, 0, n, data);	/* it may be pinned */
 		off += n;
 		len -= n;
 	}

@@ -231,7 +231,7 @@ struct mutex *vma_adjust_lock(struct gup_vma *vma)
 	return f ? &f->i_mmap_lock : NULL;
 }
 
-void unmap_mapping_pages(struct gup_file *f, uint64_t first, uint64_t nr)
+void unmap_mapping_pages(struct gup_file *f, uint64_t first, uint64_t nr, bool even_cows)
 {
 	struct gup_vma *vma;
 
@@ -246,7 +246,8 @@ void unmap_mapping_pages(struct gup_file *f, uint64_t first, uint64_t nr)
 			continue;
 		/* The VMA's tables stay while it is on i_mmap (unlink_file_vma). */
 		tlb_gather_mmu(&tlb, vma->mm);
-		zap_page_range(&tlb, vma, vma_address(vma, lo), vma_address(vma, hi - 1) + PAGE_SIZE);
+		zap_file_range(&tlb, vma, vma_address(vma, lo), vma_address(vma, hi - 1) + PAGE_SIZE,
+			       even_cows);
 		tlb_finish_mmu(&tlb);
 	}
 	mutex_unlock(&f->i_mmap_lock);
@@ -305,6 +306,12 @@ static unsigned filemap_fault_missing(struct vm_fault *vmf, struct gup_file *f,
 	if (!(f->flags & GUP_FILE_MEMFD) && (vmf->flags & FAULT_FLAG_RETRY_NOWAIT))
 		return VM_FAULT_RETRY;		/* would wait for the disk */
 	down_read(&f->invalidate_lock);
+	if (vmf->pgoff >= size_in_pages(file_size(f))) {
+		/* Truncated since filemap_fault looked (truncate sets the size under
+		 * invalidate_lock): adding the page would map it past EOF. */
+		up_read(&f->invalidate_lock);
+		return VM_FAULT_SIGBUS;
+	}
 	ret = filemap_add(f, vmf->pgoff, &page, &created);
 	if (ret) {
 		up_read(&f->invalidate_lock);
@@ -319,12 +326,18 @@ static unsigned filemap_fault_missing(struct vm_fault *vmf, struct gup_file *f,
 	}
 	count_task_event(vmf->w, vmf->task, GUP_STAT_FAULT_MAJOR);
 	if (may_drop) {
-		/* Seed 002: never hold mmap_lock across the disk. */
+		/*
+		 * Seed 002: never hold mmap_lock across the disk.  Without it the VMA
+		 * may be unmapped, and with it the file's last reference: hold one
+		 * across the read (maybe_unlock_mmap_for_io pins vm_file).
+		 */
+		file_get(f);
 		fault_drop_mmap_lock(vmf);
 		ret = filemap_read_page(f, page);
 		unlock_page(page);
 		up_read(&f->invalidate_lock);
 		put_page(vmf->w, page);
+		file_put(f);
 		count_task_event(vmf->w, vmf->task, GUP_STAT_FAULT_RETRY_IO);
 		(void)ret;	/* a failed read leaves the page !uptodate: the retry sees it */
 		return VM_FAULT_RETRY;
@@ -476,7 +489,7 @@ static void truncate_cache_range(struct gup_file *f, uint64_t first, uint64_t en
 		lock_page(page);
 		if (page_in_file(page, f)) {
 			if (count_map(page_count_word(page)))
-				unmap_mapping_pages(f, pgoff, 1);
+				unmap_mapping_pages(f, pgoff, 1, false);	/* the cache page */
 			filemap_remove_page(f, page);
 		}
 		unlock_page(page);
@@ -493,7 +506,7 @@ static void zero_cached_range(struct gup_file *f, uint64_t off, uint64_t len)
 	if (!len || filemap_get_locked(f, off >> PAGE_SHIFT, false, &page) || !page)
 		return;
 	data = page_data(&f->w->arena, page);
-	mem_set(data + (off & ~PAGE_MASK), 0, len, data);
+	mem_set_shared(data + (off & ~PAGE_MASK), 0, len, data);	/* it may be mapped */
 	if (!PageDirty(page))
 		SetPageDirty(page);
 	unlock_page(page);
@@ -516,14 +529,17 @@ static void disk_zero_range(struct gup_file *f, uint64_t off, uint64_t len)
 	}
 }
 
-/* Remove the whole pages [first, end) from every mapping and the cache. */
-static void invalidate_pages(struct gup_file *f, uint64_t first, uint64_t end)
+/*
+ * Remove the whole pages [first, end) from every mapping and the cache; with
+ * @even_cows (truncate) the private COW copies of them too.
+ */
+static void invalidate_pages(struct gup_file *f, uint64_t first, uint64_t end, bool even_cows)
 {
 	if (first >= end)
 		return;
-	unmap_mapping_pages(f, first, end - first);
+	unmap_mapping_pages(f, first, end - first, even_cows);
 	truncate_cache_range(f, first, end);
-	unmap_mapping_pages(f, first, end - first);	/* COW copies made meanwhile */
+	unmap_mapping_pages(f, first, end - first, even_cows);	/* COW copies made meanwhile */
 }
 
 /* DAX: the blocks go only when nothing pins them; else nothing changes. */
@@ -535,7 +551,7 @@ static int dax_truncate(struct gup_file *f, uint64_t size)
 	down_write(&f->invalidate_lock);
 	old = file_size(f);
 	if (size < old) {
-		ret = dax_break_layouts(f, size_in_pages(size), size_in_pages(old));
+		ret = dax_break_layouts(f, size_in_pages(size), size_in_pages(old), true);
 		if (ret) {
 			up_write(&f->invalidate_lock);
 			return ret;
@@ -566,7 +582,7 @@ static int file_truncate(struct gup_file *f, uint64_t size)
 		/* The tail of the last page reads as zeros from now on. */
 		if (size & ~PAGE_MASK)
 			zero_cached_range(f, size, PAGE_SIZE - (size & ~PAGE_MASK));
-		invalidate_pages(f, size_in_pages(size), size_in_pages(old));
+		invalidate_pages(f, size_in_pages(size), size_in_pages(old), true);
 		disk_zero_range(f, size, old - size);
 	}
 	up_write(&f->invalidate_lock);
@@ -584,7 +600,7 @@ static int file_punch_hole(struct gup_file *f, uint64_t off, uint64_t len)
 	last = end >> PAGE_SHIFT;
 	down_write(&f->invalidate_lock);
 	if (f->flags & GUP_FILE_DAX) {
-		int ret = first < last ? dax_break_layouts(f, first, last) : 0;
+		int ret = first < last ? dax_break_layouts(f, first, last, false) : 0;
 
 		if (!ret)
 			dax_zero_range(f, off, end - off);
@@ -596,7 +612,7 @@ static int file_punch_hole(struct gup_file *f, uint64_t off, uint64_t len)
 	} else {
 		zero_cached_range(f, off, (first << PAGE_SHIFT) - off);
 		zero_cached_range(f, last << PAGE_SHIFT, end - (last << PAGE_SHIFT));
-		invalidate_pages(f, first, last);
+		invalidate_pages(f, first, last, false);	/* private data stays */
 	}
 	disk_zero_range(f, off, end - off);
 	up_write(&f->invalidate_lock);
@@ -706,6 +722,8 @@ GUP_API int gup_file_create(struct gup_world *w, const struct gup_file_config *c
 	f->max_size = max;
 	f->flags = cfg->flags;
 	atomic_init(&f->size, cfg->size);
+	/* Past the size the extent is unwritten: it reads as zeros when the file grows. */
+	disk_zero_range(f, cfg->size, max - cfg->size);
 	INIT_LIST_HEAD(&f->leases);
 	f->break_ns = cfg->lease_break_ns ? cfg->lease_break_ns : DAX_BREAK_NS_DEFAULT;
 	if (dax) {
@@ -767,7 +785,7 @@ GUP_API long gup_file_pread(struct gup_file *f, void *buf, size_t len, uint64_t 
 		if (ret)
 			return done ? (long)done : ret;
 		data = page_data(&f->w->arena, page);
-		mem_copy_from((uint8_t *)buf + done, data + in, n, data);
+		mem_copy_from_shared((uint8_t *)buf + done, data + in, n, data);
 		unlock_page(page);
 		put_page(f->w, page);
 		done += n;
@@ -784,6 +802,8 @@ GUP_API long gup_file_pwrite(struct gup_file *f, const void *buf, size_t len, ui
 		return ret;
 	if (!buf && len)
 		return -EINVAL;
+	if (!len)
+		return 0;	/* before the limit, as generic_write_checks_count */
 	if (off >= f->max_size || len > f->max_size - off)
 		return -EFBIG;
 	if (f->flags & GUP_FILE_DAX)
@@ -798,7 +818,7 @@ GUP_API long gup_file_pwrite(struct gup_file *f, const void *buf, size_t len, ui
 		if (ret)
 			return done ? (long)done : ret;
 		data = page_data(&f->w->arena, page);
-		mem_copy_to(data + in, (const uint8_t *)buf + done, n, data);
+		mem_copy_to_shared(data + in, (const uint8_t *)buf + done, n, data);
 		if (!PageDirty(page))
 			SetPageDirty(page);
 		spin_lock(&f->lock);

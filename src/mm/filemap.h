@@ -85,7 +85,7 @@ void dax_file_release(struct gup_file *f);
 void dax_page_released(struct page *page);
 long dax_rw(struct gup_file *f, void *buf, size_t len, uint64_t off, bool write);
 /* Unmap [first, end), break its leases, wait for its pins (invalidate_lock (w)). */
-int dax_break_layouts(struct gup_file *f, uint64_t first, uint64_t end);
+int dax_break_layouts(struct gup_file *f, uint64_t first, uint64_t end, bool even_cows);
 void dax_zero_range(struct gup_file *f, uint64_t off, uint64_t len);
 
 /* Take @vma off its file's i_mmap before its page tables go (free_pgtables). */
@@ -94,8 +94,11 @@ void unlink_file_vma(struct gup_vma *vma);
 /* The lock to hold while changing a mapped file VMA's range (split, merge), or NULL. */
 struct mutex *vma_adjust_lock(struct gup_vma *vma);
 
-/* Unmap every PTE of [first, first + nr) pages of @f in every VMA (even COW copies). */
-void unmap_mapping_pages(struct gup_file *f, uint64_t first, uint64_t nr);
+/*
+ * Unmap every PTE of [first, first + nr) pages of @f in every VMA; private COW
+ * copies too if @even_cows (truncate), not for a hole punch (unmap_mapping_range).
+ */
+void unmap_mapping_pages(struct gup_file *f, uint64_t first, uint64_t nr, bool even_cows);
 
 /* Free every file of the world (teardown; their pages are unmapped by then). */
 void files_destroy(struct gup_world *w);

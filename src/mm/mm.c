@@ -186,12 +186,17 @@ static void vma_absorb(struct gup_vma *a, struct gup_vma *b)
 	uint64_t end = vma_end(b);
 
 	vma_unlink(a->mm, b);
-	unlink_file_vma(b);	/* off i_mmap before @a covers its range */
+	/*
+	 * @a covers @b's range before @b leaves i_mmap: a truncate walking i_mmap
+	 * in between must still find the PTEs there (covered twice for a moment
+	 * is harmless: the second zap finds none).
+	 */
 	if (adjust)
 		mutex_lock(adjust);
 	a->node.end = end;
 	if (adjust)
 		mutex_unlock(adjust);
+	unlink_file_vma(b);
 	vma_free(b);
 }
 

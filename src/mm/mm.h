@@ -364,6 +364,13 @@ void tlb_finish_mmu(struct mmu_gather *tlb);
 /* Unmap every PTE of [start, end) in @vma (VMA stays). mmap lock held. */
 void zap_page_range(struct mmu_gather *tlb, struct gup_vma *vma, uint64_t start,
 		    uint64_t end);
+/*
+ * The same for a file's pages (unmap_mapping_pages, under i_mmap_lock); without
+ * @even_cows, anon pages (a private mapping's COW copies) stay mapped, as Linux's
+ * zap_details.even_cows: only truncate throws private data away, not a hole punch.
+ */
+void zap_file_range(struct mmu_gather *tlb, struct gup_vma *vma, uint64_t start,
+		    uint64_t end, bool even_cows);
 
 /* ---- TLB (tlb.c) ---- */
 

@@ -216,6 +216,7 @@ void tlb_remove_page(struct mmu_gather *tlb, struct page *page, uint64_t addr)
 struct zap_args {
 	struct mmu_gather *tlb;
 	struct gup_vma *vma;
+	bool keep_anon;	/* zap_file_range without even_cows */
 	bool full;	/* the gather filled up: flush and resume at @resume */
 	uint64_t resume;
 };
@@ -236,6 +237,11 @@ static int zap_pte_table(struct pgtable *pt, uint64_t addr, uint64_t end, void *
 
 		if (pte_none(pte))
 			continue;
+		if (za->keep_anon) {
+			page = vm_normal_page(za->vma, addr, pte);
+			if (page && PageAnon(page))
+				continue;
+		}
 		if (tlb->nr == GATHER_BATCH) {
 			za->full = true;
 			za->resume = addr;
@@ -266,10 +272,10 @@ static int zap_pte_table(struct pgtable *pt, uint64_t addr, uint64_t end, void *
 	return za->full;
 }
 
-void zap_page_range(struct mmu_gather *tlb, struct gup_vma *vma, uint64_t start,
-		    uint64_t end)
+static void zap_range(struct mmu_gather *tlb, struct gup_vma *vma, uint64_t start,
+		      uint64_t end, bool keep_anon)
 {
-	struct zap_args za = { .tlb = tlb, .vma = vma };
+	struct zap_args za = { .tlb = tlb, .vma = vma, .keep_anon = keep_anon };
 
 	while (walk_pte_tables(tlb->mm, start, end, zap_pte_table, &za)) {
 		/* The batch is full: flush, release, continue where we stopped. */
@@ -278,4 +284,16 @@ void zap_page_range(struct mmu_gather *tlb, struct gup_vma *vma, uint64_t start,
 		za.full = false;
 		cond_resched();
 	}
+}
+
+void zap_page_range(struct mmu_gather *tlb, struct gup_vma *vma, uint64_t start,
+		    uint64_t end)
+{
+	zap_range(tlb, vma, start, end, false);
+}
+
+void zap_file_range(struct mmu_gather *tlb, struct gup_vma *vma, uint64_t start,
+		    uint64_t end, bool even_cows)
+{
+	zap_range(tlb, vma, start, end, !even_cows);
 }

@@ -93,54 +93,6 @@ void mem_copy_frame(void *dst_frame, const void *src_frame, size_t n)
 	}
 }
 
-/*
- * A device moving bytes into or out of a frame (a DMA transfer, an RDMA NIC).  A
- * bus master writes whole aligned words, and the frame may be read meanwhile by
- * fork's or a COW fault's copy (mem_copy_frame, seed 004 R1: the copy races with
- * the DMA it is meant to preserve), so the frame side moves in single-copy-atomic
- * 8-byte words when it is 8-byte aligned in address and length (every DMA of
- * 512-byte sectors is), else a byte at a time.  The other side is private memory
- * (the disk's bytes, a test's buffer), moved with plain copies.
- */
-void mem_dma_to_frame(void *frame_dst, const void *src, size_t n, const void *frame)
-{
-	sched_point(SP_MEM_WRITE, frame);
-	if ((((uintptr_t)frame_dst | n) & 7) == 0) {
-		uint64_t *d = frame_dst;
-
-		for (size_t i = 0; i < n / 8; i++) {
-			uint64_t v;
-
-			__builtin_memcpy(&v, (const char *)src + i * 8, 8);
-			__atomic_store_n(&d[i], v, __ATOMIC_RELAXED);
-		}
-	} else {
-		uint8_t *d = frame_dst;
-
-		for (size_t i = 0; i < n; i++)
-			__atomic_store_n(&d[i], ((const uint8_t *)src)[i], __ATOMIC_RELAXED);
-	}
-}
-
-void mem_dma_from_frame(void *dst, const void *frame_src, size_t n, const void *frame)
-{
-	sched_point(SP_MEM_READ, frame);
-	if ((((uintptr_t)frame_src | n) & 7) == 0) {
-		const uint64_t *s = frame_src;
-
-		for (size_t i = 0; i < n / 8; i++) {
-			uint64_t v = __atomic_load_n(&s[i], __ATOMIC_RELAXED);
-
-			__builtin_memcpy((char *)dst + i * 8, &v, 8);
-		}
-	} else {
-		const uint8_t *s = frame_src;
-
-		for (size_t i = 0; i < n; i++)
-			((uint8_t *)dst)[i] = __atomic_load_n(&s[i], __ATOMIC_RELAXED);
-	}
-}
-
 /* Zero-fill of a fresh frame. */
 void mem_zero_frame(void *frame, size_t n)
 {
@@ -195,4 +147,76 @@ void mem_set(void *frame_dst, int c, size_t n, const void *frame)
 {
 	sched_point(SP_MEM_WRITE, frame);
 	memset(frame_dst, c, n);
+}
+
+/*
+ * The kernel's moves of page-cache bytes race legitimately with tasks storing
+ * through their mappings and devices writing through pins: a store while pwrite
+ * copies or truncate zeroes a page's tail, a DMA write while writeback reads the
+ * page.  They may tear, as on hardware, but are made of relaxed atomic 8-byte
+ * words where the frame's side is aligned and single bytes around them.
+ */
+static void copy_shared(void *dst, const void *src, size_t n, bool to_frame)
+{
+	uintptr_t shared = (uintptr_t)(to_frame ? dst : src);
+	size_t head = (8 - (shared & 7)) & 7, i = 0, end;
+	const uint8_t *s = src;
+	uint8_t *d = dst;
+
+	if (head > n)
+		head = n;
+	end = head + ((n - head) & ~(size_t)7);
+	if (to_frame) {
+		for (; i < head; i++)
+			__atomic_store_n(d + i, s[i], __ATOMIC_RELAXED);
+		for (; i < end; i += 8) {
+			uint64_t v;
+
+			__builtin_memcpy(&v, s + i, 8);
+			__atomic_store_n((uint64_t *)(void *)(d + i), v, __ATOMIC_RELAXED);
+		}
+		for (; i < n; i++)
+			__atomic_store_n(d + i, s[i], __ATOMIC_RELAXED);
+	} else {
+		for (; i < head; i++)
+			d[i] = __atomic_load_n(s + i, __ATOMIC_RELAXED);
+		for (; i < end; i += 8) {
+			uint64_t v = __atomic_load_n((const uint64_t *)(const void *)(s + i),
+						     __ATOMIC_RELAXED);
+
+			__builtin_memcpy(d + i, &v, 8);
+		}
+		for (; i < n; i++)
+			d[i] = __atomic_load_n(s + i, __ATOMIC_RELAXED);
+	}
+}
+
+void mem_copy_from_shared(void *dst, const void *frame_src, size_t n, const void *frame)
+{
+	sched_point(SP_MEM_READ, frame);
+	copy_shared(dst, frame_src, n, false);
+}
+
+void mem_copy_to_shared(void *frame_dst, const void *src, size_t n, const void *frame)
+{
+	sched_point(SP_MEM_WRITE, frame);
+	copy_shared(frame_dst, src, n, true);
+}
+
+void mem_set_shared(void *frame_dst, int c, size_t n, const void *frame)
+{
+	uint64_t word = UINT64_C(0x0101010101010101) * (uint8_t)c;
+	size_t head = (8 - ((uintptr_t)frame_dst & 7)) & 7, i = 0, end;
+	uint8_t *d = frame_dst;
+
+	sched_point(SP_MEM_WRITE, frame);
+	if (head > n)
+		head = n;
+	end = head + ((n - head) & ~(size_t)7);
+	for (; i < head; i++)
+		__atomic_store_n(d + i, (uint8_t)c, __ATOMIC_RELAXED);
+	for (; i < end; i += 8)
+		__atomic_store_n((uint64_t *)(void *)(d + i), word, __ATOMIC_RELAXED);
+	for (; i < n; i++)
+		__atomic_store_n(d + i, (uint8_t)c, __ATOMIC_RELAXED);
 }

@@ -459,12 +459,15 @@ void mem_stream_fence(void);
 /* memset of user-visible bytes: @frame_dst within the frame @frame. */
 void mem_set(void *frame_dst, int c, size_t n, const void *frame);
 /*
- * A device's transfer into or out of a frame (DMA by physical page): in aligned
- * 8-byte single-copy-atomic words, so that fork's or a COW fault's copy of the
- * same frame running meanwhile is no C data race (mem.c).
+ * The same moves for the kernel's or a device's side of a frame that tasks or
+ * devices may touch at the same time (the page cache: pread/pwrite, truncate's
+ * zeroing, writeback; a DMA transfer or an RDMA NIC by physical page): any size,
+ * made of relaxed atomic words and bytes, so never a C data race - a COW or fork
+ * copy of the frame running meanwhile (seed 004 R1) sees whole words.
  */
-void mem_dma_to_frame(void *frame_dst, const void *src, size_t n, const void *frame);
-void mem_dma_from_frame(void *dst, const void *frame_src, size_t n, const void *frame);
+void mem_copy_from_shared(void *dst, const void *frame_src, size_t n, const void *frame);
+void mem_copy_to_shared(void *frame_dst, const void *src, size_t n, const void *frame);
+void mem_set_shared(void *frame_dst, int c, size_t n, const void *frame);
 
 /* ------------------------------------------------------------------------ */
 /* Spinlock (PT lock, allocator shards, task lists)                         */
