@@ -331,6 +331,8 @@ struct worker {
 	atomic_int *ready;		/* a start barrier: workers that are running */
 	int nthreads;
 	double t0, t1;
+	unsigned long *lines;		/* non-NULL: the floor, one atomic per 64-byte
+					 * line of these nr lines, instead of pinning */
 	const char *err;		/* a failed call, reported by the main thread */
 	long got, want;
 	uint64_t at;
@@ -355,6 +357,14 @@ static void worker_fn(void *arg)
 	while (atomic_load(wk->ready) < wk->nthreads)
 		cpu_relax();
 	wk->t0 = now_ns();
+	if (wk->lines) {
+		for (size_t i = 0; i < wk->nr; i++) {
+			atomic_fetch_add((_Atomic unsigned long *)&wk->lines[i * 8], 1);
+			__asm__ __volatile__("" ::: "memory");
+		}
+		wk->t1 = now_ns();
+		return;
+	}
 	for (done = 0; done < wk->nr; ) {
 		int n = (int)(wk->nr - done < BATCH ? wk->nr - done : BATCH);
 		uint64_t at = page_addr(b, wk->first + done);
@@ -380,7 +390,8 @@ static void worker_fn(void *arg)
  * (@whole false), or each the whole range.  Returns the wall time from the first
  * start to the last end, and in *pages the pages pinned in all.
  */
-static double bench_threads_once(struct bench *b, int nthreads, bool whole, size_t *pages)
+static double bench_threads_once(struct bench *b, int nthreads, bool whole, size_t *pages,
+				 unsigned long *lines)
 {
 	struct worker wk[MAX_THREADS];
 	struct gup_thread *th[MAX_THREADS];
@@ -395,7 +406,8 @@ static double bench_threads_once(struct bench *b, int nthreads, bool whole, size
 		wk[i] = (struct worker){ .b = b, .t = b->wt[i], .cpu = worker_cpu[i],
 					 .pages = b->pages[i],
 					 .first = lo, .nr = hi - lo, .ready = &ready,
-					 .nthreads = nthreads };
+					 .nthreads = nthreads,
+					 .lines = lines ? lines + lo * 8 : NULL };
 		total += hi - lo;
 	}
 	ctr_begin(b->w);
@@ -409,7 +421,8 @@ static double bench_threads_once(struct bench *b, int nthreads, bool whole, size
 		start = wk[i].t0 < start ? wk[i].t0 : start;
 		end = wk[i].t1 > end ? wk[i].t1 : end;
 	}
-	ctr_end(b->w, S_PIN, nr_calls(total, BATCH));
+	if (!lines)
+		ctr_end(b->w, S_PIN, nr_calls(total, BATCH));
 	*pages = total;
 	return end - start;
 }
@@ -418,27 +431,34 @@ static double bench_threads_once(struct bench *b, int nthreads, bool whole, size
  * The three thread cases, PASSES times, interleaved pass by pass so that they see
  * the same machine (on a VM, the speed of a vCPU drifts): 1 task on the whole
  * range, 2 tasks on halves, 2 tasks each on the whole range.  One sample per pass
- * in s[case]: aggregate ns per page, wall time over all pages pinned; and in s[3]
- * the pass's speed-up, 1 task / 2 tasks on halves (a paired ratio).
+ * in s[case]: aggregate ns per page, wall time over all pages pinned; in s[3] the
+ * pass's speed-up, 1 task / 2 tasks on halves (a paired ratio); and in s[4] the
+ * machine's own speed-up on the same memory pattern, timed in the same pass: one
+ * atomic increment per 64-byte line of an array as large as the range's struct
+ * pages, by 1 thread, then by 2 threads on halves.
  */
-static void bench_threads(struct bench *b, struct series *s[4])
+static void bench_threads(struct bench *b, struct series *s[5])
 {
 	static const struct { int nthreads; bool whole; } cases[3] = {
 		{ 1, true }, { 2, false }, { 2, true },
 	};
+	unsigned long *lines = xcalloc(b->nr * 8, sizeof(*lines));
 
 	for (int pass = 0; pass < PASSES; pass++) {
-		double ns[3];
+		double ns[3], l1, l2;
+		size_t n;
 
 		for (int c = 0; c < 3; c++) {
-			size_t n;
-
-			ns[c] = bench_threads_once(b, cases[c].nthreads, cases[c].whole, &n) /
+			ns[c] = bench_threads_once(b, cases[c].nthreads, cases[c].whole, &n, NULL) /
 				(double)n;
 			add(s[c], ns[c]);
 		}
 		add(s[3], ns[0] / ns[1]);
+		l1 = bench_threads_once(b, 1, true, &n, lines);
+		l2 = bench_threads_once(b, 2, false, &n, lines);
+		add(s[4], l1 / l2);
 	}
+	free(lines);
 }
 
 /* ---- reporting ---- */
@@ -594,7 +614,7 @@ int main(int argc, char **argv)
 	/* static: up to MAX_RUNS * PASSES samples each */
 	static struct series pf1, pf1u, pf, pfu, gf1, gf1p, gf, gfp, pl, plu, sl, un;
 	static struct series t1, t2, t2w, atom, lines, hr[2], hu[2], pvm;
-	static struct series p_atom, p_host, p_thr;	/* paired ratios, one a round */
+	static struct series p_atom, p_host, p_thr, p_lines;	/* paired ratios, one a round */
 	int host_cfg = -1;
 
 	for (int i = 1; i < argc; i += 2) {	/* every option takes one value */
@@ -631,7 +651,7 @@ int main(int argc, char **argv)
 #define S(x) (warm ? NULL : &(x))	/* where a sample goes: nowhere in the warm-up */
 	for (long r = -1; r < runs; r++) {	/* -1: the warm-up, checked and discarded */
 		bool warm = r < 0;
-		struct series *th[4] = { S(t1), S(t2), S(t2w), S(p_thr) };
+		struct series *th[5] = { S(t1), S(t2), S(t2w), S(p_thr), S(p_lines) };
 
 		bench_fast(&b, true, GUP_FOLL_WRITE, 1, S(pf1), S(pf1u));
 		bench_fast(&b, true, GUP_FOLL_WRITE, BATCH, S(pf), S(pfu));
@@ -736,6 +756,8 @@ int main(int argc, char **argv)
 		printf("  %-44s unavailable (io_uring)\n",
 		       "host (register+unregister) / (pin+unpin)");
 	verdict("gup-fast pin speed-up, 2 threads / 1", med(&p_thr), 1.8, ">=");
+	info("the machine's speed-up, 2 threads / 1", med(&p_lines),
+	     "an atomic per struct page line, same passes");
 	bench_close(&b);
 	if (gup_world_check(w, stderr) != 0 || gup_world_destroy(w) != 0) {
 		fprintf(stderr, "gup_ops: the world did not tear down cleanly\n");
