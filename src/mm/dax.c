@@ -50,7 +50,7 @@ int dax_file_init(struct gup_file *f)
 		struct page *page = alloc_page(f->w, GFP_KERNEL | GFP_ZERO);
 
 		if (!page) {
-			dax_file_release(f);
+			file_drop_pages(f);
 			return -ENOMEM;
 		}
 		page_init_private(page, (UINT64_C(1) << PG_dax) | (UINT64_C(1) << PG_uptodate),
@@ -59,20 +59,6 @@ int dax_file_init(struct gup_file *f)
 		f->pages[i] = page;
 	}
 	return 0;
-}
-
-void dax_file_release(struct gup_file *f)
-{
-	for (uint64_t i = 0; i < file_nr_slots(f); i++) {
-		struct page *page = f->pages[i];
-
-		if (!page)
-			continue;
-		f->pages[i] = NULL;
-		write_once_uptr(&page->mapping, 0);
-		ClearPageDax(page);
-		put_page(f->w, page);	/* pins still held keep the frame */
-	}
 }
 
 void dax_page_released(struct page *page)

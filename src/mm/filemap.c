@@ -622,12 +622,8 @@ static int file_punch_hole(struct gup_file *f, uint64_t off, uint64_t len)
 /* ---- lifetime ---- */
 
 /* Drop the cache and the disk: the last reference is gone.  The struct stays. */
-static void file_release(struct gup_file *f)
+void file_drop_pages(struct gup_file *f)
 {
-	if (f->flags & GUP_FILE_DAX) {
-		dax_file_release(f);
-		return;
-	}
 	for (uint64_t i = 0; i < file_nr_slots(f); i++) {
 		struct page *page = f->pages[i];
 
@@ -635,8 +631,15 @@ static void file_release(struct gup_file *f)
 			continue;
 		f->pages[i] = NULL;
 		write_once_uptr(&page->mapping, 0);
-		put_page(f->w, page);
+		if (PageDax(page))
+			ClearPageDax(page);
+		put_page(f->w, page);	/* pins still held keep the frame */
 	}
+}
+
+static void file_release(struct gup_file *f)
+{
+	file_drop_pages(f);
 	if (f->disk)
 		atomic_dec(&f->disk->users);
 	f->disk = NULL;
@@ -758,15 +761,20 @@ GUP_API int gup_file_close(struct gup_file *f)
 	return 0;
 }
 
+static int file_rw_ok(struct gup_file *f, const void *buf, size_t len)
+{
+	int ret = file_handle_ok(f);
+
+	return ret ? ret : (!buf && len) ? -EINVAL : 0;
+}
+
 GUP_API long gup_file_pread(struct gup_file *f, void *buf, size_t len, uint64_t off)
 {
 	size_t done = 0;
-	int ret = file_handle_ok(f);
+	int ret = file_rw_ok(f, buf, len);
 
 	if (ret)
 		return ret;
-	if (!buf && len)
-		return -EINVAL;
 	if (f->flags & GUP_FILE_DAX)
 		return off >= f->max_size ? 0 : dax_rw(f, buf, len > f->max_size - off ?
 						       f->max_size - off : len, off, false);
@@ -796,12 +804,10 @@ GUP_API long gup_file_pread(struct gup_file *f, void *buf, size_t len, uint64_t 
 GUP_API long gup_file_pwrite(struct gup_file *f, const void *buf, size_t len, uint64_t off)
 {
 	size_t done = 0;
-	int ret = file_handle_ok(f);
+	int ret = file_rw_ok(f, buf, len);
 
 	if (ret)
 		return ret;
-	if (!buf && len)
-		return -EINVAL;
 	if (!len)
 		return 0;	/* before the limit, as generic_write_checks_count */
 	if (off >= f->max_size || len > f->max_size - off)

@@ -80,7 +80,8 @@ void file_vma_close(struct gup_vma *vma);
 
 /* The blocks: one zeroed frame per page of max_size, a storage reference each. */
 int dax_file_init(struct gup_file *f);
-void dax_file_release(struct gup_file *f);
+/* Empty every slot: the cache's (or the storage's) references go, pins keep frames. */
+void file_drop_pages(struct gup_file *f);
 /* A GUP reference on @page went away: wake truncate waiting for a DAX range. */
 void dax_page_released(struct page *page);
 long dax_rw(struct gup_file *f, void *buf, size_t len, uint64_t off, bool write);
