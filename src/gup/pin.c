@@ -49,16 +49,20 @@ void gup_put_ref(struct gup_world *w, struct gup_task *t, struct page *page, uns
 /* ---- public release functions ---- */
 
 /* An unpin of a page that cannot hold a pin is reported and ignored. */
-static bool unpin_ok(struct page *page, const void *site)
+static __attribute__((noinline, cold)) bool unpin_bad(struct page *page, const void *site)
 {
-	if (page_ref_count(page) < GUP_PIN_COUNTING_BIAS) {
-		gup_misuse(page->w, site, "unpin of pfn %llu, which holds no pin "
-			   "(refcount %u; a FOLL_GET page is released with put)",
-			   (unsigned long long)page_to_pfn(&page->w->arena, page),
-			   page_ref_count(page));
-		return false;
-	}
-	return true;
+	gup_misuse(page->w, site, "unpin of pfn %llu, which holds no pin "
+		   "(refcount %u; a FOLL_GET page is released with put)",
+		   (unsigned long long)page_to_pfn(&page->w->arena, page), page_ref_count(page));
+	return false;
+}
+
+/* Inline: the check is one load and compare a page; the report is out of line. */
+static inline bool unpin_ok(struct page *page, const void *site)
+{
+	if (likely(page_ref_count(page) >= GUP_PIN_COUNTING_BIAS))
+		return true;
+	return unpin_bad(page, site);
 }
 
 /*
