@@ -2042,6 +2042,7 @@ static void test_retry_killed_while_waiting(void **state)
 	a.t = fx_task_add(gup_task_mm(t));
 	b.t = fx_task_add(gup_task_mm(t));
 	a.hook.point = b.hook.point = waiter_point;
+	a.hook.coop = b.hook.coop = NULL;
 	a.hook.arg = &a;
 	b.hook.arg = &b;
 	tha = fx_thread_start(w, waiter_fn, &a);

@@ -474,6 +474,7 @@ static void park_init(struct park_hook *h, enum sched_point_kind kind, const voi
 {
 	memset(h, 0, sizeof(*h));
 	h->hook.point = park_point;
+	h->hook.coop = NULL;
 	h->hook.arg = h;
 	h->kind = kind;
 	h->obj = obj;

@@ -96,6 +96,7 @@ static void block_probe_point(void *arg, enum sched_point_kind kind, const void 
 static void block_probe_init(struct block_probe *bp, const void *obj)
 {
 	bp->hook.point = block_probe_point;
+	bp->hook.coop = NULL;	/* an observer: primitives wait as in free mode */
 	bp->hook.arg = bp;
 	bp->obj = obj;
 	atomic_init(&bp->blocked, 0);

@@ -611,6 +611,7 @@ static void test_sched_points_of_store(void **state)
 
 	memset(&log, 0, sizeof(log));
 	log.hook.point = sp_log_point;
+	log.hook.coop = NULL;
 	log.hook.arg = &log;
 
 	/* 1. A store that faults. */
@@ -724,6 +725,7 @@ static void test_no_lock_inside_irq_off(void **state)
 	gup_mm_put(mm);
 	memset(&log, 0, sizeof(log));
 	log.hook.point = sp_log_point;
+	log.hook.coop = NULL;
 	log.hook.arg = &log;
 
 	old = sched_hook_install(&log.hook);

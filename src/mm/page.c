@@ -233,7 +233,7 @@ again:
 		spin_unlock(&shards[i].lock);
 	if (in_flight) {
 		/* A zeroing batch holds free frames for a few microseconds: wait. */
-		cpu_relax();
+		cpu_relax_on(&a->nr_zeroing[z]);
 		goto again;
 	}
 	return ok;

@@ -53,12 +53,24 @@ const struct sched_hook *sched_hook_install(const struct sched_hook *hook)
  * OS thread also call sched_yield() themselves every so often (see lock.c, irq.c):
  * this function keeps no per-thread counter (the hook is the only TLS allowed).
  */
-void cpu_relax(void)
+void cpu_relax_on(const void *obj)
 {
-	sched_point(SP_YIELD, NULL);
+	const struct sched_coop *coop;
+
+	sched_point(SP_YIELD, obj);
+	coop = sched_coop_cur();
+	if (coop) {
+		coop->spin(sched_hook_cur->arg, obj);	/* run others until @obj changes */
+		return;
+	}
 #if defined(__x86_64__) || defined(__i386__)
 	__builtin_ia32_pause();
 #endif
+}
+
+void cpu_relax(void)
+{
+	cpu_relax_on(NULL);
 }
 
 /* A voluntary preemption point for long loops: only a hook can act on it. */
@@ -70,7 +82,11 @@ void cond_resched(void)
 /* Monotonic nanoseconds; for timeouts and statistics, never for correctness. */
 uint64_t sched_clock_ns(void)
 {
+	const struct sched_coop *coop = sched_coop_cur();
 	struct timespec ts;
+
+	if (coop)
+		return coop->clock(sched_hook_cur->arg);	/* explore: virtual time */
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * UINT64_C(1000000000) + (uint64_t)ts.tv_nsec;

@@ -28,5 +28,5 @@ void irq_sync(struct irq_state *irq)
 	sched_point(SP_BLOCK, irq);
 	/* Any change means that section ended (a later one began after our change). */
 	while (atomic_load_explicit(&irq->seq, memory_order_acquire) == s)
-		sched_spin_wait(&spins);
+		sched_spin_wait(irq, &spins);
 }

@@ -42,7 +42,7 @@ void spin_lock_slow(spinlock_t *lock)
 
 	for (;;) {
 		while (atomic_load_explicit(&lock->locked, memory_order_relaxed) != 0)
-			sched_spin_wait(&spins);
+			sched_spin_wait(lock, &spins);
 		zero = 0;
 		/* Acquire: pairs with the release store in spin_unlock(). */
 		if (atomic_compare_exchange_weak_explicit(&lock->locked, &zero, 1,
@@ -113,7 +113,7 @@ void mutex_lock(struct mutex *m)
 	for (unsigned i = 0; i < MUTEX_SPINS; i++) {
 		if (mutex_try(m))
 			return;
-		cpu_relax();
+		cpu_relax_on(m);
 	}
 	mutex_lock_sleep(m);
 }

@@ -67,11 +67,41 @@ enum sched_point_kind {
 	SP_NR_KINDS,
 };
 
+struct sched_thread;
+struct sched_coop;
+
 struct sched_hook {
 	/* Called at every scheduling point of the OS thread it is installed on. */
 	void (*point)(void *arg, enum sched_point_kind kind, const void *obj);
 	void *arg;
+	/*
+	 * Explore mode (explore.c): every actor runs as a coroutine on this OS thread,
+	 * so a primitive that would wait (spin, sleep, join) must hand the thread to
+	 * the scheduler instead, and the wait base's OS mutex must not be taken.  NULL
+	 * for an observing hook: the primitives then wait as in free mode.
+	 */
+	const struct sched_coop *coop;
 };
+
+/* What the primitives ask of a cooperative scheduler (explore.c), with hook->arg. */
+struct sched_coop {
+	/* Wait until wake(@key), or until @deadline_ns of the virtual clock (0: none). */
+	void (*block)(void *arg, const void *key, uint64_t deadline_ns);
+	void (*wake)(void *arg, const void *key);
+	/* Wait until another actor writes @obj (NULL: until any other actor runs). */
+	void (*spin)(void *arg, const void *obj);
+	/* Enter (+1) or leave (-1) a wait base's critical section: no switch inside. */
+	void (*nest)(void *arg, int delta);
+	/* A new actor running t->fn(t->arg); join waits for it to end. */
+	int (*spawn)(void *arg, struct sched_thread *t);
+	void (*join)(void *arg, struct sched_thread *t);
+	/* The virtual clock, and the passing of a device's latency on it. */
+	uint64_t (*clock)(void *arg);
+	void (*delay)(void *arg, uint64_t ns);
+};
+
+/* The cooperative scheduler of this OS thread, or NULL (free mode). */
+static inline const struct sched_coop *sched_coop_cur(void);
 
 /*
  * Thread-local state exists only here, in the substrate: the hook of this OS
@@ -98,6 +128,16 @@ static inline void sched_point(enum sched_point_kind kind, const void *obj)
 	if (unlikely(sched_hook_cur != NULL))
 		sched_point_slow(kind, obj);
 }
+
+static inline const struct sched_coop *sched_coop_cur(void)
+{
+	const struct sched_hook *h = sched_hook_cur;
+
+	return unlikely(h != NULL) ? h->coop : NULL;
+}
+
+/* A spin-wait iteration on @obj (NULL: unknown): a point, then wait as the mode says. */
+void cpu_relax_on(const void *obj);
 
 /*
  * A small number that differs between OS threads that run at once, like
@@ -703,7 +743,7 @@ static inline uint32_t read_seqcount_begin(seqcount_t *s)
 	uint32_t seq;
 
 	while ((seq = smp_load_acquire(&s->sequence)) & 1)
-		cpu_relax();
+		cpu_relax_on(&s->sequence);
 	return seq;
 }
 

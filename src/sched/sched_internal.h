@@ -42,18 +42,29 @@ static inline struct sched_wb_impl *wb_impl(struct sched_wait_base *wb)
 #define SCHED_SPINS_BEFORE_YIELD	100
 
 /*
- * One iteration of a spin-wait on another OS thread.  After a short burst of
- * pause-spinning, yield the CPU on every iteration: with more threads than cores the
- * thread we wait for may be preempted, and only giving up our slice lets it run.
+ * One iteration of a spin-wait on another OS thread, for @obj to change.  After a
+ * short burst of pause-spinning, yield the CPU on every iteration: with more threads
+ * than cores the thread we wait for may be preempted, and only giving up our slice
+ * lets it run.
  */
-static inline void sched_spin_wait(unsigned *spins)
+static inline void sched_spin_wait(const void *obj, unsigned *spins)
 {
-	cpu_relax();
+	cpu_relax_on(obj);
+	if (sched_coop_cur())
+		return;		/* explore mode: cpu_relax_on ran someone else */
 	if (*spins >= SCHED_SPINS_BEFORE_YIELD)
 		sched_yield();
 	else
 		(*spins)++;
 }
+
+/* A thread of execution: a pthread, or in explore mode an actor (explore.c). */
+struct sched_thread {
+	pthread_t tid;
+	void (*fn)(void *arg);
+	void *arg;
+	void *actor;		/* explore mode: the scheduler's actor */
+};
 
 SCHED_HIDDEN void wb_init(struct sched_wait_base *wb);
 SCHED_HIDDEN void wb_destroy(struct sched_wait_base *wb);

@@ -9,12 +9,6 @@
 
 #include "sched/sched_internal.h"
 
-struct sched_thread {
-	pthread_t tid;
-	void (*fn)(void *arg);
-	void *arg;
-};
-
 /* pthread's entry: run the task's function; a new thread starts without a hook. */
 static void *sched_thread_main(void *p)
 {
@@ -34,6 +28,16 @@ int sched_thread_start(struct sched_thread **out, void (*fn)(void *arg), void *a
 		return -ENOMEM;
 	t->fn = fn;
 	t->arg = arg;
+	t->actor = NULL;
+	if (sched_coop_cur()) {		/* explore mode: an actor, not an OS thread */
+		err = sched_coop_cur()->spawn(sched_hook_cur->arg, t);
+		if (err) {
+			free(t);
+			return err;
+		}
+		*out = t;
+		return 0;
+	}
 	/* pthread_create's start happens-before the thread's first instruction. */
 	err = pthread_create(&t->tid, NULL, sched_thread_main, t);
 	if (err != 0) {
@@ -47,7 +51,15 @@ int sched_thread_start(struct sched_thread **out, void (*fn)(void *arg), void *a
 /* Wait for @t to finish and free it; everything it did happens-before our return. */
 int sched_thread_join(struct sched_thread *t)
 {
-	int err = pthread_join(t->tid, NULL);
+	int err;
+
+	if (t->actor) {
+		/* An actor of the explorer that is running this thread (explore.c). */
+		sched_coop_cur()->join(sched_hook_cur->arg, t);
+		free(t);
+		return 0;
+	}
+	err = pthread_join(t->tid, NULL);
 
 	if (err != 0)
 		return -err;

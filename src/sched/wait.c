@@ -52,20 +52,42 @@ void wb_destroy(struct sched_wait_base *wb)
 	pthread_mutex_destroy(&wb_impl(wb)->lock);
 }
 
+/*
+ * In explore mode every actor runs on this one OS thread: the wait lock is no OS
+ * mutex there (an actor switched away inside it would deadlock the next one) but a
+ * section the scheduler does not switch in, and a sleep is the scheduler's block
+ * on the wait base, which a broadcast or signal wakes.
+ */
 void wb_lock(struct sched_wait_base *wb)
 {
-	pthread_mutex_lock(&wb_impl(wb)->lock);
+	const struct sched_coop *coop = sched_coop_cur();
+
+	if (coop)
+		coop->nest(sched_hook_cur->arg, 1);
+	else
+		pthread_mutex_lock(&wb_impl(wb)->lock);
 }
 
 void wb_unlock(struct sched_wait_base *wb)
 {
-	pthread_mutex_unlock(&wb_impl(wb)->lock);
+	const struct sched_coop *coop = sched_coop_cur();
+
+	if (coop)
+		coop->nest(sched_hook_cur->arg, -1);
+	else
+		pthread_mutex_unlock(&wb_impl(wb)->lock);
 }
 
 void wb_wait(struct sched_wait_base *wb, const void *obj)
 {
+	const struct sched_coop *coop;
+
 	sched_point(SP_BLOCK, obj);
-	pthread_cond_wait(&wb_impl(wb)->cond, &wb_impl(wb)->lock);
+	coop = sched_coop_cur();
+	if (coop)
+		coop->block(sched_hook_cur->arg, wb, 0);
+	else
+		pthread_cond_wait(&wb_impl(wb)->cond, &wb_impl(wb)->lock);
 }
 
 void wb_wait_until(struct sched_wait_base *wb, const void *obj, uint64_t deadline_ns)
@@ -74,20 +96,37 @@ void wb_wait_until(struct sched_wait_base *wb, const void *obj, uint64_t deadlin
 		.tv_sec = (time_t)(deadline_ns / UINT64_C(1000000000)),
 		.tv_nsec = (long)(deadline_ns % UINT64_C(1000000000)),
 	};
+	const struct sched_coop *coop;
 
 	sched_point(SP_BLOCK, obj);
+	coop = sched_coop_cur();
+	if (coop) {
+		coop->block(sched_hook_cur->arg, wb, deadline_ns ? deadline_ns : 1);
+		return;
+	}
 	/* ETIMEDOUT and spurious returns alike: the caller re-checks everything. */
 	pthread_cond_timedwait(&wb_impl(wb)->cond, &wb_impl(wb)->lock, &ts);
 }
 
 void wb_broadcast(struct sched_wait_base *wb)
 {
-	pthread_cond_broadcast(&wb_impl(wb)->cond);
+	const struct sched_coop *coop = sched_coop_cur();
+
+	if (coop)
+		coop->wake(sched_hook_cur->arg, wb);
+	else
+		pthread_cond_broadcast(&wb_impl(wb)->cond);
 }
 
 void wb_signal(struct sched_wait_base *wb)
 {
-	pthread_cond_signal(&wb_impl(wb)->cond);
+	const struct sched_coop *coop = sched_coop_cur();
+
+	/* Explore mode wakes them all: a sleeper re-checks, so that is a spurious wake. */
+	if (coop)
+		coop->wake(sched_hook_cur->arg, wb);
+	else
+		pthread_cond_signal(&wb_impl(wb)->cond);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -284,8 +323,14 @@ void sched_io_delay(const void *obj, uint64_t ns)
 {
 	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u),
 			       .tv_nsec = (long)(ns % 1000000000u) };
+	const struct sched_coop *coop;
 
 	sched_point(SP_BLOCK, obj);
+	coop = sched_coop_cur();
+	if (coop) {
+		coop->delay(sched_hook_cur->arg, ns);	/* the virtual clock moves */
+		return;
+	}
 	if (!ns)
 		return;
 	/* EINTR: sleep the rest (a signal handler of the host program). */
