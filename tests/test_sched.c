@@ -1109,7 +1109,7 @@ static void other_thread_ops(void *arg)
 
 static void test_hooks(void **state)
 {
-	struct counting_hook ch = { .hook = { counting_point, &ch } };
+	struct counting_hook ch = { .hook = { counting_point, &ch, NULL } };
 	spinlock_t lock = SPINLOCK_INIT;
 	atomic_t v;
 	_Atomic uint32_t x;

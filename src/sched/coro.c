@@ -33,6 +33,7 @@
 #endif
 
 #ifdef CORO_ASAN
+void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
 void __sanitizer_start_switch_fiber(void **fake_stack_save, const void *bottom, size_t size);
 void __sanitizer_finish_switch_fiber(void *fake_stack_save, const void **bottom_old,
 				     size_t *size_old);
@@ -268,6 +269,11 @@ void coro_destroy(struct coro *c)
 #endif
 #if !defined(__x86_64__)
 	free(c->sp);
+#endif
+#ifdef CORO_ASAN
+	/* An abandoned coroutine's frames leave poisoned redzones behind; the next
+	 * stack mapped at this address must not inherit them. */
+	__asan_unpoison_memory_region(c->stack, c->stack_size);
 #endif
 	munmap((char *)c->stack - page, c->stack_size + page);
 	c->stack = NULL;

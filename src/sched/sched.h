@@ -92,9 +92,10 @@ struct sched_coop {
 	void (*spin)(void *arg, const void *obj);
 	/* Enter (+1) or leave (-1) a wait base's critical section: no switch inside. */
 	void (*nest)(void *arg, int delta);
-	/* A new actor running t->fn(t->arg); join waits for it to end. */
+	/* A new actor running t->fn(t->arg); join waits for it to end (or -EDEADLK:
+	 * the execution was abandoned with the actor stuck). */
 	int (*spawn)(void *arg, struct sched_thread *t);
-	void (*join)(void *arg, struct sched_thread *t);
+	int (*join)(void *arg, struct sched_thread *t);
 	/* The virtual clock, and the passing of a device's latency on it. */
 	uint64_t (*clock)(void *arg);
 	void (*delay)(void *arg, uint64_t ns);

@@ -55,9 +55,9 @@ int sched_thread_join(struct sched_thread *t)
 
 	if (t->actor) {
 		/* An actor of the explorer that is running this thread (explore.c). */
-		sched_coop_cur()->join(sched_hook_cur->arg, t);
+		err = sched_coop_cur()->join(sched_hook_cur->arg, t);
 		free(t);
-		return 0;
+		return err;
 	}
 	err = pthread_join(t->tid, NULL);
 

@@ -1,0 +1,1327 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * src/sched/explore.c - explore mode: actors as coroutines under a deterministic
+ * scheduler that enumerates interleavings (explore.h).
+ *
+ * Steps and states.  An actor runs from one scheduling point to its next; that
+ * stretch is a *step*, and the scheduler's choice before it is a *state*.  A point
+ * announces the access that follows it (SP_READ before a load, SP_LOCK before an
+ * acquire), so a step begins with the access its actor announced; points made
+ * after the access (SP_UNLOCK, SP_WAKE, SP_IRQ_ON) end the current step with it.
+ * Points inside a wait base's critical section (nest > 0) and a spin-wait's own
+ * point add accesses to the step without being states: no switch happens there.
+ *
+ * Blocking.  A primitive that would wait calls the cooperative interface of
+ * sched.h: block (until a wake of the key, or a virtual deadline), spin (until
+ * another actor writes the object, or until anyone runs), join (until an actor
+ * ends).  A blocked actor is disabled; a wake, a write or an end enables it, and
+ * its next step begins with a read of what it waited on, which is how the waker's
+ * step happens-before it.  When no actor is enabled, the earliest virtual deadline
+ * fires (time passes only when everyone waits); with none, it is a deadlock.
+ *
+ * DFS and partial-order reduction.  The path of states persists across
+ * executions; each execution replays a prefix and extends it.  Without POR every
+ * enabled actor is a backtrack choice.  With POR a state's backtrack set starts
+ * with its choice, and each step's accesses are checked against the earlier
+ * conflicting accesses of other actors (same object, one a write) that do not
+ * happen-before it (vector clocks): the state before such an earlier step gets
+ * the later actor as a backtrack choice (or every enabled one, if it was not
+ * enabled then).  Sleep sets prune what remains: an actor whose step from a state
+ * was explored sleeps in the children reached by independent steps, and an
+ * execution that finds every enabled actor asleep is redundant (finished without
+ * recording, its outcome not counted).  Objects are named by first touch in each
+ * execution, so names agree across executions that share a prefix.
+ *
+ * Locking: none.  Everything here runs on one OS thread, the caller's of
+ * explore_run; only the scheduler switches stacks, and only at points.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sched/coro.h"
+#include "sched/explore.h"
+#include "sched/sched_internal.h"
+
+#define MAXA		EXPLORE_MAX_ACTORS
+#define BIT(a)		((amask_t)1 << (a))
+
+typedef uint32_t amask_t;
+
+enum actor_state { A_RUNNABLE, A_BLOCKED, A_DONE };
+
+enum block_kind {
+	BK_NONE,
+	BK_WAKE,	/* block(): until wake(bkey) or the deadline     */
+	BK_WRITE,	/* spin(obj): until another actor writes bkey    */
+	BK_ANY,		/* spin(NULL): until another actor runs a step   */
+	BK_JOIN,	/* join(): until the actor of bkey ends          */
+};
+
+/* An access: a canonical object (1-based; 0 = none) and whether it writes. */
+struct acc {
+	uint32_t obj;
+	uint32_t write;
+};
+
+struct acclist {
+	uint32_t n;
+	struct acc a[];
+};
+
+struct actor {
+	struct coro co;
+	struct sched_thread *t;
+	int id;
+	enum actor_state state;
+	bool is_test;			/* started by setup: the execution waits for it */
+	bool running;			/* has been switched to once */
+	enum block_kind bk;
+	const void *bkey;
+	uint64_t deadline;		/* virtual; 0 = none */
+	uint64_t any_mark;		/* BK_ANY: the step count when it blocked */
+	const void *pend;		/* the object announced at its last point */
+	bool pend_write;
+	const void *resume;		/* what it waited on: read at its next step */
+	uint32_t vc[MAXA];		/* vector clock: steps of each actor it knows */
+	int nest;
+};
+
+struct event {
+	int actor;
+	uint32_t local;			/* the actor's step number (1-based) */
+	size_t acc_off, acc_n;
+};
+
+struct objrec {
+	const void *ptr;
+	uint32_t gen;			/* execution it belongs to (0: empty slot) */
+	uint32_t id;
+	long lastw;			/* event of the last write, or -1 */
+	uint32_t wvc[MAXA];		/* clock of that write */
+	uint32_t rvc[MAXA];		/* join of the reads since */
+	uint32_t *reads;		/* events of those reads */
+	uint32_t nreads, capreads;
+};
+
+struct state {
+	amask_t enabled, backtrack, done, sleep;
+	int chosen, prev;		/* prev: the actor that ran before, or -1 */
+	unsigned preempt;		/* preemptions on the path before this state */
+	struct acclist *step[MAXA];	/* the step each explored choice took */
+	struct acclist *sleepstep[MAXA];/* the steps of the sleeping actors */
+};
+
+struct explorer {
+	struct sched_hook hook;
+	struct coro main;
+	const struct explore_config *cfg;
+	const struct explore_ops *ops;
+	void *arg;
+	struct explore_stats *st;
+	size_t stack_size;
+	unsigned long max_steps;
+
+	/* this execution */
+	struct actor *act[MAXA];
+	int nact, cur;
+	int main_nest;
+	uint64_t vclock;
+	struct event *ev;
+	size_t nev, evcap;
+	bool ev_open;
+	struct acc *acc;
+	size_t nacc, acccap;
+	bool recording, redundant, end_now;
+	bool abandoned;			/* teardown of a stuck execution */
+	enum explore_end end;
+	size_t depth;			/* states of this execution */
+	uint64_t nsteps;		/* steps of this execution, recorded or not */
+	uint32_t gen, nobj;
+	struct objrec *objs;
+	size_t objcap;
+	char *sched;
+	size_t schedlen, schedcap;
+	int run_actor;
+	unsigned long run_len;
+	const void **accptr;		/* the object of each access (parallel to acc) */
+	/* what the scheduler context waits for while actors run */
+	enum { MW_EXEC, MW_JOIN, MW_KEY, MW_STEP } main_wait;
+	const void *main_key;
+	bool main_woken;
+	struct sched_thread *main_join;
+	uint64_t main_mark;
+
+	/* across executions */
+	struct state *path;
+	size_t npath, pathcap, prefix;
+	int *replay;
+	size_t nreplay;
+	uint64_t rng;
+	unsigned prio[MAXA];
+	uint64_t *change;
+	unsigned nchange;
+	uint64_t last_len;
+	int err;
+};
+
+static const struct sched_coop explore_coop;
+
+static struct explorer *ex_self(void)
+{
+	const struct sched_hook *h = sched_hook_cur;
+
+	return h && h->coop == &explore_coop ? h->arg : NULL;
+}
+
+int explore_current_actor(void)
+{
+	struct explorer *ex = ex_self();
+
+	return ex ? ex->cur : -1;
+}
+
+/* The explorer's own bookkeeping has no way to fail softly mid-execution. */
+__attribute__((noreturn, cold)) static void oom(void)
+{
+	fprintf(stderr, "libgup explore: out of memory\n");
+	abort();
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+
+	if (!q)
+		oom();
+	return q;
+}
+
+/* ---- objects: canonical names, per-object clocks ---- */
+
+static uint32_t hash_ptr(const void *p)
+{
+	uint64_t v = (uint64_t)(uintptr_t)p * UINT64_C(0x9E3779B97F4A7C15);
+
+	return (uint32_t)(v >> 32);
+}
+
+static void obj_grow(struct explorer *ex)
+{
+	struct objrec *old = ex->objs;
+	size_t oldcap = ex->objcap;
+
+	ex->objcap = oldcap ? oldcap * 2 : 1024;
+	ex->objs = calloc(ex->objcap, sizeof(*ex->objs));
+	if (!ex->objs)
+		oom();
+	for (size_t i = 0; i < oldcap; i++) {
+		struct objrec *o = &old[i], *n;
+
+		if (o->gen != ex->gen) {
+			free(o->reads);
+			continue;
+		}
+		for (size_t i2 = hash_ptr(o->ptr) & (ex->objcap - 1);;
+		     i2 = (i2 + 1) & (ex->objcap - 1)) {
+			n = &ex->objs[i2];
+			if (n->gen != ex->gen) {
+				*n = *o;
+				break;
+			}
+		}
+	}
+	free(old);
+}
+
+/* The record of @ptr in this execution; a new name at first touch. */
+static struct objrec *obj_find(struct explorer *ex, const void *ptr)
+{
+	size_t mask = ex->objcap - 1, i = hash_ptr(ptr) & mask;
+
+	for (;; i = (i + 1) & mask) {
+		struct objrec *o = &ex->objs[i];
+
+		/*
+		 * A slot of an earlier execution counts as empty: within one execution
+		 * slots only ever become current, so a probe meets no hole before its
+		 * entry.
+		 */
+		if (o->gen != ex->gen) {
+			free(o->reads);
+			memset(o, 0, sizeof(*o));
+			o->ptr = ptr;
+			o->gen = ex->gen;
+			o->id = ++ex->nobj;
+			o->lastw = -1;
+			return o;
+		}
+		if (o->ptr == ptr)
+			return o;
+	}
+}
+
+static struct objrec *obj_get(struct explorer *ex, const void *ptr)
+{
+	if ((ex->nobj + 1) * 2 > ex->objcap)
+		obj_grow(ex);
+	return obj_find(ex, ptr);
+}
+
+
+/* ---- accesses ---- */
+
+enum point_timing { PT_NONE, PT_BEFORE, PT_AFTER };
+
+/* What a point says about the access it stands for. */
+static enum point_timing classify(enum sched_point_kind kind, bool *write)
+{
+	*write = false;
+	switch (kind) {
+	case SP_READ:
+	case SP_MEM_READ:
+	case SP_BLOCK:
+	case SP_YIELD:
+		return PT_BEFORE;
+	case SP_WRITE:
+	case SP_RMW:
+	case SP_LOCK:
+	case SP_MEM_WRITE:
+	case SP_IRQ_OFF:
+		*write = true;
+		return PT_BEFORE;
+	case SP_UNLOCK:
+	case SP_WAKE:
+	case SP_IRQ_ON:
+		*write = true;
+		return PT_AFTER;
+	case SP_FENCE:
+	default:
+		return PT_NONE;
+	}
+}
+
+/* Another actor wrote @obj: spinners on it may proceed (and re-check). */
+static void wake_writers(struct explorer *ex, const void *obj, int by)
+{
+	for (int i = 0; i < ex->nact; i++) {
+		struct actor *a = ex->act[i];
+
+		if (a->state == A_BLOCKED && a->bk == BK_WRITE && a->bkey == obj && i != by) {
+			a->state = A_RUNNABLE;
+			a->resume = obj;
+		}
+	}
+}
+
+/* An access of the running actor's open step (recording), and its effect on spinners. */
+static void record(struct explorer *ex, const void *obj, bool write)
+{
+	if (!obj)
+		return;
+	if (write)
+		wake_writers(ex, obj, ex->cur);
+	if (!ex->recording || !ex->ev_open)
+		return;
+	if (ex->nacc == ex->acccap) {
+		ex->acccap = ex->acccap ? ex->acccap * 2 : 4096;
+		ex->acc = xrealloc(ex->acc, ex->acccap * sizeof(*ex->acc));
+		ex->accptr = xrealloc(ex->accptr, ex->acccap * sizeof(*ex->accptr));
+	}
+	ex->acc[ex->nacc] = (struct acc){ obj_get(ex, obj)->id, write };
+	ex->accptr[ex->nacc] = obj;
+	ex->nacc++;
+	ex->ev[ex->nev - 1].acc_n++;
+}
+
+static bool acc_conflict(struct acc x, struct acc y)
+{
+	return x.obj && x.obj == y.obj && (x.write || y.write);
+}
+
+static bool steps_independent(const struct acclist *a, const struct acc *b, size_t nb)
+{
+	for (uint32_t i = 0; i < a->n; i++)
+		for (size_t j = 0; j < nb; j++)
+			if (acc_conflict(a->a[i], b[j]))
+				return false;
+	return true;
+}
+
+static struct acclist *acclist_of(const struct acc *a, size_t n)
+{
+	struct acclist *l = xrealloc(NULL, sizeof(*l) + n * sizeof(l->a[0]));
+
+	l->n = (uint32_t)n;
+	if (n)
+		memcpy(l->a, a, n * sizeof(*a));
+	return l;
+}
+
+static struct acclist *acclist_dup(const struct acclist *l)
+{
+	return acclist_of(l->a, l->n);
+}
+
+/* ---- the schedule string: runs of one actor, "a:n,a:n,..." ---- */
+
+static void sched_flush_run(struct explorer *ex)
+{
+	char buf[48];
+	int len;
+
+	if (ex->run_actor < 0)
+		return;
+	len = snprintf(buf, sizeof(buf), "%s%d:%lu", ex->schedlen ? "," : "", ex->run_actor,
+		       ex->run_len);
+	if (ex->schedlen + (size_t)len + 1 > ex->schedcap) {
+		ex->schedcap = (ex->schedlen + (size_t)len + 1) * 2;
+		ex->sched = xrealloc(ex->sched, ex->schedcap);
+	}
+	memcpy(ex->sched + ex->schedlen, buf, (size_t)len + 1);
+	ex->schedlen += (size_t)len;
+	ex->run_actor = -1;
+	ex->run_len = 0;
+}
+
+static void sched_note(struct explorer *ex, int actor)
+{
+	if (actor != ex->run_actor) {
+		sched_flush_run(ex);
+		ex->run_actor = actor;
+	}
+	ex->run_len++;
+}
+
+/* Parse "a:n,a:n" into one choice per state.  -EINVAL on anything else. */
+static int replay_parse(struct explorer *ex, const char *s)
+{
+	size_t cap = 0;
+
+	while (*s) {
+		char *end;
+		long a = strtol(s, &end, 10), n;
+
+		if (end == s || *end != ':' || a < 0 || a >= MAXA)
+			return -EINVAL;
+		s = end + 1;
+		n = strtol(s, &end, 10);
+		if (end == s || n <= 0 || n > 100000000L)
+			return -EINVAL;
+		s = end;
+		if (*s == ',')
+			s++;
+		else if (*s)
+			return -EINVAL;
+		for (long i = 0; i < n; i++) {
+			if (ex->nreplay == cap) {
+				cap = cap ? cap * 2 : 1024;
+				ex->replay = xrealloc(ex->replay, cap * sizeof(*ex->replay));
+			}
+			ex->replay[ex->nreplay++] = (int)a;
+		}
+	}
+	return 0;
+}
+
+/* ---- randomness (xorshift64*) ---- */
+
+static uint64_t rnd(struct explorer *ex)
+{
+	uint64_t x = ex->rng;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	ex->rng = x;
+	return x * UINT64_C(0x2545F4914F6CDD1D);
+}
+
+/* ---- DPOR: clocks and races ---- */
+
+static void vc_join(uint32_t *a, const uint32_t *b)
+{
+	for (int i = 0; i < MAXA; i++)
+		if (b[i] > a[i])
+			a[i] = b[i];
+}
+
+/* Step @j of another actor races with the step being closed by @p: backtrack. */
+static void add_backtrack(struct explorer *ex, size_t j, int p)
+{
+	struct state *s = &ex->path[j];
+
+	if (s->enabled & BIT(p))
+		s->backtrack |= BIT(p);
+	else
+		s->backtrack |= s->enabled;
+}
+
+static bool happens_before(const struct explorer *ex, size_t j, const uint32_t *vc)
+{
+	const struct event *e = &ex->ev[j];
+
+	return vc[e->actor] >= e->local;
+}
+
+/* The accesses of the event just closed, against the history of their objects. */
+static void dpor_close(struct explorer *ex, size_t k)
+{
+	struct event *e = &ex->ev[k];
+	struct actor *a = ex->act[e->actor];
+	uint32_t before[MAXA], clock[MAXA];
+
+	memcpy(before, a->vc, sizeof(before));
+	memcpy(clock, a->vc, sizeof(clock));
+	for (size_t i = 0; i < e->acc_n; i++) {
+		struct acc x = ex->acc[e->acc_off + i];
+		struct objrec *o = obj_find(ex, ex->accptr[e->acc_off + i]);
+
+		if (ex->cfg->por && o->lastw >= 0 && ex->ev[o->lastw].actor != e->actor &&
+		    !happens_before(ex, (size_t)o->lastw, before))
+			add_backtrack(ex, (size_t)o->lastw, e->actor);
+		vc_join(clock, o->wvc);
+		if (x.write) {
+			for (uint32_t r = 0; r < o->nreads; r++) {
+				size_t j = o->reads[r];
+
+				if (ex->cfg->por && ex->ev[j].actor != e->actor &&
+				    !happens_before(ex, j, before))
+					add_backtrack(ex, j, e->actor);
+			}
+			vc_join(clock, o->rvc);
+		}
+	}
+	clock[e->actor] = e->local;
+	memcpy(a->vc, clock, sizeof(clock));
+	for (size_t i = 0; i < e->acc_n; i++) {
+		struct acc x = ex->acc[e->acc_off + i];
+		struct objrec *o = obj_find(ex, ex->accptr[e->acc_off + i]);
+
+		if (x.write) {
+			memcpy(o->wvc, clock, sizeof(clock));
+			memset(o->rvc, 0, sizeof(o->rvc));
+			o->lastw = (long)k;
+			o->nreads = 0;
+		} else {
+			vc_join(o->rvc, clock);
+			if (o->nreads == o->capreads) {
+				o->capreads = o->capreads ? o->capreads * 2 : 4;
+				o->reads = xrealloc(o->reads, o->capreads * sizeof(*o->reads));
+			}
+			o->reads[o->nreads++] = (uint32_t)k;
+		}
+	}
+}
+
+/* ---- events ---- */
+
+static void ev_open(struct explorer *ex, int actor)
+{
+	struct actor *a = ex->act[actor];
+	struct event *e;
+
+	ex->nsteps++;
+	if (!ex->recording)
+		return;
+	if (ex->nev == ex->evcap) {
+		ex->evcap = ex->evcap ? ex->evcap * 2 : 1024;
+		ex->ev = xrealloc(ex->ev, ex->evcap * sizeof(*ex->ev));
+	}
+	e = &ex->ev[ex->nev++];
+	e->actor = actor;
+	e->local = ++a->vc[actor];
+	a->vc[actor]--;			/* dpor_close sets it */
+	e->acc_off = ex->nacc;
+	e->acc_n = 0;
+	ex->ev_open = true;
+}
+
+static void ev_close(struct explorer *ex)
+{
+	size_t k;
+	struct event *e;
+
+	if (!ex->ev_open)
+		return;
+	ex->ev_open = false;
+	k = ex->nev - 1;
+	e = &ex->ev[k];
+	/* Every write of the step is done now: spinners on those objects re-check. */
+	for (size_t i = 0; i < e->acc_n; i++)
+		if (ex->acc[e->acc_off + i].write)
+			wake_writers(ex, ex->accptr[e->acc_off + i], e->actor);
+	dpor_close(ex, k);
+	if (k < ex->npath && !ex->path[k].step[e->actor])
+		ex->path[k].step[e->actor] = acclist_of(&ex->acc[e->acc_off], e->acc_n);
+}
+
+/* ---- choosing ---- */
+
+static amask_t enabled_mask(struct explorer *ex)
+{
+	amask_t m = 0;
+
+	for (int i = 0; i < ex->nact; i++)
+		if (ex->act[i]->state == A_RUNNABLE)
+			m |= BIT(i);
+	return m;
+}
+
+static int lowest(amask_t m)
+{
+	return m ? __builtin_ctz(m) : -1;
+}
+
+/* Without a recorded choice: the actor that ran, if it can, else the first. */
+static int default_choice(amask_t m, int prev)
+{
+	if (prev >= 0 && (m & BIT(prev)))
+		return prev;
+	return lowest(m);
+}
+
+static int pick_random(struct explorer *ex, amask_t m)
+{
+	int n = __builtin_popcount(m), k = (int)(rnd(ex) % (uint64_t)n);
+
+	for (int i = 0; i < MAXA; i++)
+		if ((m & BIT(i)) && k-- == 0)
+			return i;
+	return lowest(m);
+}
+
+/* PCT: the highest priority runs; at a change point the running actor drops low. */
+static int pick_pct(struct explorer *ex, amask_t m, int prev)
+{
+	int best = -1;
+
+	for (unsigned i = 0; i < ex->nchange; i++)
+		if (ex->change[i] == ex->depth && prev >= 0)
+			ex->prio[prev] = i;	/* below every initial priority */
+	for (int i = 0; i < MAXA; i++)
+		if ((m & BIT(i)) && (best < 0 || ex->prio[i] > ex->prio[best]))
+			best = i;
+	return best;
+}
+
+static struct state *path_push(struct explorer *ex)
+{
+	struct state *s;
+
+	if (ex->npath == ex->pathcap) {
+		ex->pathcap = ex->pathcap ? ex->pathcap * 2 : 1024;
+		ex->path = xrealloc(ex->path, ex->pathcap * sizeof(*ex->path));
+	}
+	s = &ex->path[ex->npath++];
+	memset(s, 0, sizeof(*s));
+	return s;
+}
+
+static void state_free(struct state *s)
+{
+	for (int i = 0; i < MAXA; i++) {
+		free(s->step[i]);
+		free(s->sleepstep[i]);
+	}
+}
+
+/* Sleep set of a new state: who sleeps on across the step its parent chose. */
+static void state_sleep(struct explorer *ex, struct state *s, size_t i)
+{
+	struct state *p = &ex->path[i - 1];
+	const struct event *e = &ex->ev[i - 1];
+	const struct acc *stepacc = &ex->acc[e->acc_off];
+	amask_t cand = (p->sleep | p->done) & ~BIT(p->chosen);
+
+	for (int b = 0; b < MAXA; b++) {
+		const struct acclist *l;
+
+		if (!(cand & BIT(b)))
+			continue;
+		l = (p->sleep & BIT(b)) ? p->sleepstep[b] : p->step[b];
+		if (l && steps_independent(l, stepacc, e->acc_n)) {
+			s->sleep |= BIT(b);
+			s->sleepstep[b] = acclist_dup(l);
+		}
+	}
+}
+
+/* A new state: record it and choose by the strategy. */
+static int choose_new(struct explorer *ex, amask_t m, int prev)
+{
+	const struct explore_config *cfg = ex->cfg;
+	size_t i = ex->depth;
+	struct state *s = path_push(ex);
+	amask_t cand;
+	int c;
+
+	s->enabled = m;
+	s->prev = prev;
+	if (i > 0) {
+		const struct state *p = &ex->path[i - 1];
+
+		s->preempt = p->preempt + (p->prev >= 0 && p->chosen != p->prev &&
+					   (p->enabled & BIT(p->prev)));
+		if (cfg->strategy == EXPLORE_DFS && cfg->por)
+			state_sleep(ex, s, i);
+	}
+	cand = m & ~s->sleep;
+	if (!cand) {
+		/* Sleep-set blocked: every continuation was explored from elsewhere. */
+		ex->redundant = true;
+		ex->recording = false;
+		ex->npath--;
+		state_free(s);
+		return default_choice(m, prev);
+	}
+	switch (cfg->strategy) {
+	case EXPLORE_RANDOM:
+		c = pick_random(ex, cand);
+		break;
+	case EXPLORE_PCT:
+		c = pick_pct(ex, cand, prev);
+		break;
+	case EXPLORE_REPLAY:
+		c = i < ex->nreplay ? ex->replay[i] : default_choice(cand, prev);
+		if (c < 0 || !(cand & BIT(c))) {
+			ex->err = -EINVAL;	/* the schedule names an actor that cannot run */
+			return -1;
+		}
+		break;
+	default:
+		c = default_choice(cand, prev);
+		break;
+	}
+	s->chosen = c;
+	s->done = BIT(c);
+	s->backtrack = (cfg->strategy == EXPLORE_DFS && !cfg->por) ? m : BIT(c);
+	ex->depth++;
+	return c;
+}
+
+/* The actor for the next step, or -1 if nobody can run (or the execution must end). */
+static int choose(struct explorer *ex, int prev)
+{
+	amask_t m = enabled_mask(ex);
+	int c;
+
+	if (!m) {
+		/* Spinners waiting for "anyone" re-check when nobody else can run. */
+		for (int i = 0; i < ex->nact; i++)
+			if (ex->act[i]->state == A_BLOCKED && ex->act[i]->bk == BK_ANY)
+				ex->act[i]->state = A_RUNNABLE, m |= BIT(i);
+		if (!m)
+			return -1;
+	}
+	if (ex->nsteps >= ex->max_steps) {
+		ex->end_now = true;
+		ex->end = EXPLORE_STEP_BOUND;
+		return -1;
+	}
+	if (!ex->recording)
+		c = default_choice(m, prev);
+	else if (ex->depth < ex->prefix) {
+		c = ex->path[ex->depth].chosen;
+		if (!(m & BIT(c)) || m != ex->path[ex->depth].enabled) {
+			ex->err = -EPROTO;	/* the same prefix, another state */
+			ex->end_now = true;
+			ex->end = EXPLORE_DEADLOCK;
+			return -1;
+		}
+		ex->path[ex->depth].prev = prev;
+		ex->depth++;
+	} else {
+		c = choose_new(ex, m, prev);
+		if (c < 0) {
+			ex->end_now = true;
+			ex->end = EXPLORE_DEADLOCK;
+			return -1;
+		}
+	}
+	ex->st->states++;
+	sched_note(ex, c);
+	return c;
+}
+
+/* ---- switching ---- */
+
+static bool tests_done(struct explorer *ex)
+{
+	for (int i = 0; i < ex->nact; i++)
+		if (ex->act[i]->is_test && ex->act[i]->state != A_DONE)
+			return false;
+	return true;
+}
+
+/* Does the scheduler context want the thread back now? */
+static bool main_wants(struct explorer *ex)
+{
+	if (ex->end_now)
+		return true;
+	switch (ex->main_wait) {
+	case MW_JOIN:
+		return ((struct actor *)ex->main_join->actor)->state == A_DONE;
+	case MW_KEY:
+		return ex->main_woken;
+	case MW_STEP:
+		return ex->nsteps > ex->main_mark;
+	default:
+		return tests_done(ex);
+	}
+}
+
+/* Nobody can run: the earliest virtual deadline passes.  False if there is none. */
+static bool fire_timeouts(struct explorer *ex)
+{
+	uint64_t min = 0;
+
+	for (int i = 0; i < ex->nact; i++) {
+		struct actor *b = ex->act[i];
+
+		if (b->state == A_BLOCKED && b->deadline && (!min || b->deadline < min))
+			min = b->deadline;
+	}
+	if (!min)
+		return false;
+	if (min > ex->vclock)
+		ex->vclock = min;
+	for (int i = 0; i < ex->nact; i++) {
+		struct actor *b = ex->act[i];
+
+		if (b->state == A_BLOCKED && b->deadline && b->deadline <= ex->vclock) {
+			b->state = A_RUNNABLE;
+			b->resume = b->bkey;
+		}
+	}
+	return true;
+}
+
+static void run_actor(struct explorer *ex, struct actor *from, int c);
+
+/*
+ * The running actor @a is at a state (a point, a block, its end): close its step,
+ * choose, and run the choice.  Returns when @a is chosen again.
+ */
+static void reschedule(struct explorer *ex, struct actor *a)
+{
+	int c;
+
+	ev_close(ex);
+	for (int i = 0; i < ex->nact; i++) {
+		struct actor *b = ex->act[i];
+
+		/* A step by someone else: spinners on "anything" re-check. */
+		if (b->state == A_BLOCKED && b->bk == BK_ANY && b != a && b->any_mark < ex->nsteps)
+			b->state = A_RUNNABLE;
+	}
+	c = main_wants(ex) ? -1 : choose(ex, a->id);
+	run_actor(ex, a, c);
+}
+
+/* Begin a step of @c: the read of what it waited on, then its announced access. */
+static void open_step(struct explorer *ex, int c)
+{
+	struct actor *b = ex->act[c];
+	int cur = ex->cur;
+
+	ev_open(ex, c);
+	ex->cur = c;		/* record() attributes the accesses to @c */
+	record(ex, b->resume, false);
+	record(ex, b->pend, b->pend_write);
+	ex->cur = cur;
+	b->resume = NULL;
+	b->pend = NULL;
+}
+
+/* Hand the thread from @from (an actor, or NULL: the scheduler) to @c (-1: scheduler). */
+static void run_actor(struct explorer *ex, struct actor *from, int c)
+{
+	struct coro *fco = from ? &from->co : &ex->main;
+	struct coro *tco;
+
+	if (c >= 0)
+		open_step(ex, c);
+	if (from && c == from->id)
+		return;
+	ex->cur = c;
+	tco = c >= 0 ? &ex->act[c]->co : &ex->main;
+	if (c >= 0)
+		ex->act[c]->running = true;
+	if (from && from->state == A_DONE)
+		coro_exit_to(fco, tco);
+	coro_switch(fco, tco);
+	/* Resumed: whoever switched here set ex->cur to us. */
+}
+
+/* ---- the hook ---- */
+
+static void ex_point(void *arg, enum sched_point_kind kind, const void *obj)
+{
+	struct explorer *ex = arg;
+	struct actor *a;
+	bool write;
+	enum point_timing t;
+
+	ex->st->points++;
+	if (ex->cur < 0)
+		return;			/* the scheduler context: setup, teardown */
+	a = ex->act[ex->cur];
+	t = classify(kind, &write);
+	if (t == PT_AFTER) {
+		record(ex, obj, write);		/* done already: part of this step */
+		if (a->nest > 0)
+			return;
+		reschedule(ex, a);
+		return;
+	}
+	/* A spin-wait's own point, or one inside a wait base: no switch here. */
+	if (a->nest > 0 || (kind == SP_YIELD && obj)) {
+		record(ex, obj, write);
+		return;
+	}
+	if (kind == SP_YIELD || t == PT_NONE)
+		obj = NULL;	/* cond_resched / a fence: a state with no access */
+	a->pend = obj;
+	a->pend_write = write;
+	if (obj && write)
+		wake_writers(ex, obj, a->id);	/* announced: re-check after it lands */
+	reschedule(ex, a);
+}
+
+/* Let actors run until the scheduler context's wait is over (teardown, joins). */
+static void main_run(struct explorer *ex)
+{
+	while (!main_wants(ex)) {
+		int c = choose(ex, -1);
+
+		if (c >= 0)
+			run_actor(ex, NULL, c);
+		else if (ex->end_now || !fire_timeouts(ex))
+			return;		/* nobody can run: the caller re-checks */
+	}
+}
+
+static void ex_block(void *arg, const void *key, uint64_t deadline)
+{
+	struct explorer *ex = arg;
+	struct actor *a;
+	int nest;
+
+	if (ex->cur < 0) {
+		ex->main_wait = MW_KEY;
+		ex->main_key = key;
+		ex->main_woken = false;
+		main_run(ex);
+		ex->main_wait = MW_EXEC;
+		ex->main_key = NULL;
+		return;
+	}
+	a = ex->act[ex->cur];
+	a->state = A_BLOCKED;
+	a->bk = BK_WAKE;
+	a->bkey = key;
+	a->deadline = deadline;
+	nest = a->nest;
+	a->nest = 0;		/* the wait releases the wait base */
+	reschedule(ex, a);
+	a->nest = nest;
+	a->bk = BK_NONE;
+	a->deadline = 0;
+}
+
+static void ex_wake(void *arg, const void *key)
+{
+	struct explorer *ex = arg;
+
+	record(ex, key, true);
+	for (int i = 0; i < ex->nact; i++) {
+		struct actor *b = ex->act[i];
+
+		if (b->state == A_BLOCKED && b->bk == BK_WAKE && b->bkey == key) {
+			b->state = A_RUNNABLE;
+			b->resume = key;
+		}
+	}
+	if (ex->main_key == key)
+		ex->main_woken = true;
+}
+
+static void ex_spin(void *arg, const void *obj)
+{
+	struct explorer *ex = arg;
+	struct actor *a;
+
+	if (ex->cur < 0) {
+		/* The scheduler context spins: let another step happen first. */
+		ex->main_wait = MW_STEP;
+		ex->main_mark = ex->nsteps;
+		main_run(ex);
+		ex->main_wait = MW_EXEC;
+		return;
+	}
+	a = ex->act[ex->cur];
+	a->state = A_BLOCKED;
+	a->bk = obj ? BK_WRITE : BK_ANY;
+	a->bkey = obj;
+	a->any_mark = ex->nsteps;
+	reschedule(ex, a);
+	a->bk = BK_NONE;
+}
+
+static void ex_nest(void *arg, int delta)
+{
+	struct explorer *ex = arg;
+
+	if (ex->cur < 0)
+		ex->main_nest += delta;
+	else
+		ex->act[ex->cur]->nest += delta;
+}
+
+/* Every actor's body: run the thread's function, then end for good. */
+static void actor_main(void *p)
+{
+	struct actor *a = p;
+	struct explorer *ex = ex_self();
+
+	a->t->fn(a->t->arg);
+	a->state = A_DONE;
+	/* The end is a write on the thread: a joiner's next step reads it. */
+	record(ex, a->t, true);
+	for (int i = 0; i < ex->nact; i++) {
+		struct actor *b = ex->act[i];
+
+		if (b->state == A_BLOCKED && b->bk == BK_JOIN && b->bkey == a->t) {
+			b->state = A_RUNNABLE;
+			b->resume = a->t;
+		}
+	}
+	reschedule(ex, a);
+	__builtin_trap();	/* an ended actor is never chosen */
+}
+
+static int ex_spawn(void *arg, struct sched_thread *t)
+{
+	struct explorer *ex = arg;
+	struct actor *a;
+	int err;
+
+	if (ex->nact == MAXA)
+		return -EAGAIN;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	err = coro_create(&a->co, ex->stack_size, actor_main, a);
+	if (err) {
+		free(a);
+		return err;
+	}
+	a->t = t;
+	a->id = ex->nact;
+	a->state = A_RUNNABLE;
+	a->is_test = ex->cur < 0;
+	if (ex->cur >= 0) {
+		/* Everything the parent did happens-before the child's first step. */
+		memcpy(a->vc, ex->act[ex->cur]->vc, sizeof(a->vc));
+		a->vc[a->id] = 0;
+		record(ex, t, true);
+		a->resume = t;
+	}
+	t->actor = a;
+	ex->act[ex->nact++] = a;
+	return 0;
+}
+
+static int ex_join(void *arg, struct sched_thread *t)
+{
+	struct explorer *ex = arg;
+	struct actor *target = t->actor, *a;
+
+	if (target->state == A_DONE)
+		return 0;
+	if (ex->abandoned)
+		return -EDEADLK;	/* stuck for good: the teardown only frees */
+	if (ex->cur < 0) {
+		ex->main_wait = MW_JOIN;
+		ex->main_join = t;
+		main_run(ex);
+		ex->main_wait = MW_EXEC;
+		ex->main_join = NULL;
+		return target->state == A_DONE ? 0 : -EDEADLK;
+	}
+	a = ex->act[ex->cur];
+	a->state = A_BLOCKED;
+	a->bk = BK_JOIN;
+	a->bkey = t;
+	reschedule(ex, a);
+	a->bk = BK_NONE;
+	return 0;
+}
+
+static uint64_t ex_clock(void *arg)
+{
+	return ((struct explorer *)arg)->vclock;
+}
+
+static void ex_delay(void *arg, uint64_t ns)
+{
+	((struct explorer *)arg)->vclock += ns;
+}
+
+static const struct sched_coop explore_coop = {
+	.block = ex_block,
+	.wake = ex_wake,
+	.spin = ex_spin,
+	.nest = ex_nest,
+	.spawn = ex_spawn,
+	.join = ex_join,
+	.clock = ex_clock,
+	.delay = ex_delay,
+};
+
+/* ---- executions ---- */
+
+static void exec_reset(struct explorer *ex)
+{
+	ex->nact = 0;
+	ex->cur = -1;
+	ex->main_nest = 0;
+	ex->vclock = UINT64_C(1000000000);	/* a second in: deadlines stay positive */
+	ex->nev = ex->nacc = 0;
+	ex->ev_open = false;
+	ex->recording = true;
+	ex->redundant = ex->end_now = false;
+	ex->end = EXPLORE_DONE;
+	ex->depth = 0;
+	ex->nsteps = 0;
+	ex->gen++;
+	if (ex->gen == UINT32_MAX)
+		ex->gen = 1;
+	ex->nobj = 0;
+	ex->schedlen = 0;
+	if (ex->sched)
+		ex->sched[0] = '\0';
+	ex->run_actor = -1;
+	ex->run_len = 0;
+	ex->main_wait = MW_EXEC;
+	ex->main_key = NULL;
+	ex->main_join = NULL;
+	if (!ex->objcap) {
+		ex->objcap = 1024;
+		ex->objs = calloc(ex->objcap, sizeof(*ex->objs));
+		if (!ex->objs)
+			oom();
+	}
+}
+
+static void pct_prepare(struct explorer *ex)
+{
+	unsigned d = ex->cfg->pct_depth ? ex->cfg->pct_depth : 3;
+	uint64_t len = ex->last_len ? ex->last_len : 1000;
+
+	for (int i = 0; i < MAXA; i++)
+		ex->prio[i] = d + (unsigned)(rnd(ex) % 1000000);	/* above every change */
+	ex->nchange = d - 1;
+	ex->change = xrealloc(ex->change, (d ? d : 1) * sizeof(*ex->change));
+	for (unsigned i = 0; i < ex->nchange; i++)
+		ex->change[i] = rnd(ex) % len;
+}
+
+/* Run one execution to its end; the actors' coroutines are freed after teardown. */
+static void exec_run(struct explorer *ex)
+{
+	for (;;) {
+		int c;
+
+		if (ex->end_now)
+			return;
+		if (tests_done(ex)) {
+			ex->end = EXPLORE_DONE;
+			return;
+		}
+		c = choose(ex, -1);
+		if (c >= 0) {
+			run_actor(ex, NULL, c);
+			continue;
+		}
+		if (ex->end_now)
+			return;
+		if (!fire_timeouts(ex)) {
+			ex->end = EXPLORE_DEADLOCK;	/* all blocked, no timeout to fire */
+			return;
+		}
+	}
+}
+
+static void exec_free_actors(struct explorer *ex)
+{
+	for (int i = 0; i < ex->nact; i++) {
+		coro_destroy(&ex->act[i]->co);
+		free(ex->act[i]);
+		ex->act[i] = NULL;
+	}
+	ex->nact = 0;
+}
+
+/* DFS: the deepest state with a choice left; set it up as the next prefix. */
+static bool dfs_next(struct explorer *ex)
+{
+	const struct explore_config *cfg = ex->cfg;
+
+	while (ex->npath) {
+		size_t i = ex->npath - 1;
+		struct state *s = &ex->path[i];
+		amask_t left = s->backtrack & ~s->done & ~s->sleep & s->enabled;
+
+		while (left) {
+			int c = lowest(left);
+			bool preempts = s->prev >= 0 && c != s->prev && (s->enabled & BIT(s->prev));
+
+			left &= ~BIT(c);
+			if (cfg->preemption_bound >= 0 && preempts &&
+			    s->preempt >= (unsigned)cfg->preemption_bound) {
+				s->done |= BIT(c);
+				ex->st->bounded++;
+				continue;
+			}
+			s->chosen = c;
+			s->done |= BIT(c);
+			ex->prefix = i + 1;
+			return true;
+		}
+		state_free(s);
+		ex->npath--;
+	}
+	return false;
+}
+
+static size_t default_stack(void)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+	return 1u << 20;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+	return 1u << 20;
+#else
+	return 256u << 10;
+#endif
+#else
+	return 256u << 10;
+#endif
+}
+
+static uint64_t wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * UINT64_C(1000000000) + (uint64_t)ts.tv_nsec;
+}
+
+static void explorer_free(struct explorer *ex)
+{
+	for (size_t i = 0; i < ex->npath; i++)
+		state_free(&ex->path[i]);
+	free(ex->path);
+	for (size_t i = 0; i < ex->objcap; i++)
+		free(ex->objs[i].reads);
+	free(ex->objs);
+	free(ex->ev);
+	free(ex->acc);
+	free(ex->sched);
+	free(ex->replay);
+	free(ex->change);
+	free(ex->accptr);
+}
+
+int explore_run(const struct explore_config *cfg, const struct explore_ops *ops, void *arg,
+		struct explore_stats *stats)
+{
+	struct explorer ex;
+	const struct sched_hook *old;
+	unsigned long limit;
+	uint64_t t0 = wall_ns();
+	int ret = 0;
+
+	if (!cfg || !ops || !ops->setup || !stats || cfg->strategy > EXPLORE_REPLAY ||
+	    (cfg->strategy == EXPLORE_REPLAY && !cfg->replay) || ex_self())
+		return -EINVAL;
+	memset(stats, 0, sizeof(*stats));
+	memset(&ex, 0, sizeof(ex));
+	ex.cfg = cfg;
+	ex.ops = ops;
+	ex.arg = arg;
+	ex.st = stats;
+	ex.stack_size = cfg->stack_size ? cfg->stack_size : default_stack();
+	ex.max_steps = cfg->max_steps ? cfg->max_steps : 1000000;
+	ex.rng = cfg->seed * UINT64_C(0x9E3779B97F4A7C15) + 0x5DEECE66Du;
+	if (!ex.rng)
+		ex.rng = 1;
+	if (cfg->strategy == EXPLORE_REPLAY && replay_parse(&ex, cfg->replay)) {
+		explorer_free(&ex);
+		return -EINVAL;
+	}
+	limit = cfg->max_execs;
+	if (!limit && (cfg->strategy == EXPLORE_RANDOM || cfg->strategy == EXPLORE_PCT))
+		limit = 1000;
+	if (cfg->strategy == EXPLORE_REPLAY)
+		limit = 1;
+	ex.hook.point = ex_point;
+	ex.hook.arg = &ex;
+	ex.hook.coop = &explore_coop;
+	coro_init_thread(&ex.main);
+	old = sched_hook_install(&ex.hook);
+
+	for (;;) {
+		bool abandoned;
+
+		exec_reset(&ex);
+		if (cfg->strategy == EXPLORE_PCT)
+			pct_prepare(&ex);
+		ret = ops->setup(arg);
+		if (ret)
+			break;
+		exec_run(&ex);
+		ev_close(&ex);
+		sched_flush_run(&ex);
+		if (ex.err) {
+			ret = ex.err;
+			abandoned = true;
+		} else {
+			abandoned = ex.end != EXPLORE_DONE;
+		}
+		stats->execs++;
+		stats->redundant += ex.redundant;
+		stats->deadlocks += ex.end == EXPLORE_DEADLOCK && !ex.err;
+		stats->step_bounds += ex.end == EXPLORE_STEP_BOUND;
+		if (ex.depth > stats->max_depth)
+			stats->max_depth = ex.depth;
+		ex.last_len = ex.nsteps;
+		if (ops->finish && !ex.err)
+			ops->finish(arg, ex.end, ex.redundant, ex.sched ? ex.sched : "");
+		ex.abandoned = abandoned;
+		if (ops->teardown)
+			ops->teardown(arg, abandoned);
+		ex.abandoned = false;
+		exec_free_actors(&ex);
+		if (ret)
+			break;
+		if (limit && stats->execs >= limit)
+			break;
+		if (cfg->strategy == EXPLORE_DFS) {
+			if (!dfs_next(&ex)) {
+				stats->complete = true;
+				break;
+			}
+		}
+	}
+	sched_hook_install(old);
+	coro_fini_thread(&ex.main);
+	explorer_free(&ex);
+	stats->wall_ns = wall_ns() - t0;
+	return ret;
+}

@@ -1,0 +1,546 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/test_explore.c - explore mode: coroutine actors under the deterministic
+ * scheduler, its strategies, and the reduction.
+ *
+ * Small programs over the substrate's primitives whose outcome sets are known:
+ * a lost update that exhaustive search must find and POR must still find, fully
+ * independent actors that POR explores once, locks that exclude, a deadlock that
+ * is reported as an outcome, wait queues and joins that block and wake, timeouts
+ * on the virtual clock, replay of a printed schedule, random walks and PCT.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "sched/explore.h"
+#include "sched/sched.h"
+
+#define MAX_OUT 64
+
+/* One scenario: its actors' bodies, and the outcomes seen (a value per execution). */
+struct scen {
+	int nactors;
+	void (*body[4])(void *arg);
+	void (*init)(struct scen *s);
+	uint64_t (*outcome)(struct scen *s);
+	/* shared state of the toy program */
+	_Atomic uint64_t x, y, flag;
+	atomic_t cnt;
+	spinlock_t lock;
+	struct mutex m1, m2;
+	struct wait_queue_head wq;
+	int rc[4];
+	int n;				/* iterations, where a body loops */
+	struct sched_thread *t[4];
+	/* what explore saw */
+	uint64_t outs[MAX_OUT];
+	unsigned long count[MAX_OUT];
+	int nout;
+	unsigned long done, deadlocks, bounds, redundant;
+	char witness[256];		/* a schedule that gave outcomes[want] */
+	uint64_t want;
+};
+
+static int scen_setup(void *arg)
+{
+	struct scen *s = arg;
+
+	atomic_init(&s->x, 0);
+	atomic_init(&s->y, 0);
+	atomic_init(&s->flag, 0);
+	atomic_set(&s->cnt, 0);
+	spin_lock_init(&s->lock);
+	memset(s->rc, 0, sizeof(s->rc));
+	if (s->init)
+		s->init(s);
+	for (int i = 0; i < s->nactors; i++)
+		if (sched_thread_start(&s->t[i], s->body[i], s) != 0)
+			return -ENOMEM;
+	return 0;
+}
+
+static void scen_finish(void *arg, enum explore_end end, bool redundant, const char *sched)
+{
+	struct scen *s = arg;
+	uint64_t o;
+	int i;
+
+	if (redundant) {
+		s->redundant++;
+		return;
+	}
+	if (end == EXPLORE_DEADLOCK) {
+		s->deadlocks++;
+		return;
+	}
+	if (end == EXPLORE_STEP_BOUND) {
+		s->bounds++;
+		return;
+	}
+	s->done++;
+	o = s->outcome(s);
+	for (i = 0; i < s->nout; i++)
+		if (s->outs[i] == o)
+			break;
+	if (i == s->nout && s->nout < MAX_OUT)
+		s->outs[s->nout++] = o;
+	if (i < MAX_OUT)
+		s->count[i]++;
+	if (o == s->want && !s->witness[0])
+		snprintf(s->witness, sizeof(s->witness), "%s", sched);
+}
+
+static void scen_teardown(void *arg, bool abandoned)
+{
+	struct scen *s = arg;
+
+	/* Actors stuck in an abandoned execution cannot be joined, only freed. */
+	for (int i = 0; i < s->nactors; i++) {
+		int rc = sched_thread_join(s->t[i]);
+
+		if (abandoned)
+			assert_true(rc == 0 || rc == -EDEADLK);
+		else
+			assert_int_equal(rc, 0);
+	}
+}
+
+static const struct explore_ops scen_ops = { scen_setup, scen_finish, scen_teardown };
+
+static bool seen(const struct scen *s, uint64_t o)
+{
+	for (int i = 0; i < s->nout; i++)
+		if (s->outs[i] == o)
+			return true;
+	return false;
+}
+
+static void reset_results(struct scen *s)
+{
+	s->nout = 0;
+	memset(s->count, 0, sizeof(s->count));
+	s->done = s->deadlocks = s->bounds = s->redundant = 0;
+	s->witness[0] = '\0';
+}
+
+static struct explore_stats run(struct scen *s, enum explore_strategy how, bool por)
+{
+	struct explore_config cfg = { .strategy = how, .por = por, .preemption_bound = -1,
+				      .seed = 42 };
+	struct explore_stats st;
+
+	reset_results(s);
+	assert_int_equal(explore_run(&cfg, &scen_ops, s, &st), 0);
+	return st;
+}
+
+static uint64_t out_x(struct scen *s)
+{
+	return atomic_load(&s->x);
+}
+
+/* ---- a lost update ---- */
+
+static void racy_inc(void *arg)
+{
+	struct scen *s = arg;
+	uint64_t v = read_once_u64(&s->x);
+
+	write_once_u64(&s->x, v + 1);
+}
+
+static void test_lost_update_found(void **state)
+{
+	struct scen s = { .nactors = 2, .body = { racy_inc, racy_inc }, .outcome = out_x,
+			  .want = 1 };
+	struct explore_stats full, por;
+
+	(void)state;
+	full = run(&s, EXPLORE_DFS, false);
+	assert_true(full.complete);
+	assert_true(seen(&s, 1) && seen(&s, 2));
+	assert_int_equal(s.nout, 2);
+	assert_true(s.witness[0] != '\0');
+	por = run(&s, EXPLORE_DFS, true);
+	assert_true(por.complete);
+	assert_true(seen(&s, 1) && seen(&s, 2));
+	assert_int_equal(s.nout, 2);
+	/* POR explores no more than plain DFS, and here strictly fewer. */
+	assert_true(por.execs - por.redundant < full.execs);
+	assert_int_equal(s.deadlocks + s.bounds, 0);
+}
+
+static void atomic_incs(void *arg)
+{
+	struct scen *s = arg;
+
+	atomic_inc(&s->cnt);
+	atomic_inc(&s->cnt);
+}
+
+static uint64_t out_cnt(struct scen *s)
+{
+	return (uint64_t)atomic_read(&s->cnt);
+}
+
+static void test_atomics_never_lose(void **state)
+{
+	struct scen s = { .nactors = 3, .body = { atomic_incs, atomic_incs, atomic_incs },
+			  .outcome = out_cnt };
+
+	(void)state;
+	run(&s, EXPLORE_DFS, true);
+	assert_int_equal(s.nout, 1);
+	assert_int_equal(s.outs[0], 6);
+	run(&s, EXPLORE_DFS, false);
+	assert_int_equal(s.nout, 1);
+	assert_int_equal(s.outs[0], 6);
+}
+
+/* ---- independent actors: POR explores one interleaving ---- */
+
+static void write_x_many(void *arg)
+{
+	struct scen *s = arg;
+
+	for (int i = 0; i < 4; i++)
+		write_once_u64(&s->x, read_once_u64(&s->x) + 1);
+}
+
+static void write_y_many(void *arg)
+{
+	struct scen *s = arg;
+
+	for (int i = 0; i < 4; i++)
+		write_once_u64(&s->y, read_once_u64(&s->y) + 1);
+}
+
+static uint64_t out_xy(struct scen *s)
+{
+	return atomic_load(&s->x) * 100 + atomic_load(&s->y);
+}
+
+static void test_por_independent(void **state)
+{
+	struct scen s = { .nactors = 2, .body = { write_x_many, write_y_many },
+			  .outcome = out_xy };
+	struct explore_stats full, por;
+
+	(void)state;
+	por = run(&s, EXPLORE_DFS, true);
+	assert_true(por.complete);
+	assert_int_equal(por.execs - por.redundant, 1);
+	assert_int_equal(s.nout, 1);
+	assert_int_equal(s.outs[0], 404);
+	full = run(&s, EXPLORE_DFS, false);
+	assert_true(full.complete);
+	/* 8 steps each way interleave in C(16, 8) = 12870 ways, or near it. */
+	assert_true(full.execs > 1000);
+	assert_int_equal(s.nout, 1);
+	print_message("independent actors: %lu executions without POR, %lu with\n",
+		      full.execs, por.execs - por.redundant);
+}
+
+/* ---- locks ---- */
+
+static void locked_inc(void *arg)
+{
+	struct scen *s = arg;
+
+	for (int i = 0; i < 2; i++) {
+		spin_lock(&s->lock);
+		write_once_u64(&s->x, read_once_u64(&s->x) + 1);
+		spin_unlock(&s->lock);
+	}
+}
+
+static void test_spinlock_excludes(void **state)
+{
+	struct scen s = { .nactors = 2, .body = { locked_inc, locked_inc }, .outcome = out_x };
+	struct explore_stats st;
+
+	(void)state;
+	st = run(&s, EXPLORE_DFS, true);
+	assert_true(st.complete);
+	assert_int_equal(s.nout, 1);
+	assert_int_equal(s.outs[0], 4);
+	assert_int_equal(s.deadlocks + s.bounds, 0);
+}
+
+static void init_mutexes(struct scen *s)
+{
+	mutex_init(&s->m1);
+	mutex_init(&s->m2);
+}
+
+static void ab(void *arg)
+{
+	struct scen *s = arg;
+
+	mutex_lock(&s->m1);
+	mutex_lock(&s->m2);
+	mutex_unlock(&s->m2);
+	mutex_unlock(&s->m1);
+}
+
+static void ba(void *arg)
+{
+	struct scen *s = arg;
+
+	mutex_lock(&s->m2);
+	mutex_lock(&s->m1);
+	mutex_unlock(&s->m1);
+	mutex_unlock(&s->m2);
+}
+
+static uint64_t out_zero(struct scen *s)
+{
+	(void)s;
+	return 0;
+}
+
+static void test_deadlock_is_an_outcome(void **state)
+{
+	struct scen s = { .nactors = 2, .body = { ab, ba }, .init = init_mutexes,
+			  .outcome = out_zero };
+	struct explore_stats st;
+
+	(void)state;
+	st = run(&s, EXPLORE_DFS, true);
+	assert_true(st.complete);
+	assert_true(s.deadlocks > 0);	/* AB-BA: both hold one, wait for the other */
+	assert_true(s.done > 0);	/* and the orders that do not overlap finish */
+	assert_int_equal(st.deadlocks, s.deadlocks);
+}
+
+/* ---- wait queues, timeouts, joins ---- */
+
+static void init_wq(struct scen *s)
+{
+	init_waitqueue_head(&s->wq);
+}
+
+static bool flag_set(void *arg)
+{
+	struct scen *s = arg;
+
+	return read_once_u64(&s->flag) != 0;
+}
+
+static void waiter(void *arg)
+{
+	struct scen *s = arg;
+
+	s->rc[0] = wait_event_fn(&s->wq, flag_set, s, NULL);
+	write_once_u64(&s->x, read_once_u64(&s->flag) * 10);
+}
+
+static void waker(void *arg)
+{
+	struct scen *s = arg;
+
+	write_once_u64(&s->flag, 7);
+	wake_up_all(&s->wq);
+}
+
+static void test_wait_queue_wakes(void **state)
+{
+	struct scen s = { .nactors = 2, .body = { waiter, waker }, .init = init_wq,
+			  .outcome = out_x };
+	struct explore_stats st;
+
+	(void)state;
+	st = run(&s, EXPLORE_DFS, true);
+	assert_true(st.complete);
+	assert_int_equal(s.deadlocks, 0);	/* no lost wake-up in any order */
+	assert_int_equal(s.nout, 1);
+	assert_int_equal(s.outs[0], 70);
+}
+
+static void timed_waiter(void *arg)
+{
+	struct scen *s = arg;
+	uint64_t t0 = sched_clock_ns();
+
+	s->rc[0] = wait_event_timeout_fn(&s->wq, flag_set, s, NULL, UINT64_C(5000000));
+	write_once_u64(&s->x, (sched_clock_ns() - t0) / 1000000);
+}
+
+static void test_timeout_on_virtual_clock(void **state)
+{
+	struct scen s = { .nactors = 1, .body = { timed_waiter }, .init = init_wq,
+			  .outcome = out_x };
+	struct explore_stats st;
+
+	(void)state;
+	st = run(&s, EXPLORE_DFS, true);
+	assert_true(st.complete);
+	assert_int_equal(s.deadlocks, 0);
+	assert_int_equal(s.rc[0], -ETIMEDOUT);
+	assert_int_equal(s.nout, 1);
+	assert_true(s.outs[0] >= 5);	/* 5 virtual ms passed, no real ones */
+	assert_true(st.wall_ns < UINT64_C(1000000000));
+}
+
+static void child_body(void *arg)
+{
+	struct scen *s = arg;
+
+	atomic_inc(&s->cnt);
+}
+
+static void parent_body(void *arg)
+{
+	struct scen *s = arg;
+	struct sched_thread *t;
+
+	assert_int_equal(sched_thread_start(&t, child_body, s), 0);
+	atomic_inc(&s->cnt);
+	assert_int_equal(sched_thread_join(t), 0);
+	/* The child's increment happens-before the join's return. */
+	write_once_u64(&s->x, (uint64_t)atomic_read(&s->cnt));
+}
+
+static void test_spawn_and_join(void **state)
+{
+	struct scen s = { .nactors = 1, .body = { parent_body }, .outcome = out_x };
+	struct explore_stats st;
+
+	(void)state;
+	st = run(&s, EXPLORE_DFS, true);
+	assert_true(st.complete);
+	assert_int_equal(s.nout, 1);
+	assert_int_equal(s.outs[0], 2);
+	assert_int_equal(s.deadlocks, 0);
+}
+
+/* ---- a spin on a flag nobody sets: a bounded outcome, not a hang ---- */
+
+static void spin_forever(void *arg)
+{
+	struct scen *s = arg;
+
+	while (!read_once_u64(&s->flag))
+		cpu_relax_on(&s->flag);
+}
+
+static void test_spin_without_writer_ends(void **state)
+{
+	struct scen s = { .nactors = 1, .body = { spin_forever }, .outcome = out_zero };
+	struct explore_config cfg = { .strategy = EXPLORE_DFS, .por = true,
+				      .preemption_bound = -1, .max_steps = 1000 };
+	struct explore_stats st;
+
+	(void)state;
+	reset_results(&s);
+	assert_int_equal(explore_run(&cfg, &scen_ops, &s, &st), 0);
+	assert_int_equal(s.done, 0);
+	assert_int_equal(s.deadlocks + s.bounds, st.execs);
+}
+
+/* ---- replay, random, PCT ---- */
+
+static void test_replay_reproduces(void **state)
+{
+	struct scen s = { .nactors = 2, .body = { racy_inc, racy_inc }, .outcome = out_x,
+			  .want = 1 };
+	char witness[256];
+	struct explore_config cfg = { .strategy = EXPLORE_REPLAY, .preemption_bound = -1 };
+	struct explore_stats st;
+
+	(void)state;
+	run(&s, EXPLORE_DFS, true);
+	assert_true(s.witness[0] != '\0');
+	snprintf(witness, sizeof(witness), "%s", s.witness);
+	cfg.replay = witness;
+	for (int i = 0; i < 3; i++) {
+		reset_results(&s);
+		assert_int_equal(explore_run(&cfg, &scen_ops, &s, &st), 0);
+		assert_int_equal(st.execs, 1);
+		assert_int_equal(s.nout, 1);
+		assert_int_equal(s.outs[0], 1);
+	}
+	/* A schedule that names an actor that does not exist is refused. */
+	cfg.replay = "0:1,9:3";
+	reset_results(&s);
+	assert_int_equal(explore_run(&cfg, &scen_ops, &s, &st), -EINVAL);
+	cfg.replay = "0:x";
+	assert_int_equal(explore_run(&cfg, &scen_ops, &s, &st), -EINVAL);
+}
+
+static void test_random_and_pct_find_it(void **state)
+{
+	struct scen s = { .nactors = 2, .body = { racy_inc, racy_inc }, .outcome = out_x };
+	struct explore_config cfg = { .strategy = EXPLORE_RANDOM, .preemption_bound = -1,
+				      .seed = 7, .max_execs = 200 };
+	struct explore_stats st;
+
+	(void)state;
+	reset_results(&s);
+	assert_int_equal(explore_run(&cfg, &scen_ops, &s, &st), 0);
+	assert_int_equal(st.execs, 200);
+	assert_true(seen(&s, 1) && seen(&s, 2));
+	cfg.strategy = EXPLORE_PCT;
+	cfg.pct_depth = 2;
+	reset_results(&s);
+	assert_int_equal(explore_run(&cfg, &scen_ops, &s, &st), 0);
+	assert_true(seen(&s, 1) && seen(&s, 2));
+}
+
+static void test_preemption_bound_zero(void **state)
+{
+	struct scen s = { .nactors = 2, .body = { racy_inc, racy_inc }, .outcome = out_x };
+	struct explore_config cfg = { .strategy = EXPLORE_DFS, .por = false,
+				      .preemption_bound = 0 };
+	struct explore_stats st;
+
+	(void)state;
+	reset_results(&s);
+	assert_int_equal(explore_run(&cfg, &scen_ops, &s, &st), 0);
+	/* Without preemption each actor runs to its end: never a lost update. */
+	assert_int_equal(s.nout, 1);
+	assert_int_equal(s.outs[0], 2);
+	assert_true(st.bounded > 0);
+}
+
+static void test_bad_config(void **state)
+{
+	struct scen s = { .nactors = 1, .body = { racy_inc }, .outcome = out_x };
+	struct explore_config cfg = { .strategy = EXPLORE_REPLAY };
+	struct explore_stats st;
+
+	(void)state;
+	assert_int_equal(explore_run(&cfg, &scen_ops, &s, &st), -EINVAL);	/* no string */
+	cfg.strategy = (enum explore_strategy)99;
+	assert_int_equal(explore_run(&cfg, &scen_ops, &s, &st), -EINVAL);
+	assert_int_equal(explore_run(NULL, &scen_ops, &s, &st), -EINVAL);
+	assert_int_equal(explore_current_actor(), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lost_update_found),
+		cmocka_unit_test(test_atomics_never_lose),
+		cmocka_unit_test(test_por_independent),
+		cmocka_unit_test(test_spinlock_excludes),
+		cmocka_unit_test(test_deadlock_is_an_outcome),
+		cmocka_unit_test(test_wait_queue_wakes),
+		cmocka_unit_test(test_timeout_on_virtual_clock),
+		cmocka_unit_test(test_spawn_and_join),
+		cmocka_unit_test(test_spin_without_writer_ends),
+		cmocka_unit_test(test_replay_reproduces),
+		cmocka_unit_test(test_random_and_pct_find_it),
+		cmocka_unit_test(test_preemption_bound_zero),
+		cmocka_unit_test(test_bad_config),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
