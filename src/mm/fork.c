@@ -146,13 +146,23 @@ static int copy_page_range(struct gup_vma *dst_vma, struct gup_vma *src_vma,
 		.dst_vma = dst_vma,
 		.arena = &w->arena,
 		.cow = is_cow_mapping(src_vma->vm_flags),
-		.copy_pinned = w->policy->fork_copy == FORK_COPY_MAYBE_PINNED &&
-			       test_bit(MMF_HAS_PINNED, &src_mm->flags),
 	};
 	int ret;
 
 	if (ca.cow)
 		raw_write_seqcount_begin(&src_mm->write_protect_seq);
+	/*
+	 * MMF_HAS_PINNED is read only now, inside the write-protect section.  gup-fast
+	 * sets the flag, then reads the sequence; fork bumps the sequence, then reads
+	 * the flag: with a full barrier on each side (set_bit's RMW, this smp_mb) one
+	 * of them sees the other - gup-fast backs off, or fork copies the page.  Read
+	 * before the section, a pin could land between the read and the copy and fork
+	 * would share a pinned page: the explorer found that (R1 on linux-6.x, three
+	 * executions at preemption bound 2).
+	 */
+	smp_mb();
+	ca.copy_pinned = w->policy->fork_copy == FORK_COPY_MAYBE_PINNED &&
+			 test_bit(MMF_HAS_PINNED, &src_mm->flags);
 	ret = walk_pte_tables(src_mm, vma_start(src_vma), vma_end(src_vma),
 			      copy_pte_table, &ca);
 	if (ca.cow)
