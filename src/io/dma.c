@@ -169,7 +169,8 @@ static struct dma_engine *dma_engine_create(struct gup_world *w, int *err)
 	INIT_LIST_HEAD(&e->live);
 	init_waitqueue_head(&e->work_wait);
 	init_waitqueue_head(&e->done_wait);
-	for (int i = 0; i < DMA_WORKERS; i++) {
+	/* One device actor under the explorer: two identical ones add only symmetry. */
+	for (int i = 0; i < (sched_exploring() ? 1 : DMA_WORKERS); i++) {
 		*err = sched_thread_start(&e->workers[i], dma_worker, e);
 		if (*err) {
 			e->workers[i] = NULL;

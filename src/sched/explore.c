@@ -1072,6 +1072,13 @@ static void ex_delay(void *arg, uint64_t ns)
 	((struct explorer *)arg)->vclock += ns;
 }
 
+static unsigned ex_cpu(void *arg)
+{
+	struct explorer *ex = arg;
+
+	return ex->cur < 0 ? 0 : (unsigned)ex->cur;
+}
+
 static const struct sched_coop explore_coop = {
 	.block = ex_block,
 	.wake = ex_wake,
@@ -1081,6 +1088,7 @@ static const struct sched_coop explore_coop = {
 	.join = ex_join,
 	.clock = ex_clock,
 	.delay = ex_delay,
+	.cpu = ex_cpu,
 };
 
 /* ---- executions ---- */

@@ -99,6 +99,8 @@ struct sched_coop {
 	/* The virtual clock, and the passing of a device's latency on it. */
 	uint64_t (*clock)(void *arg);
 	void (*delay)(void *arg, uint64_t ns);
+	/* The running actor's "CPU" (sched_cpu_hint): per-cpu shards stay per actor. */
+	unsigned (*cpu)(void *arg);
 };
 
 /* The cooperative scheduler of this OS thread, or NULL (free mode). */
@@ -137,6 +139,15 @@ static inline const struct sched_coop *sched_coop_cur(void)
 	return unlikely(h != NULL) ? h->coop : NULL;
 }
 
+/*
+ * Under the explorer?  For the one decision that depends on it: how many identical
+ * device actors to start (a second DMA worker only multiplies symmetric orders).
+ */
+static inline bool sched_exploring(void)
+{
+	return sched_coop_cur() != NULL;
+}
+
 /* A spin-wait iteration on @obj (NULL: unknown): a point, then wait as the mode says. */
 void cpu_relax_on(const void *obj);
 
@@ -147,6 +158,11 @@ void cpu_relax_on(const void *obj);
  */
 static inline unsigned sched_cpu_hint(void)
 {
+	const struct sched_hook *h = sched_hook_cur;
+
+	/* Under the explorer each actor is a CPU of its own (explore.c). */
+	if (unlikely(h != NULL) && h->coop)
+		return h->coop->cpu(h->arg);
 	return (unsigned)((((uintptr_t)&sched_hook_cur >> 12) * UINT64_C(0x9E3779B97F4A7C15)) >> 60);
 }
 
