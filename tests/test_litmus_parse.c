@@ -149,131 +149,39 @@ static unsigned for_each_file(const char *dir, const char *suffix,
 
 /* ---- every construct ------------------------------------------------------------------ */
 
-static const char kitchen_sink[] =
-	"GUP Kitchen+sink.v1-2\n"
-	"\"Every construct: \\\"quotes\\\", \\\\, \\t tab, \\x01 byte\n"
-	"and a second line\"\n"
-	"Result: linux-6.x=Never   (* a comment (* nested *) *)\n"
-	"Result: linux-2.6.29=Sometimes // a line comment\n"
-	"\n"
-	"{\n"
-	"	disk sda 8192 = 0x42*512 \"abc\"*2 0x00 1;\n"
-	"	disk sdb 0x1000;\n"
-	"	file f on sda 4096 max 8192 dax = \"hello\";\n"
-	"	file g on sdb 0 max 4096;\n"
-	"	memfd m 4096 = 0x7f*4096;\n"
-	"	pipe p;\n"
-	"	mm parent {\n"
-	"		buf: anon private rw 16384 = 0xfa*4096;\n"
-	"		ro: anon private r 4096;\n"
-	"		sh: anon shared rwx 4096 populate;\n"
-	"		fm: file f shared rw 8192;\n"
-	"		pm: file m+0 private rw 4096 = 1 2 3;\n"
-	"		dx: file f+4096 shared rw 4096;\n"
-	"		no: anon private none 4096;\n"
-	"	}\n"
-	"	mm monitor {\n"
-	"		scratch: anon private rw 4096;\n"
-	"	}\n"
-	"	uffd u on parent;\n"
-	"}\n"
-	"\n"
-	"P0@parent {\n"
-	"	s = store(buf+8, 0x11*8);\n"
-	"	l = load(buf, 16);\n"
-	"	mu = munmap(buf+12288, 4096);\n"
-	"	mp = mprotect(ro, 4096, rw);\n"
-	"	ma = madvise(buf, 4096, MADV_DONTFORK);\n"
-	"	f1 = fork(child);\n"
-	"	g1 = get_user_pages(buf, 1, FOLL_WRITE|FOLL_FORCE);\n"
-	"	g2 = get_user_pages_fast(buf+4096, 2, 0);\n"
-	"	g3 = get_user_pages_fast_only(buf, 1, FOLL_WRITE);\n"
-	"	g4 = get_user_pages_unlocked(buf, 1, FOLL_WRITE|0x100000);\n"
-	"	g5 = get_user_pages_remote(child, buf, 1, FOLL_WRITE, locked);\n"
-	"	g6 = get_user_pages_remote(child, buf+4095, 1, 0);\n"
-	"	pr = page_read(g1, 0, 4096);\n"
-	"	pw = page_write(g2, 4096, \"xy\"*4);\n"
-	"	put(g1); put(g2); put(g3); put(g4); put(g5); put(g6);\n"
-	"	q1 = pin_user_pages(buf, 1, FOLL_WRITE|FOLL_LONGTERM);\n"
-	"	q2 = pin_user_pages_fast(buf, 1, FOLL_WRITE);\n"
-	"	q3 = pin_user_pages_unlocked(buf, 1, FOLL_INTERRUPTIBLE);\n"
-	"	q4 = pin_user_pages_remote(child, buf, 1, FOLL_WRITE);\n"
-	"	unpin(q1);\n"
-	"	unpin_dirty(q2);\n"
-	"	unpin(q3);\n"
-	"	unpin(q4);\n"
-	"	fork(grandchild);\n"
-	"	exit;\n"
-	"}\n"
-	"\n"
-	"P1@parent {\n"
-	"	rd = dio_read(sda, 512, buf+512, 512);\n"
-	"	wr = dio_write(sdb, 0, buf, 4096);\n"
-	"	n1 = wait(rd);\n"
-	"	n2 = wait(wr);\n"
-	"	fx = fixed_register(buf, 8192);\n"
-	"	fr = fixed_read(fx, 0, 512, sda, 0);\n"
-	"	fw = fixed_write(fx, 4096, 4096, sdb, 0);\n"
-	"	n3 = wait(fr);\n"
-	"	n4 = wait(fw);\n"
-	"	un = fixed_unregister(fx);\n"
-	"	v = vmsplice(p, sh, 100);\n"
-	"	pr = pipe_read(p, 100);\n"
-	"	pv1 = process_vm_readv(monitor, scratch, buf, 64);\n"
-	"	pv2 = process_vm_writev(monitor, scratch+8, buf+8, 8);\n"
-	"	mr = rdma_reg_mr(buf, 8192, IB_ACCESS_LOCAL_WRITE|IB_ACCESS_REMOTE_WRITE);\n"
-	"	rr = rdma_read(mr, buf+4096, 16);\n"
-	"	rw = rdma_write(mr, buf, 0xaa*16);\n"
-	"	dr = rdma_dereg_mr(mr);\n"
-	"}\n"
-	"\n"
-	"P2@child {\n"
-	"	c1 = pread(f, 0, 4096);\n"
-	"	c2 = pwrite(f, 10, \"hi\");\n"
-	"	c3 = fsync(f);\n"
-	"	c4 = truncate(g, 0);\n"
-	"	c5 = punch_hole(f, 0, 4096);\n"
-	"	ls = lease_pin(f, dx, 1, FOLL_WRITE, release_on_break);\n"
-	"	lt = lease_pin(f, dx, 1, 0);\n"
-	"	lease_release(ls);\n"
-	"	lease_release(lt);\n"
-	"}\n"
-	"\n"
-	"P3@monitor {\n"
-	"	ur = uffd_register(u, buf, 4096, UFFD_MISSING|UFFD_WP);\n"
-	"	a = uffd_read(u);\n"
-	"	uc = uffd_copy(u, buf, 0x55*4096, UFFD_COPY_DONTWAKE|UFFD_COPY_WP);\n"
-	"	uc2 = uffd_copy(u, buf+4096, 0x66*4096);\n"
-	"	uz = uffd_zeropage(u, buf+8192, 4096, UFFD_ZEROPAGE_DONTWAKE);\n"
-	"	uz2 = uffd_zeropage(u, buf+8192, 4096);\n"
-	"	uw = uffd_writeprotect(u, buf, 4096, UFFD_WRITEPROTECT_WP);\n"
-	"	uw2 = uffd_writeprotect(u, buf, 4096, 0);\n"
-	"	uk = uffd_wake(u, buf, 4096);\n"
-	"	uu = uffd_unregister(u, buf, 4096);\n"
-	"	uc3 = uffd_close(u);\n"
-	"}\n"
-	"\n"
-	"P4@child {\n"
-	"	exit();\n"
-	"}\n"
-	"\n"
-	"filter (P0:s = 0 /\\ true)\n"
-	"exists (parent:buf = 0xfa*8 /\\ ~(child:buf+8 != 0x11 0x11)\n"
-	"	\\/ P1:n1 = 512 /\\ (P3:a = parent:buf+4096 \\/ P3:a = -EAGAIN \\/ P3:a = 65536)\n"
-	"	\\/ ~~false\n"
-	"	\\/ sda+4096 = \"abc\" /\\ f+10 = \"hi\" /\\ P0:l = 0xfa*16 /\\ P0:l != -EFAULT\n"
-	"	   /\\ P1:n2 = -5 /\\ (true \\/ grandchild:no+4095 = 0)\n"
-	"	   /\\ P1:n3 = -9223372036854775808 /\\ P1:n4 = 9223372036854775807)\n";
+/*
+ * tests/litmus-syntax/kitchen-sink.litmus uses every construct and operation.
+ * It is not a runnable test (its Result: lines mean nothing), so it lives
+ * outside tests/litmus/; the fuzzer seeds from it too.
+ */
+#define KITCHEN_SINK	"tests/litmus-syntax/kitchen-sink.litmus"
+
+static char *sink_text(size_t *len)
+{
+	char path[512];
+
+	repo_path(path, sizeof(path), KITCHEN_SINK);
+	return read_file(path, len);
+}
 
 static struct litmus_test *sink(void)
 {
-	return parse_ok("sink.litmus", kitchen_sink, sizeof(kitchen_sink) - 1);
+	size_t len;
+	char *text = sink_text(&len);
+	struct litmus_test *t = parse_ok("sink.litmus", text, len);
+
+	free(text);	/* the tree holds no pointer into the text */
+	return t;
 }
 
 static void test_sink_round_trips(void **state)
 {
+	size_t len;
+	char *text = sink_text(&len);
+
 	(void)state;
-	assert_round_trip("sink.litmus", kitchen_sink, sizeof(kitchen_sink) - 1);
+	assert_round_trip("sink.litmus", text, len);
+	free(text);
 }
 
 static void test_sink_uses_every_op(void **state)
@@ -752,7 +660,8 @@ static void test_malformed(void **state)
 /* Cut anywhere, a valid test fails with a message or still parses: never worse. */
 static void test_every_prefix(void **state)
 {
-	size_t len = sizeof(kitchen_sink) - 1;
+	size_t len;
+	char *text = sink_text(&len);
 	unsigned ok = 0;
 
 	(void)state;
@@ -763,7 +672,7 @@ static void test_every_prefix(void **state)
 		int err;
 
 		assert_non_null(copy);
-		memcpy(copy, kitchen_sink, n);
+		memcpy(copy, text, n);
 		err = litmus_parse("cut", copy, n, &t, &d);
 		if (err) {
 			assert_int_equal(err, -EINVAL);
@@ -777,6 +686,7 @@ static void test_every_prefix(void **state)
 	}
 	/* Only the cuts inside the final condition's last integer still parse. */
 	assert_true(ok >= 1 && ok <= 20);
+	free(text);
 }
 
 /* ---- limits ---------------------------------------------------------------------------------- */
