@@ -268,6 +268,20 @@ static void check_count(struct parser *p, struct litmus_pos pos, unsigned nr, co
 		fail(p, pos, "too many %s (the limit is %d)", what, LITMUS_MAX_DECLS);
 }
 
+/*
+ * The start of a declaration at @pos of one more @what (there are @nr): within
+ * the limit, and a new name, which it returns.
+ */
+static const char *declare(struct parser *p, struct litmus_pos pos, unsigned nr,
+			   const char *what, const char *plural)
+{
+	struct tok name;
+
+	check_count(p, pos, nr, plural);
+	name = new_name(p, what);
+	return tok_str(p, &name);
+}
+
 /* ---- patterns ---------------------------------------------------------------------------- */
 
 static bool starts_pattern(struct parser *p)
@@ -504,15 +518,10 @@ static void parse_disk(struct parser *p, struct litmus_pos pos)
 {
 	struct litmus_test *T = p->t;
 	struct litmus_disk d = { .pos = pos };
-	struct tok name;
 
-	check_count(p, pos, T->nr_disks, "disks");
-	name = new_name(p, "disk");
-	d.name = tok_str(p, &name);
+	d.name = declare(p, pos, T->nr_disks, "disk", "disks");
 	d.size = parse_size(p, "disk size", SECTOR);
 	d.init = parse_init_bytes(p, d.size, "the disk");
-	if (!p->disks)
-		p->disks = lx_alloc(&p->lx, LITMUS_MAX_DECLS, sizeof(*p->disks));
 	p->disks[T->nr_disks++] = d;
 }
 
@@ -524,11 +533,9 @@ static void parse_file(struct parser *p, struct litmus_pos pos, bool memfd)
 {
 	struct litmus_test *T = p->t;
 	struct litmus_file f = { .pos = pos };
-	struct tok name, size;
+	struct tok size;
 
-	check_count(p, pos, T->nr_files, "files");
-	name = new_name(p, "file");
-	f.name = tok_str(p, &name);
+	f.name = declare(p, pos, T->nr_files, "file", "files");
 	f.kind = memfd ? LITMUS_FILE_MEMFD : LITMUS_FILE_DISK;
 	if (!memfd) {
 		expect_word(p, "on");
@@ -544,8 +551,6 @@ static void parse_file(struct parser *p, struct litmus_pos pos, bool memfd)
 	if (!memfd && accept_word(p, "dax"))
 		f.dax = true;
 	f.init = parse_init_bytes(p, f.size, "the file");
-	if (!p->files)
-		p->files = lx_alloc(&p->lx, LITMUS_MAX_DECLS, sizeof(*p->files));
 	p->files[T->nr_files++] = f;
 }
 
@@ -553,13 +558,9 @@ static void parse_file(struct parser *p, struct litmus_pos pos, bool memfd)
 static void parse_pipe(struct parser *p, struct litmus_pos pos)
 {
 	struct litmus_test *T = p->t;
-	struct tok name;
+	const char *name = declare(p, pos, T->nr_pipes, "pipe", "pipes");
 
-	check_count(p, pos, T->nr_pipes, "pipes");
-	name = new_name(p, "pipe");
-	if (!p->pipes)
-		p->pipes = lx_alloc(&p->lx, LITMUS_MAX_DECLS, sizeof(*p->pipes));
-	p->pipes[T->nr_pipes++] = (struct litmus_pipe){ pos, tok_str(p, &name) };
+	p->pipes[T->nr_pipes++] = (struct litmus_pipe){ pos, name };
 }
 
 /* uffd NAME on MM ; */
@@ -567,15 +568,10 @@ static void parse_uffd(struct parser *p, struct litmus_pos pos)
 {
 	struct litmus_test *T = p->t;
 	struct litmus_uffd u = { .pos = pos };
-	struct tok name;
 
-	check_count(p, pos, T->nr_uffds, "uffds");
-	name = new_name(p, "uffd");
-	u.name = tok_str(p, &name);
+	u.name = declare(p, pos, T->nr_uffds, "uffd", "uffds");
 	expect_word(p, "on");
 	u.mm = use_name(p, NS_MM);
-	if (!p->uffds)
-		p->uffds = lx_alloc(&p->lx, LITMUS_MAX_DECLS, sizeof(*p->uffds));
 	p->uffds[T->nr_uffds++] = u;
 }
 
@@ -634,14 +630,11 @@ static void parse_mapping(struct parser *p, unsigned mm)
 static void parse_mm(struct parser *p, struct litmus_pos pos)
 {
 	struct litmus_test *T = p->t;
-	struct litmus_mm *m;
-	struct tok name;
+	const char *name = declare(p, pos, T->nr_mms, "mm", "mms");
 
-	check_count(p, pos, T->nr_mms, "mms");
-	name = new_name(p, "mm");
-	m = &p->mms[T->nr_mms];
-	*m = (struct litmus_mm){ .pos = pos, .name = tok_str(p, &name), .parent = -1,
-				 .root = T->nr_mms, .first_region = T->nr_regions };
+	p->mms[T->nr_mms] = (struct litmus_mm){ .pos = pos, .name = name, .parent = -1,
+						.root = T->nr_mms,
+						.first_region = T->nr_regions };
 	T->nr_mms++;
 	T->nr_declared_mms++;
 	expect(p, T_LBRACE, "'{' after the mm's name");
@@ -655,6 +648,11 @@ static void parse_init(struct parser *p)
 
 	if (t.kind != T_LBRACE)
 		fail_expected(p, &t, "'{' (the initial state)");
+	/* A few KiB at most: the limits make growing them not worth it. */
+	p->disks = lx_alloc(&p->lx, LITMUS_MAX_DECLS, sizeof(*p->disks));
+	p->files = lx_alloc(&p->lx, LITMUS_MAX_DECLS, sizeof(*p->files));
+	p->pipes = lx_alloc(&p->lx, LITMUS_MAX_DECLS, sizeof(*p->pipes));
+	p->uffds = lx_alloc(&p->lx, LITMUS_MAX_DECLS, sizeof(*p->uffds));
 	p->mms = lx_alloc(&p->lx, LITMUS_MAX_DECLS, sizeof(*p->mms));
 	for (;;) {
 		t = next(p);
@@ -746,18 +744,24 @@ static unsigned addr_mm(struct parser *p, const struct litmus_op *op, unsigned s
 static void add_child(struct parser *p, struct litmus_arg *a, unsigned thread, unsigned op)
 {
 	struct litmus_test *T = p->t;
-	struct tok name = new_name(p, "child mm");
+	struct litmus_pos pos = peek(p)->pos;
+	const char *name = declare(p, pos, T->nr_mms, "child mm", "mms");
 	unsigned parent = p->threads[thread].mm;
 
-	check_count(p, name.pos, T->nr_mms, "mms");
 	p->mms[T->nr_mms] = (struct litmus_mm){
-		.pos = name.pos, .name = tok_str(p, &name), .parent = (int)parent,
+		.pos = pos, .name = name, .parent = (int)parent,
 		.root = p->mms[parent].root, .fork_thread = thread, .fork_op = op,
 		.first_region = p->mms[parent].first_region,
 		.nr_regions = p->mms[parent].nr_regions,
 	};
 	a->ref = T->nr_mms++;
 }
+
+/* The namespace of the arguments that name a declared thing. */
+static const enum ns_kind arg_ns[] = {
+	[LA_MM] = NS_MM, [LA_DISK] = NS_DISK, [LA_FILE] = NS_FILE, [LA_PIPE] = NS_PIPE,
+	[LA_UFFD] = NS_UFFD,
+};
 
 static void parse_arg(struct parser *p, struct litmus_op *op, unsigned i, unsigned thread,
 		      unsigned nr_ops)
@@ -788,22 +792,14 @@ static void parse_arg(struct parser *p, struct litmus_op *op, unsigned i, unsign
 		a->num = (uint64_t)parse_prot(p);
 		break;
 	case LA_MM:
-		a->ref = use_name(p, NS_MM);
+	case LA_DISK:
+	case LA_FILE:
+	case LA_PIPE:
+	case LA_UFFD:
+		a->ref = use_name(p, arg_ns[ai->kind]);
 		break;
 	case LA_NEWMM:
 		add_child(p, a, thread, nr_ops);
-		break;
-	case LA_DISK:
-		a->ref = use_name(p, NS_DISK);
-		break;
-	case LA_FILE:
-		a->ref = use_name(p, NS_FILE);
-		break;
-	case LA_PIPE:
-		a->ref = use_name(p, NS_PIPE);
-		break;
-	case LA_UFFD:
-		a->ref = use_name(p, NS_UFFD);
 		break;
 	case LA_HANDLE:
 		parse_handle(p, a, litmus_op_info(op->kind), ai, nr_ops);
