@@ -777,11 +777,34 @@ static void test_limits(void **state)
 	for (int i = 0; i <= LITMUS_MAX_DEPTH; i++)
 		sb_add(&b, "(*");
 	expect_error(&b, "comments nested more than 32 deep");
+	/*
+	 * A condition's height is limited, not its parentheses: a tree as high
+	 * as allowed, written with as few as possible, must survive the printer's
+	 * extra ones.  Only a flood of ( is refused for its own sake.
+	 */
+	b.len = 0;
+	sb_add(&b, "GUP lim\n{ disk d 512; mm a { } }\nP0@a { }\nP1@a { }\nexists ");
+	for (int i = 2; i < LITMUS_MAX_DEPTH; i++)	/* (...) is 2 high */
+		sb_add(&b, "~");
+	sb_add(&b, "(d = 0 /\\ true \\/ ~d = 1)\n");
+	assert_round_trip("lim", b.s, b.len);
+	b.len = 0;
+	sb_add(&b, "GUP lim\n{ disk d 512; mm a { } }\nP0@a { }\nP1@a { }\nexists ");
+	for (int i = 0; i < LITMUS_MAX_DEPTH; i++)
+		sb_add(&b, "~");
+	sb_add(&b, "d = 0\n");
+	assert_round_trip("lim", b.s, b.len);
 	b.len = 0;
 	sb_add(&b, "GUP lim\n{ mm a { } }\nP0@a { }\nP1@a { }\nexists ");
 	for (int i = 0; i <= LITMUS_MAX_DEPTH; i++)
-		sb_add(&b, "~(");
+		sb_add(&b, "~");
+	sb_add(&b, "true\n");
 	expect_error(&b, "condition nested more than 32 deep");
+	b.len = 0;
+	sb_add(&b, "GUP lim\n{ mm a { } }\nP0@a { }\nP1@a { }\nexists ");
+	for (int i = 0; i <= LITMUS_MAX_NEST; i++)
+		sb_add(&b, "(");
+	expect_error(&b, "more than 128 parentheses and negations open");
 	b.len = 0;
 	sb_add(&b, "GUP lim\n{ mm a { } }\nP0@a { }\nP1@a { }\nexists (true");
 	for (int i = 0; i < LITMUS_MAX_COND; i++)

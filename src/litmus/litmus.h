@@ -35,7 +35,9 @@
 #define LITMUS_MAX_DECLS	16		/* disks, files, pipes, uffds, mms,
 						 * regions of one mm: each           */
 #define LITMUS_MAX_EXPECT	16		/* policy=Observation entries        */
-#define LITMUS_MAX_DEPTH	32		/* nesting of ( and ~, and comments  */
+#define LITMUS_MAX_DEPTH	32		/* height of a condition's tree, and
+						 * nesting of comments               */
+#define LITMUS_MAX_NEST		128		/* ( and ~ open at once (the stack)  */
 #define LITMUS_MAX_COND		256		/* nodes of one condition            */
 
 /*

@@ -51,6 +51,7 @@ struct parser {
 	unsigned released_line[LITMUS_MAX_OPS];	/* 0: not released */
 
 	unsigned cond_nodes;
+	unsigned nest;		/* ( and ~ open */
 };
 
 /* ---- small helpers ----------------------------------------------------------------- */
@@ -1165,7 +1166,28 @@ static void parse_loc(struct parser *p, struct litmus_loc *loc)
 		loc->off = expect(p, T_INT, "an offset after '+'").num;
 }
 
-static const struct litmus_cond *parse_or(struct parser *p, unsigned depth);
+/*
+ * Conditions are limited by the height of their tree, not by how they are
+ * written: the printer adds parentheses the source could leave out (around
+ * the outermost condition, an atom under ~, an /\ inside \/), and whatever it
+ * prints must parse again.  A tree of height h prints with at most 2h + 3
+ * levels of ( and ~, well under LITMUS_MAX_NEST, which only guards the stack
+ * against (((((...
+ */
+static const struct litmus_cond *parse_or(struct parser *p, unsigned *height);
+
+static unsigned check_height(struct parser *p, struct litmus_pos pos, unsigned height)
+{
+	if (height > LITMUS_MAX_DEPTH)
+		fail(p, pos, "condition nested more than %d deep", LITMUS_MAX_DEPTH);
+	return height;
+}
+
+static void enter(struct parser *p, struct litmus_pos pos)
+{
+	if (++p->nest > LITMUS_MAX_NEST)
+		fail(p, pos, "more than %d parentheses and negations open", LITMUS_MAX_NEST);
+}
 
 /* LOC (= | !=) VALUE */
 static const struct litmus_cond *parse_atom(struct parser *p)
@@ -1185,26 +1207,29 @@ static const struct litmus_cond *parse_atom(struct parser *p)
 	return c;
 }
 
-static const struct litmus_cond *parse_unary(struct parser *p, unsigned depth)
+static const struct litmus_cond *parse_unary(struct parser *p, unsigned *height)
 {
-	const struct tok *t = peek(p);
-	struct litmus_pos pos = t->pos;
+	struct litmus_pos pos = peek(p)->pos;
+	const struct litmus_cond *c;
 
-	if (depth > LITMUS_MAX_DEPTH)
-		fail(p, pos, "condition nested more than %d deep", LITMUS_MAX_DEPTH);
+	*height = 0;
 	if (accept(p, T_TILDE)) {
-		struct litmus_cond *c = new_cond(p, pos, LC_NOT);
+		struct litmus_cond *n = new_cond(p, pos, LC_NOT);
 		const struct litmus_cond **kid = lx_alloc(&p->lx, 1, sizeof(*kid));
 
-		*kid = parse_unary(p, depth + 1);
-		c->kids = kid;
-		c->nr_kids = 1;
-		return c;
+		enter(p, pos);
+		*kid = parse_unary(p, height);
+		p->nest--;
+		*height = check_height(p, pos, *height + 1);
+		n->kids = kid;
+		n->nr_kids = 1;
+		return n;
 	}
 	if (accept(p, T_LPAREN)) {
-		const struct litmus_cond *c = parse_or(p, depth + 1);
-
+		enter(p, pos);
+		c = parse_or(p, height);
 		expect(p, T_RPAREN, "')' or a connective (/\\ or \\/)");
+		p->nest--;
 		return c;
 	}
 	if (accept_word(p, "true"))
@@ -1215,16 +1240,16 @@ static const struct litmus_cond *parse_unary(struct parser *p, unsigned depth)
 }
 
 /* kid { CONN kid }, as one n-ary node when there are several. */
-static const struct litmus_cond *parse_chain(struct parser *p, unsigned depth,
-					     enum litmus_cond_kind kind)
+static const struct litmus_cond *parse_chain(struct parser *p, enum litmus_cond_kind kind,
+					     unsigned *height)
 {
 	struct litmus_pos pos = peek(p)->pos;
 	enum tok_kind conn = kind == LC_OR ? T_OR : T_AND;
 	const struct litmus_cond *first, **kids = NULL;
 	struct litmus_cond *c;
-	unsigned nr = 0, cap = 0;
+	unsigned nr = 0, cap = 0, h;
 
-	first = kind == LC_OR ? parse_chain(p, depth, LC_AND) : parse_unary(p, depth);
+	first = kind == LC_OR ? parse_chain(p, LC_AND, height) : parse_unary(p, height);
 	if (!peek_is(p, conn))
 		return first;
 	c = new_cond(p, pos, kind);
@@ -1232,16 +1257,26 @@ static const struct litmus_cond *parse_chain(struct parser *p, unsigned depth,
 	kids[nr++] = first;
 	while (accept(p, conn)) {
 		kids = grow(p, kids, nr, &cap, sizeof(*kids));
-		kids[nr++] = kind == LC_OR ? parse_chain(p, depth, LC_AND) : parse_unary(p, depth);
+		kids[nr++] = kind == LC_OR ? parse_chain(p, LC_AND, &h) : parse_unary(p, &h);
+		if (h > *height)
+			*height = h;
 	}
+	*height = check_height(p, pos, *height + 1);
 	c->kids = kids;
 	c->nr_kids = nr;
 	return c;
 }
 
-static const struct litmus_cond *parse_or(struct parser *p, unsigned depth)
+static const struct litmus_cond *parse_or(struct parser *p, unsigned *height)
 {
-	return parse_chain(p, depth, LC_OR);
+	return parse_chain(p, LC_OR, height);
+}
+
+static const struct litmus_cond *parse_cond(struct parser *p)
+{
+	unsigned height;
+
+	return parse_or(p, &height);
 }
 
 /* [ filter COND ] ( exists | ~exists | forall ) COND EOF */
@@ -1254,7 +1289,7 @@ static void parse_final(struct parser *p)
 		fail(p, t.pos, "a test has %d to %d threads, this one %u", LITMUS_MIN_THREADS,
 		     LITMUS_MAX_THREADS, T->nr_threads);
 	if (tok_is(&t, "filter")) {
-		T->filter = parse_or(p, 0);
+		T->filter = parse_cond(p);
 		t = next(p);
 	}
 	T->quant_pos = t.pos;
@@ -1268,7 +1303,7 @@ static void parse_final(struct parser *p)
 	} else {
 		fail_expected(p, &t, "the final condition (exists, ~exists or forall)");
 	}
-	T->cond = parse_or(p, 0);
+	T->cond = parse_cond(p);
 	t = next(p);
 	if (t.kind != T_EOF) {
 		char buf[48];
