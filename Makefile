@@ -8,6 +8,8 @@
 #   make install        PREFIX=/usr/local DESTDIR=
 #   make check-install  install into a scratch DESTDIR, link a program against it
 #   make check-exports  every global symbol of libgup.so / libgup.a is gup_*
+#   make fuzz           build the litmus parser's libFuzzer target (clang)
+#   make fuzz-run       run it for FUZZ_TIME seconds (default 60)
 #
 # Sources are found by wildcard:
 #   src/*.c src/*/*.c       the library
@@ -306,6 +308,37 @@ check-install: libs tool
 	LD_LIBRARY_PATH=$$libdir ./prog-dynamic; \
 	./prog-static; \
 	echo "check-install: OK (installed tree in $(CI_DIR)/root)"
+
+# ---------------------------------------------------------------------------
+# Fuzzing: not part of all or check (it needs clang's libFuzzer and time).
+# The parser's sources are compiled straight into the target, with the
+# sanitizers; the corpus grows in $(BUILD)/fuzz/corpus, seeded from the tests'
+# litmus files, and every crash is written to fuzz/crashers/, which
+# test_litmus_parse replays in every `make check`.
+
+FUZZ_CC    ?= clang
+FUZZ_TIME  ?= 60
+FUZZ_BIN   := $(BUILD)/fuzz/litmus_parse_fuzz
+# The front end only (the interpreter, when it comes, needs the whole engine).
+FUZZ_SRCS  := fuzz/litmus_parse_fuzz.c $(addprefix src/litmus/,lex.c ops.c parse.c print.c) \
+	      src/policy/policy.c
+
+.PHONY: fuzz fuzz-run
+
+fuzz: $(FUZZ_BIN)
+
+$(FUZZ_BIN): $(FUZZ_SRCS) $(wildcard src/litmus/*.h) src/policy/policy.h
+	$(call msg,FUZZ,$@)
+	@mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(BASE_CPPFLAGS) -std=c11 $(WARNFLAGS) -g -O1 \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ $(FUZZ_SRCS)
+
+fuzz-run: $(FUZZ_BIN)
+	@mkdir -p $(BUILD)/fuzz/corpus fuzz/crashers
+	$(FUZZ_BIN) -max_total_time=$(FUZZ_TIME) -dict=fuzz/litmus.dict \
+		-artifact_prefix=fuzz/crashers/ -print_final_stats=1 \
+		$(BUILD)/fuzz/corpus tests/litmus tests/litmus-syntax
 
 # ---------------------------------------------------------------------------
 # Install
