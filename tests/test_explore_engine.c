@@ -197,11 +197,33 @@ static void test_r1_new_policy_never_loses(void **state)
 	assert_true(r.kept > 0);
 }
 
+/*
+ * A regression replay: at preemption bound 3 the explorer found do_wp_page taking
+ * its copy's reference on a page read from the PTE without the PT lock, after a
+ * COW and the child's exit had freed it (refcount underflow, a BUG).  The
+ * schedule is tied to the engine's points as they are: if the engine changes,
+ * the replay stops matching (-EINVAL or -EPROTO) and this test says so; find a
+ * new one with a bound-3 run (docs/explore.md).
+ */
+static void test_r1_replay_wp_page_race(void **state)
+{
+	struct r1 r = { .policy = "linux-2.6.29" };
+	struct explore_config cfg = { .strategy = EXPLORE_REPLAY,
+				      .replay = "0:14,1:65,0:4,1:24,0:14,2:87,1:3370,0:22" };
+	struct explore_stats st;
+
+	(void)state;
+	assert_int_equal(explore_run(&cfg, &r1_ops, &r, &st), 0);
+	assert_int_equal(st.execs, 1);
+	assert_int_equal(r.lost + r.kept, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_r1_old_policy_loses),
 		cmocka_unit_test(test_r1_new_policy_never_loses),
+		cmocka_unit_test(test_r1_replay_wp_page_race),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

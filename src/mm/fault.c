@@ -212,8 +212,9 @@ static unsigned do_file_fault(struct vm_fault *vmf)
 
 /*
  * wp_page_copy - give this mapping its own copy of @old (NULL: the zero page).
- * Entered without the PT lock; the copy is made unlocked, then installed only if
- * the PTE is unchanged.  Unshare maps the copy R/O (linux_anchor 1.10).
+ * Entered without the PT lock and with a reference on @old (the caller's, which
+ * it keeps); the copy is made unlocked, then installed only if the PTE is
+ * unchanged.  Unshare maps the copy R/O (linux_anchor 1.10).
  */
 static unsigned wp_page_copy(struct vm_fault *vmf, struct page *old)
 {
@@ -223,12 +224,8 @@ static unsigned wp_page_copy(struct vm_fault *vmf, struct page *old)
 	uint64_t entry, pte;
 	bool mapped_old;
 
-	if (old)
-		get_page(old);	/* keep it while we copy without the PT lock */
 	new = alloc_page(w, GFP_MOVABLE | (old ? 0 : GFP_ZERO));
 	if (!new) {
-		if (old)
-			put_page(w, old);
 		count_task_event(w, vmf->task, GUP_STAT_FAULT_OOM);
 		return VM_FAULT_OOM;
 	}
@@ -245,8 +242,6 @@ static unsigned wp_page_copy(struct vm_fault *vmf, struct page *old)
 	if (!pte_same_locked(vmf)) {
 		spin_unlock(&vmf->pt->ptl);
 		discard_new_page(w, new);
-		if (old)
-			put_page(w, old);
 		return 0;	/* someone else resolved it; the access retries */
 	}
 	/* ptep_clear_flush: no task may keep using the old page through its TLB. */
@@ -262,8 +257,8 @@ static unsigned wp_page_copy(struct vm_fault *vmf, struct page *old)
 
 	if (!mapped_old)	/* the zero page, or nothing, became a counted page */
 		add_mm_rss_task(vmf->mm, vmf->task, 1);
-	if (old)
-		page_ref_sub(w, old, mapped_old ? 2 : 1);	/* its mapping's ref, and ours */
+	if (mapped_old)
+		put_page(w, old);	/* the mapping's reference; the caller drops its own */
 	if (!old)
 		count_task_event(w, vmf->task, GUP_STAT_COW_ZERO);
 	count_task_event(w, vmf->task, unshare ? GUP_STAT_UNSHARE_COPY : GUP_STAT_COW_COPY);
@@ -362,6 +357,7 @@ static unsigned do_wp_page(struct vm_fault *vmf)
 {
 	struct gup_vma *vma = vmf->vma;
 	struct page *page = vm_normal_page(vma, vmf->address, vmf->orig_pte);
+	unsigned ret;
 
 	count_task_event(vmf->w, vmf->task, (vmf->flags & FAULT_FLAG_UNSHARE) ? GUP_STAT_FAULT_UNSHARE
 								 : GUP_STAT_FAULT_WP);
@@ -369,18 +365,27 @@ static unsigned do_wp_page(struct vm_fault *vmf)
 		return handle_userfault(vmf, VM_UFFD_WP);
 	if (vma->vm_flags & (VM_SHARED | VM_MAYSHARE))
 		return wp_page_shared(vmf, page);
-	if (page && PageAnon(page)) {
-		spin_lock(&vmf->pt->ptl);
-		if (!pte_same_locked(vmf)) {
-			spin_unlock(&vmf->pt->ptl);
-			return 0;
-		}
-		if (wp_can_reuse_anon(vmf->w, page))
-			return wp_page_reuse(vmf, page);	/* unlocks */
+	/*
+	 * @page came from a PTE read without the PT lock: only under it, with the PTE
+	 * unchanged, is @page still mapped and so still alive.  Decide there, and
+	 * take the copy's reference there.  (Found by the explorer: a COW and a
+	 * child's exit freed the page between the read and an unlocked get_page.)
+	 */
+	spin_lock(&vmf->pt->ptl);
+	if (!pte_same_locked(vmf)) {
 		spin_unlock(&vmf->pt->ptl);
+		return 0;
 	}
+	if (page && PageAnon(page) && wp_can_reuse_anon(vmf->w, page))
+		return wp_page_reuse(vmf, page);	/* unlocks */
+	if (page)
+		get_page(page);
+	spin_unlock(&vmf->pt->ptl);
 	/* Shared anon page, zero page, or a page-cache page in a private mapping. */
-	return wp_page_copy(vmf, page);
+	ret = wp_page_copy(vmf, page);
+	if (page)
+		put_page(vmf->w, page);
+	return ret;
 }
 
 /* ---- dispatch ---- */
