@@ -124,7 +124,6 @@ static void dma_worker(void *arg)
 		struct gup_dio *req = dma_dequeue(e, &exit);
 
 		if (req) {
-			WRITE_ONCE(req->state, (uint32_t)DIO_RUNNING);
 			dio_complete(req, dio_transfer(req));
 		} else if (!exit) {
 			wait_event_fn(&e->work_wait, dma_has_work, e, NULL);

@@ -80,7 +80,7 @@ void io_set_page_dirty_lock(struct page *page);
 struct dma_engine;
 
 /* A request's life: queued -> running -> done (then reaped by gup_dio_wait). */
-enum dio_state { DIO_QUEUED, DIO_RUNNING, DIO_DONE };
+enum dio_state { DIO_QUEUED, DIO_DONE };	/* running is not a state anyone asks about */
 
 /*
  * struct gup_dio - one transfer.  Built by the submitter, which alone touches it
