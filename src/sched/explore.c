@@ -177,6 +177,18 @@ static struct explorer *ex_self(void)
 	return h && h->coop == &explore_coop ? h->arg : NULL;
 }
 
+static void sched_flush_run(struct explorer *ex);
+
+const char *explore_schedule_so_far(void)
+{
+	struct explorer *ex = ex_self();
+
+	if (!ex)
+		return NULL;
+	sched_flush_run(ex);	/* later steps start a new run: the string stays valid */
+	return ex->sched ? ex->sched : "";
+}
+
 int explore_current_actor(void)
 {
 	struct explorer *ex = ex_self();

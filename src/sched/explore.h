@@ -93,6 +93,13 @@ struct explore_stats {
 int explore_run(const struct explore_config *cfg, const struct explore_ops *ops, void *arg,
 		struct explore_stats *stats);
 
+/*
+ * The schedule of the execution running now, as far as it got (for a report when
+ * the engine stops on a BUG: replay it to see the same run), or NULL outside
+ * explore_run.
+ */
+const char *explore_schedule_so_far(void);
+
 /* The actor running now (0, 1, ... in order of creation), or -1 outside one. */
 int explore_current_actor(void);
 
