@@ -362,6 +362,7 @@ static unsigned do_wp_page(struct vm_fault *vmf)
 {
 	struct gup_vma *vma = vmf->vma;
 	struct page *page = vm_normal_page(vma, vmf->address, vmf->orig_pte);
+	unsigned ret;
 
 	count_task_event(vmf->w, vmf->task, (vmf->flags & FAULT_FLAG_UNSHARE) ? GUP_STAT_FAULT_UNSHARE
 								 : GUP_STAT_FAULT_WP);
@@ -369,18 +370,27 @@ static unsigned do_wp_page(struct vm_fault *vmf)
 		return handle_userfault(vmf, VM_UFFD_WP);
 	if (vma->vm_flags & (VM_SHARED | VM_MAYSHARE))
 		return wp_page_shared(vmf, page);
-	if (page && PageAnon(page)) {
-		spin_lock(&vmf->pt->ptl);
-		if (!pte_same_locked(vmf)) {
-			spin_unlock(&vmf->pt->ptl);
-			return 0;
-		}
-		if (wp_can_reuse_anon(vmf->w, page))
-			return wp_page_reuse(vmf, page);	/* unlocks */
+	if (!page)
+		return wp_page_copy(vmf, NULL);		/* the zero page */
+	spin_lock(&vmf->pt->ptl);
+	if (!pte_same_locked(vmf)) {
 		spin_unlock(&vmf->pt->ptl);
+		return 0;
 	}
-	/* Shared anon page, zero page, or a page-cache page in a private mapping. */
-	return wp_page_copy(vmf, page);
+	if (PageAnon(page) && wp_can_reuse_anon(vmf->w, page))
+		return wp_page_reuse(vmf, page);	/* unlocks */
+	/*
+	 * A shared anon page, or a page-cache page in a private mapping: copy it.
+	 * The reference is taken while the PTE still maps the page, under the PT
+	 * lock; taken after the unlock it could land on a page another COW fault,
+	 * an unshare or a truncate has just freed (the explorer found this with
+	 * R2: the parent's store, the pin's unshare and the child's store).
+	 */
+	get_page(page);
+	spin_unlock(&vmf->pt->ptl);
+	ret = wp_page_copy(vmf, page);
+	put_page(vmf->w, page);
+	return ret;
 }
 
 /* ---- dispatch ---- */
