@@ -241,36 +241,25 @@ static void test_replay_reproduces_witness(void **state)
 
 /* ---- the condition ---------------------------------------------------------------------- */
 
+/* A store and a load of the same bytes, in either order. */
+#define STORE_LOAD							\
+	"{\n"								\
+	"	mm parent {\n"						\
+	"		buf: anon private rw 4096 = 0x00*4096;\n"		\
+	"	}\n"							\
+	"}\n"								\
+	"P0@parent {\n"							\
+	"	store(buf, 0x11*8);\n"					\
+	"}\n"								\
+	"P1@parent {\n"							\
+	"	r = load(buf, 8);\n"					\
+	"}\n"
+
 static const char forall_text[] =
-	"GUP t-forall\n"
-	"{\n"
-	"	mm parent {\n"
-	"		buf: anon private rw 4096 = 0x00*4096;\n"
-	"	}\n"
-	"}\n"
-	"P0@parent {\n"
-	"	store(buf, 0x11*8);\n"
-	"}\n"
-	"P1@parent {\n"
-	"	r = load(buf, 8);\n"
-	"}\n"
-	"forall (P1:r = 0x11*8 \\/ P1:r = 0x00*8)\n";
+	"GUP t-forall\n" STORE_LOAD "forall (P1:r = 0x11*8 \\/ P1:r = 0x00*8)\n";
 
 static const char filter_text[] =
-	"GUP t-filter\n"
-	"{\n"
-	"	mm parent {\n"
-	"		buf: anon private rw 4096 = 0x00*4096;\n"
-	"	}\n"
-	"}\n"
-	"P0@parent {\n"
-	"	store(buf, 0x11*8);\n"
-	"}\n"
-	"P1@parent {\n"
-	"	r = load(buf, 8);\n"
-	"}\n"
-	"filter (P1:r = 0x11*8)\n"
-	"exists (parent:buf = 0x11*8)\n";
+	"GUP t-filter\n" STORE_LOAD "filter (P1:r = 0x11*8)\nexists (parent:buf = 0x11*8)\n";
 
 /* The buffer is unmapped in every execution: its memory is gone. */
 static const char gone_text[] =

@@ -47,14 +47,7 @@ struct xrun *xrun_alloc(struct runner *r)
 		spin_lock_init(&x->mms[i].lock);
 	x->report = ok ? open_memstream(&x->report_buf, &x->report_len) : NULL;
 	if (!x->report) {
-		for (unsigned i = 0; i < t->nr_threads; i++)
-			free(x->threads[i].ops);
-		free(x->disks);
-		free(x->files);
-		free(x->pipes);
-		free(x->uffds);
-		free(x->mms);
-		free(x);
+		xrun_free(x);
 		return NULL;
 	}
 	return x;
@@ -65,7 +58,7 @@ void xrun_free(struct xrun *x)
 	const struct litmus_test *t = x->r->t;
 
 	for (unsigned i = 0; i < t->nr_threads; i++) {
-		for (unsigned j = 0; j < t->threads[i].nr_ops; j++) {
+		for (unsigned j = 0; x->threads[i].ops && j < t->threads[i].nr_ops; j++) {
 			free(x->threads[i].ops[j].val.bytes);
 			free(x->threads[i].ops[j].h.pages);
 		}

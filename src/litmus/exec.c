@@ -87,6 +87,19 @@ static void set_bytes(struct rop *ro, uint8_t *buf, int64_t n)
 	ro->val.len = (size_t)n;
 }
 
+/* The result of an operation that acquires a handle: failed, it holds nothing. */
+static void set_acquired(struct rop *ro, int err)
+{
+	if (err) {
+		ro->h.dio = NULL;
+		ro->h.fb = NULL;
+		ro->h.mr = NULL;
+		ro->h.lease = NULL;
+	}
+	ro->h.err = err;
+	set_int(ro, err);
+}
+
 /* A buffer for @len bytes read; NULL (and an -ENOMEM result) if there is none. */
 static uint8_t *read_buf(struct rop *ro, uint64_t len)
 {
@@ -412,10 +425,7 @@ static void op_dio(struct rthread *th, const struct litmus_op *op, struct rop *r
 	int err = gup_dio_submit(th->task, th->x->disks[op->args[0].ref], dir,
 				 op->args[1].num, &iov, 1, &ro->h.dio);
 
-	if (err)
-		ro->h.dio = NULL;
-	ro->h.err = err;
-	set_int(ro, err);
+	set_acquired(ro, err);
 }
 
 static void op_wait(struct rthread *th, const struct litmus_op *op, struct rop *ro)
@@ -435,10 +445,7 @@ static void op_fixed_register(struct rthread *th, const struct litmus_op *op, st
 	struct gup_iovec iov = { arg_addr(th, op, 0), op->args[1].num };
 	int err = gup_fixed_buffers_register(th->task, &iov, 1, &ro->h.fb);
 
-	if (err)
-		ro->h.fb = NULL;
-	ro->h.err = err;
-	set_int(ro, err);
+	set_acquired(ro, err);
 }
 
 static void op_fixed_io(struct rthread *th, const struct litmus_op *op, struct rop *ro)
@@ -451,10 +458,7 @@ static void op_fixed_io(struct rthread *th, const struct litmus_op *op, struct r
 		err = gup_dio_submit_fixed(fb, 0, op->args[1].num, op->args[2].num,
 					   th->x->disks[op->args[3].ref], dir,
 					   op->args[4].num, &ro->h.dio);
-	if (err)
-		ro->h.dio = NULL;
-	ro->h.err = err;
-	set_int(ro, err);
+	set_acquired(ro, err);
 }
 
 static void op_fixed_unregister(struct rthread *th, const struct litmus_op *op, struct rop *ro)
@@ -505,10 +509,7 @@ static void op_rdma_reg(struct rthread *th, const struct litmus_op *op, struct r
 	int err = gup_rdma_reg_mr(th->task, arg_addr(th, op, 0), op->args[1].num,
 				  (unsigned)op->args[2].num, &ro->h.mr);
 
-	if (err)
-		ro->h.mr = NULL;
-	ro->h.err = err;
-	set_int(ro, err);
+	set_acquired(ro, err);
 }
 
 static void op_rdma_read(struct rthread *th, const struct litmus_op *op, struct rop *ro)
@@ -613,12 +614,9 @@ static void op_lease_pin(struct rthread *th, const struct litmus_op *op, struct 
 	init_private_u64(&h->lease_held, 1);	/* before a break can see it */
 	err = gup_lease_pin(th->task, arg_file(th, op), arg_addr(th, op, 1), op->args[2].num,
 			    (unsigned)op->args[3].num, lease_broken, h, &h->lease);
-	if (err) {
+	if (err)
 		init_private_u64(&h->lease_held, 0);
-		h->lease = NULL;
-	}
-	h->err = err;
-	set_int(ro, err);
+	set_acquired(ro, err);
 }
 
 static void op_lease_release(struct rthread *th, const struct litmus_op *op, struct rop *ro)

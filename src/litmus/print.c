@@ -262,17 +262,21 @@ static void print_thread(FILE *f, const struct litmus_test *t, const struct litm
 
 /* ---- conditions --------------------------------------------------------------------------- */
 
+void litmus_print_int(FILE *f, int64_t v)
+{
+	const char *name = v < 0 && v > -4096 ? litmus_errno_name(-v) : NULL;
+
+	if (name)
+		fprintf(f, "-%s", name);
+	else
+		fprintf(f, "%" PRId64, v);
+}
+
 static void print_value(FILE *f, const struct litmus_test *t, const struct litmus_value *v)
 {
-	const char *name;
-
 	switch (v->kind) {
 	case LV_INT:
-		name = v->num < 0 && v->num > -4096 ? litmus_errno_name(-v->num) : NULL;
-		if (name)
-			fprintf(f, "-%s", name);
-		else
-			fprintf(f, "%" PRId64, v->num);
+		litmus_print_int(f, v->num);
 		break;
 	case LV_BYTES:
 		print_pattern(f, &v->pat);

@@ -246,8 +246,6 @@ static void print_addr(FILE *f, const struct runner *r, uint64_t addr)
 
 static void print_val(FILE *f, const struct runner *r, const struct rval *v)
 {
-	const char *name;
-
 	switch (v->kind) {
 	case RV_UNSET:
 		fputs("unset", f);
@@ -256,11 +254,7 @@ static void print_val(FILE *f, const struct runner *r, const struct rval *v)
 		fputs("gone", f);
 		break;
 	case RV_INT:
-		name = v->num < 0 && v->num > -4096 ? litmus_errno_name(-v->num) : NULL;
-		if (name)
-			fprintf(f, "-%s", name);
-		else
-			fprintf(f, "%" PRId64, v->num);
+		litmus_print_int(f, v->num);
 		break;
 	case RV_ADDR:
 		print_addr(f, r, (uint64_t)v->num);
