@@ -99,6 +99,26 @@ static void text_block(FILE *f, const char *text)
 	}
 }
 
+/* "[b,e]": where an operation started and returned in the execution's order. */
+static const char *op_span(const struct litmus_trace_op *o, char *buf, size_t size)
+{
+	if (!o->begin)
+		snprintf(buf, size, "[-]");
+	else if (!o->end)
+		snprintf(buf, size, "[%u,-]", o->begin);
+	else
+		snprintf(buf, size, "[%u,%u]", o->begin, o->end);
+	return buf;
+}
+
+/* Why an operation has no result in a stuck execution, or NULL. */
+static const char *op_stopped(const struct litmus_trace_op *o)
+{
+	if (!o->begin)
+		return "never ran";
+	return o->end ? NULL : "did not return";
+}
+
 static void text_trace(FILE *f, const struct litmus_result *r, const struct litmus_trace *tr)
 {
 	const struct litmus_test *t = r->test;
@@ -115,20 +135,12 @@ static void text_trace(FILE *f, const struct litmus_result *r, const struct litm
 			const struct litmus_trace_op *o = &tr->ops[i][j];
 			char span[32];
 
-			if (!o->begin)
-				snprintf(span, sizeof(span), "[-]");
-			else if (!o->end)
-				snprintf(span, sizeof(span), "[%u,-]", o->begin);
-			else
-				snprintf(span, sizeof(span), "[%u,%u]", o->begin, o->end);
-			fprintf(f, "  P%u@%-10s %-9s %s", i, t->mms[th->mm].name, span,
-				r->op_text[i][j]);
-			if (!o->begin)
-				fputs("  (never ran)", f);
-			else if (!o->end)
-				fputs("  (did not return)", f);
-			else if (o->value)
+			fprintf(f, "  P%u@%-10s %-9s %s", i, t->mms[th->mm].name,
+				op_span(o, span, sizeof(span)), r->op_text[i][j]);
+			if (o->value)
 				fprintf(f, " -> %s", o->value);
+			else if (op_stopped(o))
+				fprintf(f, "  (%s)", op_stopped(o));
 			fputc('\n', f);
 		}
 	}
@@ -347,19 +359,16 @@ static void dot_lanes(FILE *f, const struct litmus_result *r, const struct litmu
 			t->mms[th->mm].name, tr->actor[i]);
 		for (unsigned j = 0; j < th->nr_ops; j++) {
 			const struct litmus_trace_op *o = &tr->ops[i][j];
-			char head[48];
+			char span[32];
 
-			if (!o->begin)
-				snprintf(head, sizeof(head), "never ran");
-			else if (!o->end)
-				snprintf(head, sizeof(head), "%u: did not return", o->begin);
-			else
-				snprintf(head, sizeof(head), "%u-%u", o->begin, o->end);
-			fprintf(f, "    p%u_%u [label=\"%s\\n", i, j, head);
+			fprintf(f, "    p%u_%u [label=\"%s\\n", i, j, op_span(o, span, sizeof(span)));
 			dot_esc(f, r->op_text[i][j]);
+			fputs("\\n", f);
 			if (o->value) {
-				fputs("\\n-> ", f);
+				fputs("-> ", f);
 				dot_esc(f, o->value);
+			} else {
+				fputs(op_stopped(o) ? op_stopped(o) : "", f);
 			}
 			fputs("\"];\n", f);
 			if (j)
@@ -369,39 +378,40 @@ static void dot_lanes(FILE *f, const struct litmus_result *r, const struct litmu
 	}
 }
 
-/* The last op of @lane that returned before @begin, or -1. */
-static int returned_before(const struct litmus_trace *tr, const struct litmus_thread *th,
-			   unsigned lane, unsigned begin)
+/* Did some operation start after @a returned and return before @b started? */
+static bool op_between(const struct litmus_test *t, const struct litmus_trace *tr,
+		       const struct litmus_trace_op *a, const struct litmus_trace_op *b)
 {
-	int last = -1;
+	for (unsigned i = 0; i < t->nr_threads; i++)
+		for (unsigned j = 0; j < t->threads[i].nr_ops; j++) {
+			const struct litmus_trace_op *c = &tr->ops[i][j];
 
-	for (unsigned j = 0; j < th->nr_ops; j++)
-		if (tr->ops[lane][j].end && tr->ops[lane][j].end < begin)
-			last = (int)j;
-	return last;
+			if (c->begin > a->end && c->end && c->end < b->begin)
+				return true;
+		}
+	return false;
 }
 
-/* Dashed edges: an operation returned before another began (the observed order). */
+/*
+ * Dashed edges: @a returned before @b started, in different threads - the
+ * observed order - leaving out what a path through a third operation implies.
+ */
 static void dot_order(FILE *f, const struct litmus_result *r, const struct litmus_trace *tr)
 {
 	const struct litmus_test *t = r->test;
 
-	for (unsigned j = 0; j < t->nr_threads; j++) {
-		for (unsigned b = 0; b < t->threads[j].nr_ops; b++) {
-			unsigned begin = tr->ops[j][b].begin;
+	for (unsigned i = 0; i < t->nr_threads; i++)
+		for (unsigned a = 0; a < t->threads[i].nr_ops; a++)
+			for (unsigned j = 0; j < t->nr_threads; j++)
+				for (unsigned b = 0; j != i && b < t->threads[j].nr_ops; b++) {
+					const struct litmus_trace_op *oa = &tr->ops[i][a];
+					const struct litmus_trace_op *ob = &tr->ops[j][b];
 
-			if (!begin)
-				continue;
-			for (unsigned i = 0; i < t->nr_threads; i++) {
-				int a = i == j ? -1 : returned_before(tr, &t->threads[i], i, begin);
-
-				/* Implied by an edge into the op before b? */
-				if (a < 0 || (b && tr->ops[j][b - 1].begin > tr->ops[i][a].end))
-					continue;
-				fprintf(f, "  p%u_%d -> p%u_%u [style=dashed];\n", i, a, j, b);
-			}
-		}
-	}
+					if (!oa->end || !ob->begin || oa->end > ob->begin ||
+					    op_between(t, tr, oa, ob))
+						continue;
+					fprintf(f, "  p%u_%u -> p%u_%u [style=dashed];\n", i, a, j, b);
+				}
 }
 
 int litmus_report_dot(FILE *f, const struct litmus_result *r)
