@@ -53,7 +53,7 @@ void litmus_usage(FILE *f)
 	      "      --no-por          DFS without partial-order reduction\n"
 	      "      --random N        N random walks instead of DFS\n"
 	      "      --pct N           N PCT walks (--depth D, default 3)\n"
-	      "      --seed S          seed of --random and --pct (default 1)\n"
+	      "      --seed S          seed of --random and --pct (default 0)\n"
 	      "      --replay STRING   run one schedule and print its trace\n"
 	      "      --max-execs N     stop after N executions\n"
 	      "      --max-steps N     choice points an execution may take (default 1000000)\n",
