@@ -268,6 +268,17 @@ GUP_API int gup_world_destroy(struct gup_world *w)
 	return leaks;
 }
 
+void world_abandon(struct gup_world *w)
+{
+	/*
+	 * Every actor that could reach the world is gone for good (its coroutine
+	 * freed, never resumed), so nothing reads these again: no lock is taken,
+	 * no object is walked, the frames need no accounting.
+	 */
+	pgtable_pool_destroy(&w->pgtables);
+	frame_arena_destroy(&w->arena);
+}
+
 GUP_API const char *gup_world_policy(const struct gup_world *w)
 {
 	return w ? w->policy->name : NULL;

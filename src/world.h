@@ -95,4 +95,12 @@ static inline struct page *zero_page(struct gup_world *w)
 
 int world_check(struct gup_world *w, FILE *out);
 
+/*
+ * world_abandon - free the bulk of a world nobody will touch again: the explorer
+ * abandoned its execution with actors stuck inside the engine (explore.h), so it
+ * cannot be torn down (their locks are held, their tasks alive).  The frame arena
+ * and the page-table memory go; the small objects are leaked.
+ */
+void world_abandon(struct gup_world *w);
+
 #endif /* GUP_WORLD_H */

@@ -3,10 +3,12 @@
  * tools/gup.c - the `gup` command.
  *
  *   gup demo [--policy NAME] [--pages N]   a process writes, forks, both diverge
+ *   gup litmus [options] FILE|DIR...       run litmus tests (tools/litmus.c)
  *   gup policies                           list the policy presets
  *   gup help | --help | --version
  *
- * Uses the public API only.  Bad command lines print a message and exit 2.
+ * The demo uses the public API only; `litmus` uses the internal litmus front end
+ * and runner (src/litmus/).  Bad command lines print a message and exit 2.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,6 +16,8 @@
 #include <string.h>
 
 #include <gup/gup.h>
+
+#include "cmd.h"
 
 #define GUP_VERSION "0.1.0"
 
@@ -24,10 +28,13 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: %s <command> [options]\n"
 		"commands:\n"
-		"  demo [--policy NAME] [--pages N]  write, fork, diverge; print what happened\n"
+		"  demo [--policy NAME] [--pages N]  write, fork, diverge; print what happened\n",
+		prog);
+	litmus_usage(f);
+	fprintf(f,
 		"  policies                          list the policy presets\n"
 		"  help                              this text\n"
-		"options: --version\n", prog);
+		"options: --version\n");
 }
 
 static int bad_usage(const char *fmt, const char *arg)
@@ -236,6 +243,8 @@ int main(int argc, char **argv)
 		return bad_usage("%s", "missing command");
 	if (!strcmp(argv[1], "demo"))
 		return cmd_demo(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "litmus"))
+		return cmd_litmus(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "policies"))
 		return cmd_policies(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help")) {

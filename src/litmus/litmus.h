@@ -74,6 +74,18 @@ void litmus_free(struct litmus_test *t);
  */
 int litmus_print(FILE *f, const struct litmus_test *t);
 
+/*
+ * Pieces of the canonical text, for the runner's reports: an operation as
+ * written in its thread (`n = wait(rd)`, no indent, no `;`), a location
+ * (`parent:buf+512`), a condition (without the quantifier), an integer.
+ */
+void litmus_print_op(FILE *f, const struct litmus_test *t, const struct litmus_thread *th,
+		     const struct litmus_op *op);
+void litmus_print_loc(FILE *f, const struct litmus_test *t, const struct litmus_loc *l);
+void litmus_print_cond(FILE *f, const struct litmus_test *t, const struct litmus_cond *c);
+/* An integer as conditions write it: -EFAULT for a known errno, else decimal. */
+void litmus_print_int(FILE *f, int64_t v);
+
 /* ---- the operations' signatures --------------------------------------------- */
 
 /* A name for flag bits (or, with `single`, for one value of an enumeration). */

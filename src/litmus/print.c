@@ -230,12 +230,11 @@ static void print_arg(FILE *f, const struct litmus_test *t, const struct litmus_
 	}
 }
 
-static void print_op(FILE *f, const struct litmus_test *t, const struct litmus_thread *th,
+void litmus_print_op(FILE *f, const struct litmus_test *t, const struct litmus_thread *th,
 		     const struct litmus_op *op)
 {
 	const struct litmus_op_info *info = litmus_op_info(op->kind);
 
-	fputc('\t', f);
 	if (op->result)
 		fprintf(f, "%s = ", op->result);
 	fputs(info->name, f);
@@ -248,30 +247,36 @@ static void print_op(FILE *f, const struct litmus_test *t, const struct litmus_t
 		}
 		fputc(')', f);
 	}
-	fputs(";\n", f);
 }
 
 static void print_thread(FILE *f, const struct litmus_test *t, const struct litmus_thread *th)
 {
 	fprintf(f, "\nP%u@%s {\n", th->id, t->mms[th->mm].name);
-	for (unsigned i = 0; i < th->nr_ops; i++)
-		print_op(f, t, th, &th->ops[i]);
+	for (unsigned i = 0; i < th->nr_ops; i++) {
+		fputc('\t', f);
+		litmus_print_op(f, t, th, &th->ops[i]);
+		fputs(";\n", f);
+	}
 	fputs("}\n", f);
 }
 
 /* ---- conditions --------------------------------------------------------------------------- */
 
+void litmus_print_int(FILE *f, int64_t v)
+{
+	const char *name = v < 0 && v > -4096 ? litmus_errno_name(-v) : NULL;
+
+	if (name)
+		fprintf(f, "-%s", name);
+	else
+		fprintf(f, "%" PRId64, v);
+}
+
 static void print_value(FILE *f, const struct litmus_test *t, const struct litmus_value *v)
 {
-	const char *name;
-
 	switch (v->kind) {
 	case LV_INT:
-		name = v->num < 0 && v->num > -4096 ? litmus_errno_name(-v->num) : NULL;
-		if (name)
-			fprintf(f, "-%s", name);
-		else
-			fprintf(f, "%" PRId64, v->num);
+		litmus_print_int(f, v->num);
 		break;
 	case LV_BYTES:
 		print_pattern(f, &v->pat);
@@ -283,7 +288,7 @@ static void print_value(FILE *f, const struct litmus_test *t, const struct litmu
 	}
 }
 
-static void print_loc(FILE *f, const struct litmus_test *t, const struct litmus_loc *l)
+void litmus_print_loc(FILE *f, const struct litmus_test *t, const struct litmus_loc *l)
 {
 	switch (l->kind) {
 	case LL_MEM:
@@ -309,8 +314,6 @@ static bool is_connective(const struct litmus_cond *c)
 	return c->kind == LC_AND || c->kind == LC_OR;
 }
 
-static void print_cond(FILE *f, const struct litmus_test *t, const struct litmus_cond *c);
-
 /* @c where only a unary form may stand (under ~, or as a kid of a connective). */
 static void print_unary(FILE *f, const struct litmus_test *t, const struct litmus_cond *c,
 			bool under_not)
@@ -320,12 +323,12 @@ static void print_unary(FILE *f, const struct litmus_test *t, const struct litmu
 
 	if (paren)
 		fputc('(', f);
-	print_cond(f, t, c);
+	litmus_print_cond(f, t, c);
 	if (paren)
 		fputc(')', f);
 }
 
-static void print_cond(FILE *f, const struct litmus_test *t, const struct litmus_cond *c)
+void litmus_print_cond(FILE *f, const struct litmus_test *t, const struct litmus_cond *c)
 {
 	switch (c->kind) {
 	case LC_TRUE:
@@ -336,7 +339,7 @@ static void print_cond(FILE *f, const struct litmus_test *t, const struct litmus
 		break;
 	case LC_EQ:
 	case LC_NE:
-		print_loc(f, t, &c->loc);
+		litmus_print_loc(f, t, &c->loc);
 		fputs(c->kind == LC_EQ ? " = " : " != ", f);
 		print_value(f, t, &c->val);
 		break;
@@ -364,11 +367,11 @@ int litmus_print(FILE *f, const struct litmus_test *t)
 	fputc('\n', f);
 	if (t->filter) {
 		fputs("filter (", f);
-		print_cond(f, t, t->filter);
+		litmus_print_cond(f, t, t->filter);
 		fputs(")\n", f);
 	}
 	fprintf(f, "%s (", litmus_quant_name(t->quant));
-	print_cond(f, t, t->cond);
+	litmus_print_cond(f, t, t->cond);
 	fputs(")\n", f);
 	return ferror(f) ? -EIO : 0;
 }

@@ -365,26 +365,26 @@ static unsigned do_wp_page(struct vm_fault *vmf)
 		return handle_userfault(vmf, VM_UFFD_WP);
 	if (vma->vm_flags & (VM_SHARED | VM_MAYSHARE))
 		return wp_page_shared(vmf, page);
-	/*
-	 * @page came from a PTE read without the PT lock: only under it, with the PTE
-	 * unchanged, is @page still mapped and so still alive.  Decide there, and
-	 * take the copy's reference there.  (Found by the explorer: a COW and a
-	 * child's exit freed the page between the read and an unlocked get_page.)
-	 */
+	if (!page)
+		return wp_page_copy(vmf, NULL);		/* the zero page */
 	spin_lock(&vmf->pt->ptl);
 	if (!pte_same_locked(vmf)) {
 		spin_unlock(&vmf->pt->ptl);
 		return 0;
 	}
-	if (page && PageAnon(page) && wp_can_reuse_anon(vmf->w, page))
+	if (PageAnon(page) && wp_can_reuse_anon(vmf->w, page))
 		return wp_page_reuse(vmf, page);	/* unlocks */
-	if (page)
-		get_page(page);
+	/*
+	 * A shared anon page, or a page-cache page in a private mapping: copy it.
+	 * The reference is taken while the PTE still maps the page, under the PT
+	 * lock; taken after the unlock it could land on a page another COW fault,
+	 * an unshare or a truncate has just freed (the explorer found this with
+	 * R2: the parent's store, the pin's unshare and the child's store).
+	 */
+	get_page(page);
 	spin_unlock(&vmf->pt->ptl);
-	/* Shared anon page, zero page, or a page-cache page in a private mapping. */
 	ret = wp_page_copy(vmf, page);
-	if (page)
-		put_page(vmf->w, page);
+	put_page(vmf->w, page);
 	return ret;
 }
 

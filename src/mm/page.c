@@ -90,13 +90,18 @@ int frame_arena_init(struct frame_arena *a, size_t nr_frames, size_t nr_movable,
 	 * its vmemmap with PMDs): walkers that touch one struct page per page -
 	 * gup-fast, unpin, fork - otherwise take a host TLB miss every 64 pages,
 	 * a two-dimensional walk on a VM.  Fresh anonymous memory is zeroed.
+	 * Not for a small arena: a huge page would be 2 MiB to zero for a few KiB
+	 * of struct pages, and the explorer builds a small world per execution.
 	 */
-	a->pages_bytes = (nr_frames * sizeof(struct page) + PAGES_ALIGN - 1) & ~(PAGES_ALIGN - 1);
+	a->pages_bytes = nr_frames * sizeof(struct page);
+	if (a->pages_bytes >= PAGES_ALIGN)
+		a->pages_bytes = (a->pages_bytes + PAGES_ALIGN - 1) & ~(PAGES_ALIGN - 1);
 	a->pages = mmap(NULL, a->pages_bytes, PROT_READ | PROT_WRITE,
 			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (a->pages == MAP_FAILED)
 		goto out_unmap;
-	madvise(a->pages, a->pages_bytes, MADV_HUGEPAGE);	/* a hint; may fail */
+	if (a->pages_bytes >= PAGES_ALIGN)
+		madvise(a->pages, a->pages_bytes, MADV_HUGEPAGE);	/* a hint; may fail */
 	a->nr_frames = nr_frames;
 	a->movable_start = nr_frames - nr_movable;
 	for (int z = 0; z < NR_ZONES; z++)
