@@ -32,6 +32,8 @@
 #include <gup/file.h>
 #include <gup/gup.h>
 
+#include "args.h"
+
 #define MAX_READERS	8
 #define MAX_OPS		(1 << 20)
 
@@ -194,25 +196,17 @@ static struct result run_phase(struct bench *b, bool locked, uint64_t first_page
 	return res;
 }
 
+#define USAGE "usage: file_ops [--readers N] [--pages N] [--latency-us N] [--period-us N] [--runs N]"
+
 static void usage_exit(void)
 {
-	fprintf(stderr, "usage: file_ops [--readers N] [--pages N] [--latency-us N] "
-		"[--period-us N] [--runs N]\n");
+	fprintf(stderr, "%s\n", USAGE);
 	exit(2);
 }
 
 static long parse_arg(const char *opt, const char *s, long lo, long hi)
 {
-	char *end;
-	long v;
-
-	errno = 0;
-	v = s ? strtol(s, &end, 10) : 0;
-	if (!s || errno || *end || v < lo || v > hi) {
-		fprintf(stderr, "file_ops: %s wants an integer in %ld..%ld\n", opt, lo, hi);
-		usage_exit();
-	}
-	return v;
+	return bench_arg_long("file_ops", USAGE, opt, s, lo, hi);
 }
 
 static double median_of(double *v, long n)

@@ -45,6 +45,7 @@
 #include <gup/gup.h>
 
 #include "anchors.h"
+#include "args.h"
 
 #define BATCH		512	/* pages a call, the batched case */
 #define MAX_THREADS	2
@@ -515,24 +516,17 @@ static void info(const char *what, double r, const char *note)
 	printf("  %-44s %6.2fx   (information: %s)\n", what, r, note);
 }
 
+#define USAGE "usage: gup_ops [--runs N] [--mib N]"
+
 static void usage_exit(void)
 {
-	fprintf(stderr, "usage: gup_ops [--runs N] [--mib N]\n");
+	fprintf(stderr, "%s\n", USAGE);
 	exit(2);
 }
 
 static long parse_arg(const char *opt, const char *s, long lo, long hi)
 {
-	char *end;
-	long v;
-
-	errno = 0;
-	v = s ? strtol(s, &end, 10) : 0;
-	if (!s || errno || *end || v < lo || v > hi) {
-		fprintf(stderr, "gup_ops: %s wants an integer in %ld..%ld\n", opt, lo, hi);
-		usage_exit();
-	}
-	return v;
+	return bench_arg_long("gup_ops", USAGE, opt, s, lo, hi);
 }
 
 /*

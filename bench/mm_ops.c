@@ -27,6 +27,7 @@
 #include <gup/gup.h>
 
 #include "anchors.h"
+#include "args.h"
 
 static double now_ns(void)
 {
@@ -186,19 +187,11 @@ static void verdict(const char *what, double r, double target, const char *cmp)
 	       ok ? "met" : "NOT MET");
 }
 
+#define USAGE "usage: mm_ops [--runs N] [--fault-mib N] [--fork-mib N] [--cow-mib N]"
+
 static long parse_arg(const char *opt, const char *s, long lo, long hi)
 {
-	char *end;
-	long v;
-
-	errno = 0;
-	v = s ? strtol(s, &end, 10) : 0;
-	if (!s || errno || *end || v < lo || v > hi) {
-		fprintf(stderr, "mm_ops: %s wants an integer in %ld..%ld\n", opt, lo, hi);
-		fprintf(stderr, "usage: mm_ops [--runs N] [--fault-mib N] [--fork-mib N] [--cow-mib N]\n");
-		exit(2);
-	}
-	return v;
+	return bench_arg_long("mm_ops", USAGE, opt, s, lo, hi);
 }
 
 int main(int argc, char **argv)
