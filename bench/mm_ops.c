@@ -158,20 +158,12 @@ static double med(struct series *s)
 
 static double smin(const struct series *s)
 {
-	double m = s->v[0];
-
-	for (int i = 1; i < s->n; i++)
-		m = s->v[i] < m ? s->v[i] : m;
-	return m;
+	return anchor_min(s->v, s->n);
 }
 
 static double smax(const struct series *s)
 {
-	double m = s->v[0];
-
-	for (int i = 1; i < s->n; i++)
-		m = s->v[i] > m ? s->v[i] : m;
-	return m;
+	return anchor_max(s->v, s->n);
 }
 
 static void row(const char *name, struct series *s, const char *unit)

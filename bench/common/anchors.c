@@ -167,6 +167,24 @@ double anchor_median(double *v, int n)
 	return m;
 }
 
+double anchor_min(const double *v, int n)
+{
+	double m = n > 0 ? v[0] : NAN;
+
+	for (int i = 1; i < n; i++)
+		m = v[i] < m ? v[i] : m;
+	return m;
+}
+
+double anchor_max(const double *v, int n)
+{
+	double m = n > 0 ? v[0] : NAN;
+
+	for (int i = 1; i < n; i++)
+		m = v[i] > m ? v[i] : m;
+	return m;
+}
+
 /*
  * The floors' buffers stay mapped from one call to the next (same size: reused;
  * a larger or smaller size replaces them).  On a virtual machine, memory given

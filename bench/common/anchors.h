@@ -24,6 +24,10 @@
  * the mean of the two middle values.  Returns NAN if n <= 0. */
 double anchor_median(double *v, int n);
 
+/* Smallest and largest of v[0..n-1]; NAN if n <= 0. */
+double anchor_min(const double *v, int n);
+double anchor_max(const double *v, int n);
+
 /* Floor: memset(0) of each 4 KiB page of a pre-faulted buffer of `bytes`,
  * one sequential pass (use >= 256 MiB so the pass is cache-cold).
  * Returns ns per 4 KiB page. */
