@@ -78,7 +78,6 @@ struct actor {
 	int id;
 	enum actor_state state;
 	bool is_test;			/* started by setup: the execution waits for it */
-	bool running;			/* has been switched to once */
 	enum block_kind bk;
 	const void *bkey;
 	uint64_t deadline;		/* virtual; 0 = none */
@@ -128,7 +127,6 @@ struct explorer {
 	/* this execution */
 	struct actor *act[MAXA];
 	int nact, cur;
-	int main_nest;
 	uint64_t vclock;
 	struct event *ev;
 	size_t nev, evcap;
@@ -545,8 +543,7 @@ static void ev_open(struct explorer *ex, int actor)
 	}
 	e = &ex->ev[ex->nev++];
 	e->actor = actor;
-	e->local = ++a->vc[actor];
-	a->vc[actor]--;			/* dpor_close sets it */
+	e->local = a->vc[actor] + 1;	/* dpor_close moves the clock to it */
 	e->acc_off = ex->nacc;
 	e->acc_n = 0;
 	ex->ev_open = true;
@@ -861,8 +858,6 @@ static void run_actor(struct explorer *ex, struct actor *from, int c)
 		return;
 	ex->cur = c;
 	tco = c >= 0 ? &ex->act[c]->co : &ex->main;
-	if (c >= 0)
-		ex->act[c]->running = true;
 	if (from && from->state == A_DONE)
 		coro_exit_to(fco, tco);
 	coro_switch(fco, tco);
@@ -988,9 +983,8 @@ static void ex_nest(void *arg, int delta)
 {
 	struct explorer *ex = arg;
 
-	if (ex->cur < 0)
-		ex->main_nest += delta;
-	else
+	/* The scheduler context never switches inside a section: nothing to count. */
+	if (ex->cur >= 0)
 		ex->act[ex->cur]->nest += delta;
 }
 
@@ -1109,7 +1103,6 @@ static void exec_reset(struct explorer *ex)
 {
 	ex->nact = 0;
 	ex->cur = -1;
-	ex->main_nest = 0;
 	ex->vclock = UINT64_C(1000000000);	/* a second in: deadlines stay positive */
 	ex->nev = ex->nacc = 0;
 	ex->ev_open = false;
