@@ -141,6 +141,19 @@ static struct explore_stats run(struct scen *s, enum explore_strategy how, bool 
 	return st;
 }
 
+/* DFS with POR, lock-aware or ordering every two critical sections. */
+static struct explore_stats run_locks(struct scen *s, bool order_locks)
+{
+	struct explore_config cfg = { .strategy = EXPLORE_DFS, .por = true,
+				      .preemption_bound = -1, .order_locks = order_locks };
+	struct explore_stats st;
+
+	reset_results(s);
+	assert_int_equal(explore_run(&cfg, &scen_ops, s, &st), 0);
+	assert_true(st.complete);
+	return st;
+}
+
 static uint64_t out_x(struct scen *s)
 {
 	return atomic_load(&s->x);
@@ -320,6 +333,114 @@ static void test_deadlock_is_an_outcome(void **state)
 	assert_int_equal(st.deadlocks, s.deadlocks);
 }
 
+/*
+ * ---- lock-aware reduction ----
+ *
+ * Critical sections of one lock are reordered only when what they do
+ * conflicts; then the reversal must start before the first one took the lock.
+ */
+static void cs_own_var(void *arg)
+{
+	struct scen *s = arg;
+	bool first = explore_current_actor() == 0;
+
+	spin_lock(&s->lock);
+	write_once_u64(first ? &s->x : &s->y, 1);
+	spin_unlock(&s->lock);
+}
+
+static void test_locks_independent_sections(void **state)
+{
+	struct scen s = { .nactors = 2, .body = { cs_own_var, cs_own_var }, .outcome = out_xy };
+	struct explore_stats aware, ordered;
+
+	(void)state;
+	aware = run_locks(&s, false);
+	assert_int_equal(s.nout, 1);
+	assert_int_equal(s.outs[0], 101);
+	ordered = run_locks(&s, true);
+	assert_int_equal(s.nout, 1);
+	/* Two orders of the sections, one class: only order_locks runs both. */
+	assert_int_equal(aware.execs - aware.redundant, 1);
+	assert_true(ordered.execs - ordered.redundant >= 2);
+}
+
+static void cs_write_x(void *arg)
+{
+	struct scen *s = arg;
+
+	spin_lock(&s->lock);
+	write_once_u64(&s->x, 1);
+	spin_unlock(&s->lock);
+}
+
+static void cs_read_x(void *arg)
+{
+	struct scen *s = arg;
+
+	spin_lock(&s->lock);
+	write_once_u64(&s->y, read_once_u64(&s->x) + 1);
+	spin_unlock(&s->lock);
+}
+
+static uint64_t out_y(struct scen *s)
+{
+	return atomic_load(&s->y);
+}
+
+/* Conflicting sections: both orders, whichever ran first. */
+static void test_locks_conflicting_sections(void **state)
+{
+	struct scen s = { .nactors = 2, .body = { cs_write_x, cs_read_x }, .outcome = out_y };
+	struct scen r = { .nactors = 2, .body = { cs_read_x, cs_write_x }, .outcome = out_y };
+
+	(void)state;
+	for (int order = 0; order < 2; order++) {
+		run_locks(&s, order);
+		assert_int_equal(s.nout, 2);
+		assert_true(seen(&s, 1) && seen(&s, 2));
+		run_locks(&r, order);
+		assert_int_equal(r.nout, 2);
+		assert_true(seen(&r, 1) && seen(&r, 2));
+	}
+}
+
+/*
+ * The race is between a read inside one section and a write after another:
+ * the writer must take the lock first, which it could not do at the read (it
+ * was waiting for the lock there) - only "before the reader took it" reverses it.
+ */
+static void read_x_locked(void *arg)
+{
+	struct scen *s = arg;
+
+	spin_lock(&s->lock);
+	write_once_u64(&s->y, read_once_u64(&s->x) + 1);
+	spin_unlock(&s->lock);
+}
+
+static void write_x_after_section(void *arg)
+{
+	struct scen *s = arg;
+
+	spin_lock(&s->lock);
+	spin_unlock(&s->lock);
+	write_once_u64(&s->x, 1);
+}
+
+static void test_locks_waiter_goes_first(void **state)
+{
+	struct scen s = { .nactors = 2, .body = { read_x_locked, write_x_after_section },
+			  .outcome = out_y };
+
+	(void)state;
+	for (int order = 0; order < 2; order++) {
+		run_locks(&s, order);
+		assert_true(seen(&s, 1));	/* read before the write */
+		assert_true(seen(&s, 2));	/* the writer's section came first */
+	}
+}
+
 /* ---- wait queues, timeouts, joins ---- */
 
 static void init_wq(struct scen *s)
@@ -362,6 +483,87 @@ static void test_wait_queue_wakes(void **state)
 	assert_int_equal(s.deadlocks, 0);	/* no lost wake-up in any order */
 	assert_int_equal(s.nout, 1);
 	assert_int_equal(s.outs[0], 70);
+}
+
+/* The same with a pure condition: the scheduler holds the waiter until it holds. */
+static void pure_waiter(void *arg)
+{
+	struct scen *s = arg;
+
+	s->rc[0] = wait_event_pure_fn(&s->wq, flag_set, s, NULL);
+	write_once_u64(&s->x, read_once_u64(&s->flag) * 10);
+}
+
+static void test_pure_wait_explores_less(void **state)
+{
+	struct scen s = { .nactors = 2, .body = { waiter, waker }, .init = init_wq,
+			  .outcome = out_x };
+	struct explore_stats plain, pure;
+
+	(void)state;
+	plain = run(&s, EXPLORE_DFS, true);
+	s.body[0] = pure_waiter;
+	pure = run(&s, EXPLORE_DFS, true);
+	assert_true(pure.complete);
+	assert_int_equal(s.deadlocks, 0);
+	assert_int_equal(s.nout, 1);
+	assert_int_equal(s.outs[0], 70);
+	/* A failed look is no step: only the order "set, then look" is left. */
+	assert_int_equal(pure.execs - pure.redundant, 1);
+	assert_true(plain.execs - plain.redundant > 1);
+	print_message("waiter and waker: %lu executions with wait_event_fn, %lu pure\n",
+		      plain.execs - plain.redundant, pure.execs - pure.redundant);
+}
+
+/*
+ * A step that undoes an awaited condition races with the waiter that could
+ * have run before it.  The first execution runs setter, then resetter (woken by
+ * the setter's second store) before the waiter: a deadlock.  Only that race
+ * makes the search also run the waiter between the two (x = 10).
+ */
+static bool y_set(void *arg)
+{
+	struct scen *s = arg;
+
+	return read_once_u64(&s->y) != 0;
+}
+
+static void resetter(void *arg)
+{
+	struct scen *s = arg;
+
+	wait_event_pure_fn(&s->wq, y_set, s, NULL);
+	write_once_u64(&s->flag, 0);
+}
+
+static void flag_waiter(void *arg)
+{
+	struct scen *s = arg;
+
+	wait_event_pure_fn(&s->wq, flag_set, s, NULL);
+	write_once_u64(&s->x, 10);
+}
+
+static void setter(void *arg)
+{
+	struct scen *s = arg;
+
+	write_once_u64(&s->flag, 1);
+	write_once_u64(&s->y, 1);
+	wake_up_all(&s->wq);
+}
+
+static void test_pure_wait_disabled_is_a_race(void **state)
+{
+	struct scen s = { .nactors = 3, .body = { resetter, flag_waiter, setter },
+			  .init = init_wq, .outcome = out_x };
+	struct explore_stats st;
+
+	(void)state;
+	st = run(&s, EXPLORE_DFS, true);
+	assert_true(st.complete);
+	assert_true(s.deadlocks > 0);		/* reset before the waiter looked */
+	assert_true(seen(&s, 10));		/* the waiter ran between the two */
 }
 
 static void timed_waiter(void *arg)
@@ -531,8 +733,13 @@ int main(void)
 		cmocka_unit_test(test_atomics_never_lose),
 		cmocka_unit_test(test_por_independent),
 		cmocka_unit_test(test_spinlock_excludes),
+		cmocka_unit_test(test_locks_independent_sections),
+		cmocka_unit_test(test_locks_conflicting_sections),
+		cmocka_unit_test(test_locks_waiter_goes_first),
 		cmocka_unit_test(test_deadlock_is_an_outcome),
 		cmocka_unit_test(test_wait_queue_wakes),
+		cmocka_unit_test(test_pure_wait_explores_less),
+		cmocka_unit_test(test_pure_wait_disabled_is_a_race),
 		cmocka_unit_test(test_timeout_on_virtual_clock),
 		cmocka_unit_test(test_spawn_and_join),
 		cmocka_unit_test(test_spin_without_writer_ends),

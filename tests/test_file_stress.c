@@ -435,7 +435,7 @@ static void test_fsync_races_stores(void **state)
 /*
  * Parks the OS thread it is installed on once the first scheduling point that
  * matches (kind, obj, and the invalidate_lock held if @need_inval) is done:
- * at the next point, or at that one for SP_UNLOCK (which comes after the
+ * at the next point, or at that one for SP_UNLOCK(_SHARED) (which comes after the
  * release; a read's point comes before the load).  It stays parked until the
  * test says go.  The hook only touches its own C11 atomics and sleeps with
  * sched_yield: nothing that is itself a scheduling point.
@@ -459,7 +459,7 @@ static void park_point(void *arg, enum sched_point_kind kind, const void *obj)
 			return;
 		atomic_store(&h->armed, false);
 		atomic_store(&h->matched, true);
-		if (kind != SP_UNLOCK)
+		if (kind != SP_UNLOCK && kind != SP_UNLOCK_SHARED)
 			return;		/* the access itself is still to come */
 	}
 	if (atomic_load(&h->parked))
@@ -622,7 +622,7 @@ static void test_race_unmap_while_fault_reads(void **state)
 	assert_int_equal(gup_file_close(f), 0);
 	p.t = fx_task_add(gup_task_mm(t));
 	p.addr = s + 2 * PG;
-	park_init(&hook, SP_UNLOCK, &gup_task_mm(t)->mmap_lock, &f->invalidate_lock);
+	park_init(&hook, SP_UNLOCK_SHARED, &gup_task_mm(t)->mmap_lock, &f->invalidate_lock);
 	th = fx_thread_start(w, parked_task_fn, &p);
 	park_wait(&hook);
 	assert_int_equal(gup_munmap(t, s, 4 * PG), 0);

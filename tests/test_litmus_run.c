@@ -515,7 +515,7 @@ static void test_reports(void **state)
 	assert_non_null(strstr(text, "\nCondition exists (P1:r = 0xff*8)\n"));
 	assert_non_null(strstr(text, "\nObservation vmsplice-leak Sometimes 1 1\n"));
 	assert_non_null(strstr(text, "\nTime vmsplice-leak "));
-	assert_non_null(strstr(text, "\nSearch DFS with POR, preemption bound 2: complete"));
+	assert_non_null(strstr(text, "\nSearch DFS with POR, preemption bound 3: complete"));
 	assert_non_null(strstr(text, "\nWitness schedule "));
 	assert_non_null(strstr(text, "--replay "));
 	assert_non_null(strstr(text, "r = pipe_read(p, 8) -> 0xff*8\n"));

@@ -776,6 +776,10 @@ static void test_wait_event_immediate(void **state)
 	assert_int_equal(wait_event_fn(&wq, flag_cond, &yes, &fatal), 0);
 	assert_int_equal(wait_event_fn(&wq, flag_cond, &no, &fatal), -EINTR);
 	assert_int_equal(wait_event_timeout_fn(&wq, flag_cond, &no, &fatal, WAIT_NS), -EINTR);
+	/* The pure forms wait the same way in free mode. */
+	assert_int_equal(wait_event_pure_fn(&wq, flag_cond, &yes, &fatal), 0);
+	assert_int_equal(wait_event_pure_fn(&wq, flag_cond, &no, &fatal), -EINTR);
+	assert_int_equal(wait_event_pure_timeout_fn(&wq, flag_cond, &no, NULL, 1000), -ETIMEDOUT);
 	wake_up_all(&wq);	/* nobody waits: harmless */
 	waitqueue_destroy(&wq);
 }
@@ -809,6 +813,7 @@ struct pingpong {
 	struct wait_queue_head wq[2];
 	_Atomic uint64_t turn;		/* whose turn: even = side 0 */
 	_Atomic uint64_t timeouts;
+	bool pure;			/* wait_event_pure_timeout_fn */
 };
 
 struct pp_side {
@@ -831,7 +836,10 @@ static void pp_main(void *arg)
 	struct pingpong *pp = s->pp;
 
 	for (int i = 0; i < PP_ROUNDS; i++) {
-		if (wait_event_timeout_fn(&pp->wq[s->me], pp_my_turn, s, NULL, WAIT_NS) != 0) {
+		int (*wait)(struct wait_queue_head *, bool (*)(void *), void *, _Atomic bool *,
+			    uint64_t) = pp->pure ? wait_event_pure_timeout_fn : wait_event_timeout_fn;
+
+		if (wait(&pp->wq[s->me], pp_my_turn, s, NULL, WAIT_NS) != 0) {
 			atomic_fetch_add_explicit(&pp->timeouts, 1, memory_order_relaxed);
 			return;
 		}
@@ -840,13 +848,12 @@ static void pp_main(void *arg)
 	}
 }
 
-static void test_wait_event_pingpong(void **state)
+static void pingpong(bool pure)
 {
-	struct pingpong pp;
+	struct pingpong pp = { .pure = pure };
 	struct pp_side s0 = { &pp, 0 }, s1 = { &pp, 1 };
 	struct sched_thread *t0, *t1;
 
-	(void)state;
 	init_waitqueue_head(&pp.wq[0]);
 	init_waitqueue_head(&pp.wq[1]);
 	atomic_init(&pp.turn, 0);
@@ -859,6 +866,13 @@ static void test_wait_event_pingpong(void **state)
 	assert_true(atomic_load(&pp.turn) == 2 * PP_ROUNDS);
 	waitqueue_destroy(&pp.wq[0]);
 	waitqueue_destroy(&pp.wq[1]);
+}
+
+static void test_wait_event_pingpong(void **state)
+{
+	(void)state;
+	pingpong(false);
+	pingpong(true);
 }
 
 /* A waiter killed without a wake-up notices within the poll period. */
@@ -1109,7 +1123,7 @@ static void other_thread_ops(void *arg)
 
 static void test_hooks(void **state)
 {
-	struct counting_hook ch = { .hook = { counting_point, &ch, NULL } };
+	struct counting_hook ch = { .hook = { .point = counting_point, .arg = &ch } };
 	spinlock_t lock = SPINLOCK_INIT;
 	atomic_t v;
 	_Atomic uint32_t x;
@@ -1145,8 +1159,12 @@ static void test_hooks(void **state)
 	expect_one(&ch, SP_FENCE, NULL);
 	smp_rmb();
 	expect_one(&ch, SP_FENCE, NULL);
+	atomic_inc(&v);				/* nobody looks at the result */
+	expect_one(&ch, SP_ADD, &v);
+	atomic_sub(1, &v);
+	expect_one(&ch, SP_ADD, &v);
 	atomic_inc(&v);
-	expect_one(&ch, SP_RMW, &v);
+	expect_one(&ch, SP_ADD, &v);
 	(void)atomic_dec_and_test(&v);
 	expect_one(&ch, SP_RMW, &v);
 	(void)atomic_read(&v);
@@ -1156,9 +1174,9 @@ static void test_hooks(void **state)
 	mutex_unlock(&m);
 	expect_one(&ch, SP_UNLOCK, &m);
 	down_read(&sem);
-	expect_one(&ch, SP_LOCK, &sem);
+	expect_one(&ch, SP_LOCK_SHARED, &sem);
 	up_read(&sem);
-	expect_one(&ch, SP_UNLOCK, &sem);
+	expect_one(&ch, SP_UNLOCK_SHARED, &sem);
 	down_write(&sem);
 	expect_one(&ch, SP_LOCK, &sem);
 	up_write(&sem);
@@ -1217,6 +1235,113 @@ static void test_hooks(void **state)
 	rwsem_destroy(&sem);
 }
 
+/* A hook that takes the detail: what the explorer's dependency relation sees. */
+struct detail_hook {
+	struct sched_hook hook;
+	enum sched_point_kind kind;
+	const void *obj;
+	uint64_t detail;
+	unsigned n;
+};
+
+static void detail_point_at(void *arg, enum sched_point_kind kind, const void *obj,
+			    uint64_t detail)
+{
+	struct detail_hook *dh = arg;
+
+	dh->kind = kind;
+	dh->obj = obj;
+	dh->detail = detail;
+	dh->n++;
+}
+
+static void detail_point(void *arg, enum sched_point_kind kind, const void *obj)
+{
+	detail_point_at(arg, kind, obj, UINT64_MAX);	/* "no detail": never a real one */
+}
+
+static void expect_detail(struct detail_hook *dh, enum sched_point_kind kind, const void *obj,
+			  uint64_t detail)
+{
+	assert_int_equal(dh->n, 1);
+	assert_int_equal(dh->kind, kind);
+	assert_ptr_equal(dh->obj, obj);
+	assert_true(dh->detail == detail);
+	dh->n = 0;
+}
+
+static void test_hook_details(void **state)
+{
+	struct detail_hook dh = { .hook = { .point = detail_point, .point_at = detail_point_at,
+					    .arg = &dh } };
+	_Atomic uint64_t word;
+	_Alignas(4096) static unsigned char frame[4096];
+	unsigned char buf[128] = { 0 };
+
+	(void)state;
+	atomic_init(&word, 0);
+	assert_null(sched_hook_install(&dh.hook));
+	/* Which bit, and set or clear: set/set of one bit commute, set/clear do not. */
+	set_bit(5, &word);
+	expect_detail(&dh, SP_BITS, &word, SCHED_BIT_DETAIL(5, true));
+	clear_bit(63, &word);
+	expect_detail(&dh, SP_BITS, &word, SCHED_BIT_DETAIL(63, false));
+	assert_true(atomic_load(&word) == UINT64_C(1) << 5);
+	/* The 64-byte lines of a frame that the bytes cover. */
+	mem_copy_to(frame + 100, buf, 16, frame);
+	expect_detail(&dh, SP_MEM_WRITE, frame, UINT64_C(1) << 1);
+	mem_copy_to(frame + 60, buf, 8, frame);
+	expect_detail(&dh, SP_MEM_WRITE, frame, UINT64_C(3));
+	mem_copy_from(buf, frame + 4032, 64, frame);
+	expect_detail(&dh, SP_MEM_READ, frame, UINT64_C(1) << 63);
+	mem_set(frame, 0, 4096, frame);
+	expect_detail(&dh, SP_MEM_WRITE, frame, ~UINT64_C(0));
+	mem_copy_to_shared(frame + 512, buf, 128, frame);
+	expect_detail(&dh, SP_MEM_WRITE, frame, UINT64_C(3) << 8);
+	/* Whole-frame moves are plain points: every line. */
+	mem_copy_frame(frame, frame, 64);
+	assert_int_equal(dh.n, 2);
+	assert_true(dh.detail == UINT64_MAX);
+	dh.n = 0;
+	assert_ptr_equal(sched_hook_install(NULL), &dh.hook);
+	/* Out of the frame's range: all lines, never a wrong subset. */
+	assert_true(sched_frame_lines(4090, 16) == ~UINT64_C(0));
+	assert_true(sched_frame_lines(0, 0) == ~UINT64_C(0));
+	assert_true(sched_frame_lines(0, 4096) == ~UINT64_C(0));
+	assert_true(sched_frame_lines(4095, 1) == UINT64_C(1) << 63);
+}
+
+/*
+ * A read release that finds a writer queued wakes it: that is an exclusive
+ * access (SP_UNLOCK), while one with nobody queued only moves the count.
+ */
+static void test_hook_rwsem_release_kinds(void **state)
+{
+	struct counting_hook ch = { .hook = { .point = counting_point, .arg = &ch } };
+	struct rw_semaphore sem;
+	_Atomic uint64_t order = 0;
+	struct rw_task w;
+	struct sched_thread *tw;
+
+	(void)state;
+	init_rwsem(&sem);
+	down_read(&sem);
+	rw_task_init(&w, &sem, true, &order);
+	tw = start(rw_task_main, &w);
+	assert_true(spin_until_u64(&sem.count, RWSEM_WAITERS, RWSEM_WAITERS));
+	assert_null(sched_hook_install(&ch.hook));
+	counting_reset(&ch);
+	up_read(&sem);
+	assert_int_equal(ch.count[SP_UNLOCK], 1);
+	assert_int_equal(ch.count[SP_UNLOCK_SHARED], 0);
+	assert_ptr_equal(ch.last_obj[SP_UNLOCK], &sem);
+	assert_ptr_equal(sched_hook_install(NULL), &ch.hook);
+	assert_true(spin_until_set(&w.acquired));
+	set_flag(&w.release);
+	join(tw);
+	rwsem_destroy(&sem);
+}
+
 static void test_threads_and_clock(void **state)
 {
 	uint64_t a, b;
@@ -1255,6 +1380,8 @@ int main(void)
 		cmocka_unit_test(test_completion_all),
 		cmocka_unit_test(test_irq_sync),
 		cmocka_unit_test(test_hooks),
+		cmocka_unit_test(test_hook_details),
+		cmocka_unit_test(test_hook_rwsem_release_kinds),
 		cmocka_unit_test(test_threads_and_clock),
 	};
 

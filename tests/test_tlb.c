@@ -561,7 +561,7 @@ static void sp_log_point(void *arg, enum sched_point_kind kind, const void *obj)
 
 	if (kind == SP_IRQ_OFF)
 		l->depth++;
-	if ((kind == SP_LOCK || kind == SP_BLOCK) && l->depth > 0)
+	if ((kind == SP_LOCK || kind == SP_LOCK_SHARED || kind == SP_BLOCK) && l->depth > 0)
 		l->lock_in_irq++;
 	if ((unsigned)kind < SP_NR_KINDS)
 		l->kinds[kind]++;
@@ -627,9 +627,10 @@ static void test_sched_points_of_store(void **state)
 	assert_non_null(pte_offset_map(mm, addr, &pt));
 	mmap_read_unlock(mm);
 
-	/* mmap lock: taken once for read, released once. */
-	assert_int_equal(sp_count(&log, SP_LOCK, &mm->mmap_lock), 1);
-	assert_int_equal(sp_count(&log, SP_UNLOCK, &mm->mmap_lock), 1);
+	/* mmap lock: taken once for read, released once (shared: nobody queued). */
+	assert_int_equal(sp_count(&log, SP_LOCK_SHARED, &mm->mmap_lock), 1);
+	assert_int_equal(sp_count(&log, SP_UNLOCK_SHARED, &mm->mmap_lock), 1);
+	assert_int_equal(sp_count(&log, SP_LOCK, &mm->mmap_lock), 0);
 	/* PT lock of the table that maps the page: taken and released in pairs. */
 	assert_true(sp_count(&log, SP_LOCK, &pt->ptl) >= 1);
 	assert_int_equal(sp_count(&log, SP_LOCK, &pt->ptl), sp_count(&log, SP_UNLOCK, &pt->ptl));
@@ -647,7 +648,7 @@ static void test_sched_points_of_store(void **state)
 	for (size_t i = 0; i < log.n; i++) {
 		const struct sp_event *e = &log.ev[i];
 
-		if (e->kind == SP_LOCK && e->obj == &mm->mmap_lock && first_lock == SIZE_MAX)
+		if (e->kind == SP_LOCK_SHARED && e->obj == &mm->mmap_lock && first_lock == SIZE_MAX)
 			first_lock = i;
 		if (e->kind == SP_IRQ_ON)
 			last_irq_on = i;
@@ -673,6 +674,7 @@ static void test_sched_points_of_store(void **state)
 	assert_int_equal(log.dropped, 0);
 	assert_int_equal(log.kinds[SP_LOCK], 0);
 	assert_int_equal(log.kinds[SP_UNLOCK], 0);
+	assert_int_equal(log.kinds[SP_LOCK_SHARED], 0);
 	assert_int_equal(log.kinds[SP_BLOCK], 0);
 	assert_int_equal(sp_count(&log, SP_IRQ_OFF, &t->irq), 1);
 	assert_int_equal(sp_count(&log, SP_IRQ_ON, &t->irq), 1);

@@ -49,8 +49,10 @@ void litmus_usage(FILE *f)
 	      "                        policies, or every preset)\n"
 	      "      --check           compare with the Result: lines; exit 1 on a mismatch\n"
 	      "      --json | --dot    JSON results, or a Graphviz picture of each witness\n"
-	      "      --bound N|none    DFS preemption bound (default 2)\n"
+	      "      --bound N|none    DFS preemption bound (default 3)\n"
 	      "      --no-por          DFS without partial-order reduction\n"
+	      "      --order-locks     POR that orders every two critical sections of a\n"
+	      "                        lock, not only conflicting ones (for comparison)\n"
 	      "      --random N        N random walks instead of DFS\n"
 	      "      --pct N           N PCT walks (--depth D, default 3)\n"
 	      "      --seed S          seed of --random and --pct (default 0)\n"
@@ -168,6 +170,10 @@ static int opt_search(struct litmus_cmd *c, int argc, char **argv, int *i)
 		e->por = false;
 		return 0;
 	}
+	if (!strcmp(o, "--order-locks")) {
+		e->order_locks = true;
+		return 0;
+	}
 	if (!strcmp(o, "--replay")) {
 		if (*i + 1 >= argc)
 			return bad("%s needs a schedule string", o);
@@ -199,7 +205,8 @@ static int opt_search(struct litmus_cmd *c, int argc, char **argv, int *i)
 
 static bool is_search_opt(const char *o)
 {
-	static const char *const opts[] = { "--bound", "--no-por", "--random", "--pct", "--seed",
+	static const char *const opts[] = { "--bound", "--no-por", "--order-locks", "--random",
+					     "--pct", "--seed",
 					     "--depth", "--replay", "--max-execs", "--max-steps" };
 
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)

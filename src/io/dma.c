@@ -121,13 +121,13 @@ static void dma_worker(void *arg)
 	bool exit = false;
 
 	while (!exit) {
-		struct gup_dio *req = dma_dequeue(e, &exit);
+		struct gup_dio *req;
 
-		if (req) {
+		/* Look before taking the lock: an idle device touches nothing shared. */
+		wait_event_pure_fn(&e->work_wait, dma_has_work, e, NULL);
+		req = dma_dequeue(e, &exit);
+		if (req)
 			dio_complete(req, dio_transfer(req));
-		} else if (!exit) {
-			wait_event_fn(&e->work_wait, dma_has_work, e, NULL);
-		}
 	}
 }
 
@@ -170,7 +170,7 @@ static struct dma_engine *dma_engine_create(struct gup_world *w, int *err)
 	init_waitqueue_head(&e->done_wait);
 	/* One device actor under the explorer: two identical ones add only symmetry. */
 	for (int i = 0; i < (sched_exploring() ? 1 : DMA_WORKERS); i++) {
-		*err = sched_thread_start(&e->workers[i], dma_worker, e);
+		*err = sched_kthread_start(&e->workers[i], dma_worker, e);
 		if (*err) {
 			e->workers[i] = NULL;
 			dma_engine_stop(e);
@@ -347,7 +347,7 @@ GUP_API long gup_dio_wait(struct gup_dio *req)
 	if (!req)
 		return -EINVAL;
 	e = req->engine;
-	wait_event_fn(&e->done_wait, dio_is_done, req, NULL);
+	wait_event_pure_fn(&e->done_wait, dio_is_done, req, NULL);
 	res = (long)READ_ONCE(req->result);
 	spin_lock(&e->lock);
 	list_del(&req->live);

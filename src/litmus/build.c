@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/io.h"
 #include "litmus/run_internal.h"
 
 struct xrun *xrun_alloc(struct runner *r)
@@ -217,6 +218,13 @@ int xrun_build(struct xrun *x)
 
 	for (unsigned i = 0; !err && i < t->nr_disks; i++)
 		err = build_disk(x, i);
+	/*
+	 * The device is there before the test begins, as on a machine: starting it
+	 * at the first submission would make its start-up (a world lock, a new
+	 * actor) an interleaving of every test that does I/O.
+	 */
+	if (!err && t->nr_disks && !dma_engine_get(x->w, &err))
+		err = err ? err : -ENOMEM;
 	for (unsigned i = 0; !err && i < t->nr_files; i++)
 		err = build_file(x, i);
 	for (unsigned i = 0; !err && i < t->nr_pipes; i++)

@@ -77,6 +77,15 @@ static size_t frames_needed(const struct litmus_test *t)
 	for (unsigned i = 0; i < t->nr_files; i++)
 		files += run_page_up(t->files[i].max_size) / GUP_PAGE_SIZE;
 	n = 64 + 16 * (uint64_t)t->nr_mms + map * (t->nr_mms + 2) + files * 3;
+	/*
+	 * At least a chunk in every allocator shard: each actor allocates from its
+	 * own shard (its "CPU"), and one that had to steal another's frames would
+	 * make every allocation a conflict between actors - orders the search
+	 * would explore for nothing, since which frame a fault gets decides no
+	 * outcome.
+	 */
+	if (n < (uint64_t)SHARD_CHUNK * NR_ALLOC_SHARDS)
+		n = (uint64_t)SHARD_CHUNK * NR_ALLOC_SHARDS;
 	return n > MAX_FRAMES ? MAX_FRAMES : (size_t)n;
 }
 

@@ -23,8 +23,6 @@
 #include "world.h"
 #include "debug.h"
 
-#define SHARD_CHUNK	64
-
 static unsigned pfn_shard(uint64_t pfn)
 {
 	return (unsigned)((pfn / SHARD_CHUNK) % NR_ALLOC_SHARDS);
@@ -410,7 +408,7 @@ void lock_page(struct page *p)
 
 int wait_on_page_locked_killable(struct page *p, _Atomic bool *fatal)
 {
-	return wait_event_fn(page_waitqueue(p), page_unlocked_cond, p, fatal);
+	return wait_event_pure_fn(page_waitqueue(p), page_unlocked_cond, p, fatal);
 }
 
 void unlock_page(struct page *p)

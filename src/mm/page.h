@@ -171,12 +171,12 @@ static inline bool page_maybe_dma_pinned(struct page *p)
 /* Take a reference on a page the caller already holds one on (or maps under PT lock). */
 static inline void get_page(struct page *p)
 {
-	fetch_add_u64(&p->count, PAGE_REF_ONE);
+	add_u64(&p->count, PAGE_REF_ONE);
 }
 
 static inline void page_ref_add(struct page *p, uint32_t nr)
 {
-	fetch_add_u64(&p->count, nr);
+	add_u64(&p->count, nr);
 }
 
 /*
@@ -218,13 +218,13 @@ static inline void put_page(struct gup_world *w, struct page *p)
 /* Map: mapcount+1 and refcount+1 in one atomic (page_dup_rmap + get_page). */
 static inline void page_add_map_ref(struct page *p)
 {
-	fetch_add_u64(&p->count, PAGE_MAP_REF);
+	add_u64(&p->count, PAGE_MAP_REF);
 }
 
 /* Unmap under the PT lock: mapcount-1; the mapping's reference is put later (after flush). */
 static inline void page_remove_rmap(struct page *p)
 {
-	fetch_add_u64(&p->count, (uint64_t)0 - PAGE_MAP_ONE);
+	add_u64(&p->count, (uint64_t)0 - PAGE_MAP_ONE);
 }
 
 /* ---- page lock ---- */
@@ -248,6 +248,8 @@ void unlock_page(struct page *p);
 /* ---- the arena ---- */
 
 #define NR_ALLOC_SHARDS	16
+/* Frames go to shards in chunks of this many contiguous pfns (the free home). */
+#define SHARD_CHUNK	64
 
 struct free_shard {
 	spinlock_t lock;

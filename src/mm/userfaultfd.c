@@ -181,7 +181,7 @@ static void uffd_sleep(struct gup_uffd *u, struct uffd_waiter *uw, struct vm_fau
 	if (vmf->task && (vmf->flags & (FAULT_FLAG_KILLABLE | FAULT_FLAG_INTERRUPTIBLE)))
 		fatal = &vmf->task->fatal_signal;
 	/* -EINTR needs nothing here: the caller sees the signal after VM_FAULT_RETRY. */
-	wait_event_fn(&u->fault_wq, uffd_waiter_woken, uw, fatal);
+	wait_event_pure_fn(&u->fault_wq, uffd_waiter_woken, uw, fatal);
 }
 
 unsigned handle_userfault(struct vm_fault *vmf, uint32_t reason)
@@ -600,7 +600,7 @@ GUP_API int gup_uffd_read(struct gup_uffd *uffd, struct gup_uffd_msg *msg,
 		if (now >= deadline)
 			return -ETIMEDOUT;
 		/* Another reader may take what woke us: then wait again. */
-		ret = wait_event_timeout_fn(&uffd->read_wq, uffd_readable, uffd, NULL,
+		ret = wait_event_pure_timeout_fn(&uffd->read_wq, uffd_readable, uffd, NULL,
 					    deadline == UINT64_MAX ? UINT64_MAX : deadline - now);
 		if (ret)
 			return ret;

@@ -19,6 +19,38 @@
  * step happens-before it.  When no actor is enabled, the earliest virtual deadline
  * fires (time passes only when everyone waits); with none, it is a deadlock.
  *
+ * Pure waits.  A wait_event_pure_fn condition only loads, so the scheduler
+ * evaluates it itself (await_poll): the waiter is runnable exactly while it holds,
+ * and a look that fails is never a step.  The step that made it true
+ * happens-before the waiter's next one (no race to reverse: the waiter could not
+ * run before it), and a step that makes it false again races with the waiter
+ * that could have run before it (await_disabled).
+ *
+ * Accesses.  Each access reads, writes or updates an object.  Reads commute with
+ * reads; updates commute with updates of a compatible class: adds whose result
+ * nobody reads (SP_ADD), bit operations on different bits or the same operation
+ * on one bit (SP_BITS), lock operations (below).  A frame's bytes are 64 objects,
+ * one per line (the point's detail), so a DMA into one half of a page does not
+ * conflict with a store to the other.  Once an execution's outcome is decided
+ * (every test actor ended), nothing more is recorded: finish and teardown are no
+ * interleavings.
+ *
+ * Locks.  Two critical sections of one lock are ordered only if what they do
+ * conflicts, not because both took the lock (the idea of lock-aware POR, LAPOR:
+ * Kokologiannakis, Raad, Vafeiadis, ASPLOS 2019).  A blocking acquisition, a
+ * release, and the spinning or sleeping for a lock are updates of class LOCK,
+ * which races ignore and which give no happens-before; the substrate tells us who
+ * holds and who waits for what (sched_lock_note).  The price is where a race is
+ * reversed: if event j ran inside a section of lock L and the later actor took L
+ * between j and its event, it can only come first by taking L first, so the
+ * backtrack goes to the state before j's actor acquired L (lock_reloc); and an
+ * actor that could not run at a state because it waited for a lock can run
+ * before that lock's holders took it (state.lockreloc).  Three things keep lock
+ * order where it is an outcome: a trylock is a write (its failure is acted on);
+ * an acquisition made while holding another lock is a write (deadlocks form
+ * there); and for sleep sets lock operations conflict (an acquisition changes
+ * what another one does: it blocks).  order_locks turns all this off.
+ *
  * DFS and partial-order reduction.  The path of states persists across
  * executions; each execution replays a prefix and extends it.  Without POR every
  * enabled actor is a backtrack choice.  With POR a state's backtrack set starts
@@ -26,7 +58,7 @@
  * conflicting accesses of other actors (same object, one a write) that do not
  * happen-before it (vector clocks): the state before such an earlier step gets
  * the later actor as a backtrack choice (or every enabled one, if it was not
- * enabled then).  Sleep sets prune what remains: an actor whose step from a state
+ * enabled then, and see "Locks").  Sleep sets prune what remains: an actor whose step from a state
  * was explored sleeps in the children reached by independent steps, and an
  * execution that finds every enabled actor asleep is redundant (finished without
  * recording, its outcome not counted).  Objects are named by first touch in each
@@ -59,12 +91,36 @@ enum block_kind {
 	BK_WRITE,	/* spin(obj): until another actor writes bkey    */
 	BK_ANY,		/* spin(NULL): until another actor runs a step   */
 	BK_JOIN,	/* join(): until the actor of bkey ends          */
+	BK_AWAIT,	/* await(): while cond is false (runnable while true) */
 };
 
-/* An access: a canonical object (1-based; 0 = none) and whether it writes. */
+/*
+ * How a step touches an object.  Reads commute with reads; updates (SP_ADD,
+ * SP_BITS, the read side of a rwsem) commute with updates of a compatible class
+ * (upd_compatible) and conflict with reads and writes; a write conflicts with
+ * everything.
+ */
+enum acc_mode { AM_READ, AM_WRITE, AM_UPDATE };
+
+/* Update classes: a counting add, or a set/clear of one bit. */
+#define UCLS_ADD	1u
+#define UCLS_LOCK	2u		/* a blocking acquisition or a release */
+#define UCLS_BIT	0x100u		/* | SCHED_BIT_DETAIL(nr, set) */
+
+/* A lock an actor holds: the event that acquired it (its state is path[acq]). */
+struct hold {
+	const void *lock;
+	uint32_t acq;
+	bool excl;
+};
+
+#define MAX_HOLDS	8
+
+/* An access: a canonical object (1-based; 0 = none), its mode and update class. */
 struct acc {
 	uint32_t obj;
-	uint32_t write;
+	uint16_t mode;
+	uint16_t cls;
 };
 
 struct acclist {
@@ -82,8 +138,18 @@ struct actor {
 	const void *bkey;
 	uint64_t deadline;		/* virtual; 0 = none */
 	uint64_t any_mark;		/* BK_ANY: the step count when it blocked */
+	bool (*cond)(void *arg);	/* BK_AWAIT: pure, evaluated by the scheduler */
+	void *cond_arg;
+	_Atomic bool *fatal;
+	long enabler;			/* BK_AWAIT: the event that made cond true, or -1 */
+	const void *lockwait;		/* the lock it spins or sleeps for, or NULL */
+	struct hold holds[MAX_HOLDS];	/* the locks it holds, oldest first */
+	int nholds;
+	struct hold *acqs;		/* every acquisition of this execution */
+	size_t nacqs, capacqs;
 	const void *pend;		/* the object announced at its last point */
-	bool pend_write;
+	uint16_t pend_mode, pend_cls;
+	uint64_t pend_lines;		/* a frame's lines (0: not a frame) */
 	const void *resume;		/* what it waited on: read at its next step */
 	uint32_t vc[MAXA];		/* vector clock: steps of each actor it knows */
 	int nest;
@@ -93,6 +159,8 @@ struct event {
 	int actor;
 	uint32_t local;			/* the actor's step number (1-based) */
 	size_t acc_off, acc_n;
+	uint32_t vc[MAXA];		/* the actor's clock once the step closed */
+	size_t hold_off, hold_n;	/* the locks held during the step (ex->holds) */
 };
 
 struct objrec {
@@ -104,6 +172,10 @@ struct objrec {
 	uint32_t rvc[MAXA];		/* join of the reads since */
 	uint32_t *reads;		/* events of those reads */
 	uint32_t nreads, capreads;
+	uint32_t uvc[MAXA];		/* join of the updates since the last write */
+	uint32_t holder[MAXA];		/* a lock: acquiring event + 1 of each holder */
+	struct upd { uint32_t ev; uint32_t cls; } *ups;	/* those updates */
+	uint32_t nups, capups;
 };
 
 struct state {
@@ -112,6 +184,8 @@ struct state {
 	unsigned preempt;		/* preemptions on the path before this state */
 	struct acclist *step[MAXA];	/* the step each explored choice took */
 	struct acclist *sleepstep[MAXA];/* the steps of the sleeping actors */
+	/* An actor blocked on a lock here: the state before its holders took it, + 1. */
+	uint32_t lockreloc[MAXA];
 };
 
 struct explorer {
@@ -133,6 +207,8 @@ struct explorer {
 	bool ev_open;
 	struct acc *acc;
 	size_t nacc, acccap;
+	struct hold *holds;		/* what each event's actor held (event.hold_*) */
+	size_t nholds, holdcap;
 	bool recording, redundant, end_now;
 	bool abandoned;			/* teardown of a stuck execution */
 	enum explore_end end;
@@ -167,6 +243,7 @@ struct explorer {
 };
 
 static const struct sched_coop explore_coop;
+
 
 static struct explorer *ex_self(void)
 {
@@ -233,6 +310,7 @@ static void obj_grow(struct explorer *ex)
 
 		if (o->gen != ex->gen) {
 			free(o->reads);
+			free(o->ups);
 			continue;
 		}
 		for (size_t i2 = hash_ptr(o->ptr) & (ex->objcap - 1);;
@@ -262,6 +340,7 @@ static struct objrec *obj_find(struct explorer *ex, const void *ptr)
 		 */
 		if (o->gen != ex->gen) {
 			free(o->reads);
+			free(o->ups);
 			memset(o, 0, sizeof(*o));
 			o->ptr = ptr;
 			o->gen = ex->gen;
@@ -286,32 +365,90 @@ static struct objrec *obj_get(struct explorer *ex, const void *ptr)
 
 enum point_timing { PT_NONE, PT_BEFORE, PT_AFTER };
 
-/* What a point says about the access it stands for. */
-static enum point_timing classify(enum sched_point_kind kind, bool *write)
+/* What a point says about the access it stands for: its timing, mode and class. */
+static enum point_timing classify(enum sched_point_kind kind, uint64_t detail, struct acc *x)
 {
-	*write = false;
+	x->mode = AM_READ;
+	x->cls = 0;
 	switch (kind) {
 	case SP_READ:
 	case SP_MEM_READ:
 	case SP_BLOCK:
 	case SP_YIELD:
 		return PT_BEFORE;
+	case SP_LOCK:
+		x->mode = (detail & SCHED_LOCK_BLOCKING) ? AM_UPDATE : AM_WRITE;
+		x->cls = (detail & SCHED_LOCK_BLOCKING) ? UCLS_LOCK : 0;
+		return PT_BEFORE;
 	case SP_WRITE:
 	case SP_RMW:
-	case SP_LOCK:
 	case SP_MEM_WRITE:
 	case SP_IRQ_OFF:
-		*write = true;
+		x->mode = AM_WRITE;
 		return PT_BEFORE;
+	case SP_ADD:
+		x->mode = AM_UPDATE;
+		x->cls = UCLS_ADD;
+		return PT_BEFORE;
+	case SP_LOCK_SHARED:
+		x->mode = AM_UPDATE;
+		x->cls = UCLS_LOCK;
+		return PT_BEFORE;
+	case SP_BITS:
+		x->mode = AM_UPDATE;
+		x->cls = (uint16_t)(UCLS_BIT | (detail & 0xff));
+		return PT_BEFORE;
+	case SP_UNLOCK_SHARED:
 	case SP_UNLOCK:
+		x->mode = AM_UPDATE;
+		x->cls = UCLS_LOCK;
+		return PT_AFTER;
 	case SP_WAKE:
+		x->mode = (detail & SCHED_LOCK_BLOCKING) ? AM_UPDATE : AM_WRITE;
+		x->cls = (detail & SCHED_LOCK_BLOCKING) ? UCLS_LOCK : 0;
+		return PT_AFTER;
 	case SP_IRQ_ON:
-		*write = true;
+		x->mode = AM_WRITE;
 		return PT_AFTER;
 	case SP_FENCE:
 	default:
 		return PT_NONE;
 	}
+}
+
+/* The lines a point's access covers: 0 unless it is a frame's bytes. */
+static uint64_t point_lines(enum sched_point_kind kind, uint64_t detail)
+{
+	if (kind != SP_MEM_READ && kind != SP_MEM_WRITE)
+		return 0;
+	return detail ? detail : ~UINT64_C(0);
+}
+
+/*
+ * Do two updates commute?  Adds with adds; bit operations unless they set and
+ * clear the same bit (set/set and clear/clear of one bit are idempotent).
+ */
+static bool upd_compatible(uint32_t a, uint32_t b)
+{
+	if ((a & UCLS_BIT) && (b & UCLS_BIT))
+		return (a >> 1) != (b >> 1) || a == b;
+	return a == b;
+}
+
+/*
+ * Do two steps' accesses conflict, for the sleep sets?  Lock operations do here
+ * (an acquisition changes what another's does: it blocks), although the races
+ * ignore them (dpor_access): a sleeping acquirer must wake when the lock is taken.
+ */
+static bool acc_conflict(struct acc x, struct acc y)
+{
+	if (!x.obj || x.obj != y.obj)
+		return false;
+	if (x.mode == AM_READ && y.mode == AM_READ)
+		return false;
+	if (x.mode == AM_UPDATE && y.mode == AM_UPDATE)
+		return x.cls == UCLS_LOCK || !upd_compatible(x.cls, y.cls);
+	return true;
 }
 
 /* Another actor wrote @obj: spinners on it may proceed (and re-check). */
@@ -327,12 +464,10 @@ static void wake_writers(struct explorer *ex, const void *obj, int by)
 	}
 }
 
-/* An access of the running actor's open step (recording), and its effect on spinners. */
-static void record(struct explorer *ex, const void *obj, bool write)
+/* One access of the running actor's open step (recording), and its effect on spinners. */
+static void record_one(struct explorer *ex, const void *obj, struct acc x)
 {
-	if (!obj)
-		return;
-	if (write)
+	if (x.mode != AM_READ)
 		wake_writers(ex, obj, ex->cur);
 	if (!ex->recording || !ex->ev_open)
 		return;
@@ -341,15 +476,38 @@ static void record(struct explorer *ex, const void *obj, bool write)
 		ex->acc = xrealloc(ex->acc, ex->acccap * sizeof(*ex->acc));
 		ex->accptr = xrealloc(ex->accptr, ex->acccap * sizeof(*ex->accptr));
 	}
-	ex->acc[ex->nacc] = (struct acc){ obj_get(ex, obj)->id, write };
+	x.obj = obj_get(ex, obj)->id;
+	ex->acc[ex->nacc] = x;
 	ex->accptr[ex->nacc] = obj;
 	ex->nacc++;
 	ex->ev[ex->nev - 1].acc_n++;
 }
 
-static bool acc_conflict(struct acc x, struct acc y)
+/*
+ * An access of @obj, or of the @lines of the frame at @obj: each 64-byte line is
+ * an object of its own, named by its address, so that accesses to disjoint bytes
+ * of a page do not conflict.
+ */
+static void record(struct explorer *ex, const void *obj, struct acc x, uint64_t lines)
 {
-	return x.obj && x.obj == y.obj && (x.write || y.write);
+	if (!obj)
+		return;
+	if (!lines) {
+		record_one(ex, obj, x);
+		return;
+	}
+	for (; lines; lines &= lines - 1)
+		record_one(ex, (const char *)obj + __builtin_ctzll(lines), x);
+}
+
+static struct acc acc_read(void)
+{
+	return (struct acc){ .mode = AM_READ };
+}
+
+static struct acc acc_write(void)
+{
+	return (struct acc){ .mode = AM_WRITE };
 }
 
 static bool steps_independent(const struct acclist *a, const struct acc *b, size_t nb)
@@ -464,10 +622,47 @@ static void add_backtrack(struct explorer *ex, size_t j, int p)
 {
 	struct state *s = &ex->path[j];
 
-	if (s->enabled & BIT(p))
-		s->backtrack |= BIT(p);
-	else
+	while (!(s->enabled & BIT(p))) {
+		/*
+		 * @p could not run here: if it was waiting for a lock, it can run
+		 * before the lock's holders took it (see "Locks"); else any of
+		 * those that can run may lead to it.
+		 */
 		s->backtrack |= s->enabled;
+		if (!s->lockreloc[p] || s->lockreloc[p] - 1 >= j)
+			return;
+		j = s->lockreloc[p] - 1;
+		s = &ex->path[j];
+	}
+	s->backtrack |= BIT(p);
+}
+
+/*
+ * Where to reverse a race between event @j and the later event @k, or @j itself.
+ * If @j ran inside a critical section of a lock that @k's actor took between
+ * the two (one of the holds exclusive), that actor can only come first by
+ * taking the lock first: before the event that acquired it for @j.
+ */
+static size_t lock_reloc(const struct explorer *ex, size_t j, size_t k)
+{
+	const struct event *ej = &ex->ev[j];
+	const struct actor *q = ex->act[ex->ev[k].actor];
+	size_t t = j;
+
+	for (size_t a = 0; a < ej->hold_n; a++) {
+		const struct hold *ha = &ex->holds[ej->hold_off + a];
+
+		for (size_t b = q->nacqs; b-- > 0;) {
+			const struct hold *hb = &q->acqs[b];
+
+			if (hb->acq <= j)
+				break;		/* acquisitions are in event order */
+			if (hb->acq <= k && ha->lock == hb->lock && (ha->excl || hb->excl) &&
+			    ha->acq < t)
+				t = ha->acq;
+		}
+	}
+	return t;
 }
 
 static bool happens_before(const struct explorer *ex, size_t j, const uint32_t *vc)
@@ -475,6 +670,74 @@ static bool happens_before(const struct explorer *ex, size_t j, const uint32_t *
 	const struct event *e = &ex->ev[j];
 
 	return vc[e->actor] >= e->local;
+}
+
+/* Event @j of another actor, unordered before the step of @e, conflicts with it. */
+static void dpor_race(struct explorer *ex, size_t j, const struct event *e, const uint32_t *before)
+{
+	if (ex->cfg->por && ex->ev[j].actor != e->actor && !happens_before(ex, j, before))
+		add_backtrack(ex, lock_reloc(ex, j, (size_t)(e - ex->ev)), e->actor);
+}
+
+/*
+ * Access @x of event @e against the history of its object @o: race with each
+ * earlier conflicting access (the last write; the reads and updates since it, as
+ * the mode says) and join their clocks into @clock.
+ */
+static void dpor_access(struct explorer *ex, const struct event *e, struct acc x,
+			const struct objrec *o, const uint32_t *before, uint32_t *clock)
+{
+	if (o->lastw >= 0)
+		dpor_race(ex, (size_t)o->lastw, e, before);
+	vc_join(clock, o->wvc);
+	if (x.mode != AM_READ) {
+		for (uint32_t r = 0; r < o->nreads; r++)
+			dpor_race(ex, o->reads[r], e, before);
+		vc_join(clock, o->rvc);
+	}
+	if (x.mode == AM_UPDATE) {
+		for (uint32_t u = 0; u < o->nups; u++) {
+			if (upd_compatible(o->ups[u].cls, x.cls))
+				continue;
+			dpor_race(ex, o->ups[u].ev, e, before);
+			vc_join(clock, ex->ev[o->ups[u].ev].vc);
+		}
+	} else {
+		for (uint32_t u = 0; u < o->nups; u++)
+			dpor_race(ex, o->ups[u].ev, e, before);
+		vc_join(clock, o->uvc);
+	}
+}
+
+/* The object's history after access @x of event @k, whose clock is @clock. */
+static void dpor_remember(struct objrec *o, struct acc x, size_t k, const uint32_t *clock)
+{
+	switch (x.mode) {
+	case AM_WRITE:
+		memcpy(o->wvc, clock, sizeof(o->wvc));
+		memset(o->rvc, 0, sizeof(o->rvc));
+		memset(o->uvc, 0, sizeof(o->uvc));
+		o->lastw = (long)k;
+		o->nreads = 0;
+		o->nups = 0;
+		break;
+	case AM_READ:
+		vc_join(o->rvc, clock);
+		if (o->nreads == o->capreads) {
+			o->capreads = o->capreads ? o->capreads * 2 : 4;
+			o->reads = xrealloc(o->reads, o->capreads * sizeof(*o->reads));
+		}
+		o->reads[o->nreads++] = (uint32_t)k;
+		break;
+	default:
+		vc_join(o->uvc, clock);
+		if (o->nups == o->capups) {
+			o->capups = o->capups ? o->capups * 2 : 4;
+			o->ups = xrealloc(o->ups, o->capups * sizeof(*o->ups));
+		}
+		o->ups[o->nups++] = (struct upd){ (uint32_t)k, x.cls };
+		break;
+	}
 }
 
 /* The accesses of the event just closed, against the history of their objects. */
@@ -486,48 +749,29 @@ static void dpor_close(struct explorer *ex, size_t k)
 
 	memcpy(before, a->vc, sizeof(before));
 	memcpy(clock, a->vc, sizeof(clock));
-	for (size_t i = 0; i < e->acc_n; i++) {
-		struct acc x = ex->acc[e->acc_off + i];
-		struct objrec *o = obj_find(ex, ex->accptr[e->acc_off + i]);
-
-		if (ex->cfg->por && o->lastw >= 0 && ex->ev[o->lastw].actor != e->actor &&
-		    !happens_before(ex, (size_t)o->lastw, before))
-			add_backtrack(ex, (size_t)o->lastw, e->actor);
-		vc_join(clock, o->wvc);
-		if (x.write) {
-			for (uint32_t r = 0; r < o->nreads; r++) {
-				size_t j = o->reads[r];
-
-				if (ex->cfg->por && ex->ev[j].actor != e->actor &&
-				    !happens_before(ex, j, before))
-					add_backtrack(ex, j, e->actor);
-			}
-			vc_join(clock, o->rvc);
-		}
-	}
+	for (size_t i = 0; i < e->acc_n; i++)
+		dpor_access(ex, e, ex->acc[e->acc_off + i],
+			    obj_find(ex, ex->accptr[e->acc_off + i]), before, clock);
 	clock[e->actor] = e->local;
 	memcpy(a->vc, clock, sizeof(clock));
-	for (size_t i = 0; i < e->acc_n; i++) {
-		struct acc x = ex->acc[e->acc_off + i];
-		struct objrec *o = obj_find(ex, ex->accptr[e->acc_off + i]);
-
-		if (x.write) {
-			memcpy(o->wvc, clock, sizeof(clock));
-			memset(o->rvc, 0, sizeof(o->rvc));
-			o->lastw = (long)k;
-			o->nreads = 0;
-		} else {
-			vc_join(o->rvc, clock);
-			if (o->nreads == o->capreads) {
-				o->capreads = o->capreads ? o->capreads * 2 : 4;
-				o->reads = xrealloc(o->reads, o->capreads * sizeof(*o->reads));
-			}
-			o->reads[o->nreads++] = (uint32_t)k;
-		}
-	}
+	memcpy(e->vc, clock, sizeof(clock));
+	for (size_t i = 0; i < e->acc_n; i++)
+		dpor_remember(obj_find(ex, ex->accptr[e->acc_off + i]), ex->acc[e->acc_off + i],
+			      k, clock);
 }
 
 /* ---- events ---- */
+
+/* @e (the newest event) ran holding @h. */
+static void ev_hold(struct explorer *ex, struct event *e, struct hold h)
+{
+	if (ex->nholds == ex->holdcap) {
+		ex->holdcap = ex->holdcap ? ex->holdcap * 2 : 1024;
+		ex->holds = xrealloc(ex->holds, ex->holdcap * sizeof(*ex->holds));
+	}
+	ex->holds[ex->nholds++] = h;
+	e->hold_n++;
+}
 
 static void ev_open(struct explorer *ex, int actor)
 {
@@ -546,6 +790,10 @@ static void ev_open(struct explorer *ex, int actor)
 	e->local = a->vc[actor] + 1;	/* dpor_close moves the clock to it */
 	e->acc_off = ex->nacc;
 	e->acc_n = 0;
+	e->hold_off = ex->nholds;
+	e->hold_n = 0;
+	for (int i = 0; i < a->nholds; i++)
+		ev_hold(ex, e, a->holds[i]);
 	ex->ev_open = true;
 }
 
@@ -561,7 +809,7 @@ static void ev_close(struct explorer *ex)
 	e = &ex->ev[k];
 	/* Every write of the step is done now: spinners on those objects re-check. */
 	for (size_t i = 0; i < e->acc_n; i++)
-		if (ex->acc[e->acc_off + i].write)
+		if (ex->acc[e->acc_off + i].mode != AM_READ)
 			wake_writers(ex, ex->accptr[e->acc_off + i], e->actor);
 	dpor_close(ex, k);
 	if (k < ex->npath && !ex->path[k].step[e->actor])
@@ -570,10 +818,68 @@ static void ev_close(struct explorer *ex)
 
 /* ---- choosing ---- */
 
+/*
+ * An awaiting actor is runnable exactly while its condition holds (or its fatal
+ * flag, or its deadline): look now, from the scheduler context, where points are
+ * not steps.  The condition is pure (wait_event_pure_fn), so looking changes
+ * nothing.
+ */
+static void await_poll(struct explorer *ex)
+{
+	int cur = ex->cur;
+
+	ex->cur = -1;
+	for (int i = 0; i < ex->nact; i++) {
+		struct actor *b = ex->act[i];
+		bool ok;
+
+		if (b->state == A_DONE || b->bk != BK_AWAIT)
+			continue;
+		ok = b->cond(b->cond_arg) ||
+		     (b->fatal && atomic_load_explicit(b->fatal, memory_order_acquire)) ||
+		     (b->deadline && b->deadline <= ex->vclock);
+		if (ok && b->state == A_BLOCKED)
+			b->enabler = ex->recording && ex->nev ? (long)ex->nev - 1 : -1;
+		else if (!ok)
+			b->enabler = -1;
+		b->state = ok ? A_RUNNABLE : A_BLOCKED;
+	}
+	ex->cur = cur;
+}
+
+static amask_t awaiting_mask(struct explorer *ex)
+{
+	amask_t m = 0;
+
+	for (int i = 0; i < ex->nact; i++)
+		if (ex->act[i]->state != A_DONE && ex->act[i]->bk == BK_AWAIT)
+			m |= BIT(i);
+	return m;
+}
+
+/*
+ * The step just taken disabled an awaiting actor that could have run before it
+ * (it undid the condition): the two do not commute, so the state before the step
+ * must also try that actor - the one race a failed look would have shown, had
+ * failed looks been steps.
+ */
+static void await_disabled(struct explorer *ex, amask_t m)
+{
+	struct state *p;
+	amask_t lost;
+
+	if (!ex->recording || !ex->cfg->por || ex->depth == 0 || ex->depth > ex->npath)
+		return;
+	p = &ex->path[ex->depth - 1];
+	lost = p->enabled & ~m & awaiting_mask(ex) & ~BIT(p->chosen);
+	p->backtrack |= lost;
+}
+
 static amask_t enabled_mask(struct explorer *ex)
 {
 	amask_t m = 0;
 
+	await_poll(ex);
 	for (int i = 0; i < ex->nact; i++)
 		if (ex->act[i]->state == A_RUNNABLE)
 			m |= BIT(i);
@@ -659,6 +965,24 @@ static void state_sleep(struct explorer *ex, struct state *s, size_t i)
 	}
 }
 
+/* For each actor waiting for a lock: the earliest state before its holders took it. */
+static void state_lockreloc(struct explorer *ex, struct state *s)
+{
+	for (int b = 0; b < ex->nact; b++) {
+		const struct actor *w = ex->act[b];
+		const struct objrec *o;
+		uint32_t best = 0;
+
+		if (w->state != A_BLOCKED || !w->lockwait)
+			continue;
+		o = obj_get(ex, w->lockwait);
+		for (int i = 0; i < ex->nact; i++)
+			if (i != b && o->holder[i] && (!best || o->holder[i] < best))
+				best = o->holder[i];
+		s->lockreloc[b] = best;
+	}
+}
+
 /* A new state: record it and choose by the strategy. */
 static int choose_new(struct explorer *ex, amask_t m, int prev)
 {
@@ -670,6 +994,7 @@ static int choose_new(struct explorer *ex, amask_t m, int prev)
 
 	s->enabled = m;
 	s->prev = prev;
+	state_lockreloc(ex, s);
 	if (i > 0) {
 		const struct state *p = &ex->path[i - 1];
 
@@ -718,6 +1043,7 @@ static int choose(struct explorer *ex, int prev)
 	amask_t m = enabled_mask(ex);
 	int c;
 
+	await_disabled(ex, m);
 	if (!m) {
 		/* Spinners waiting for "anyone" re-check when nobody else can run. */
 		for (int i = 0; i < ex->nact; i++)
@@ -838,9 +1164,18 @@ static void open_step(struct explorer *ex, int c)
 	int cur = ex->cur;
 
 	ev_open(ex, c);
+	/*
+	 * An awaiting actor could not run before the step that made its condition
+	 * true: that step happens-before this one (no race to reverse there).
+	 */
+	if (b->enabler >= 0 && ex->recording)
+		vc_join(b->vc, ex->ev[b->enabler].vc);
+	b->enabler = -1;
 	ex->cur = c;		/* record() attributes the accesses to @c */
-	record(ex, b->resume, false);
-	record(ex, b->pend, b->pend_write);
+	/* A lock's hand-over orders nothing by itself (see "Locks"). */
+	if (!b->lockwait)
+		record(ex, b->resume, acc_read(), 0);
+	record(ex, b->pend, (struct acc){ .mode = b->pend_mode, .cls = b->pend_cls }, b->pend_lines);
 	ex->cur = cur;
 	b->resume = NULL;
 	b->pend = NULL;
@@ -866,20 +1201,34 @@ static void run_actor(struct explorer *ex, struct actor *from, int c)
 
 /* ---- the hook ---- */
 
-static void ex_point(void *arg, enum sched_point_kind kind, const void *obj)
+static void ex_point_at(void *arg, enum sched_point_kind kind, const void *obj, uint64_t detail)
 {
 	struct explorer *ex = arg;
 	struct actor *a;
-	bool write;
+	struct acc x;
 	enum point_timing t;
+	uint64_t lines;
 
 	ex->st->points++;
 	if (ex->cur < 0)
 		return;			/* the scheduler context: setup, teardown */
 	a = ex->act[ex->cur];
-	t = classify(kind, &write);
+	t = classify(kind, detail, &x);
+	lines = point_lines(kind, detail);
+	/* Spinning or sleeping for a lock is part of taking it. */
+	if (a->lockwait && obj == a->lockwait && t != PT_NONE)
+		x = (struct acc){ .mode = AM_UPDATE, .cls = UCLS_LOCK };
+	/*
+	 * Taking a lock while holding one is how deadlocks form: such an
+	 * acquisition is ordered against every other use of the lock.
+	 */
+	if (x.mode == AM_UPDATE && x.cls == UCLS_LOCK && t == PT_BEFORE && a->nholds &&
+	    !(a->lockwait && obj == a->lockwait))
+		x = acc_write();
+	if (x.mode == AM_UPDATE && x.cls == UCLS_LOCK && ex->cfg->order_locks)
+		x = acc_write();
 	if (t == PT_AFTER) {
-		record(ex, obj, write);		/* done already: part of this step */
+		record(ex, obj, x, lines);	/* done already: part of this step */
 		if (a->nest > 0)
 			return;
 		reschedule(ex, a);
@@ -887,16 +1236,23 @@ static void ex_point(void *arg, enum sched_point_kind kind, const void *obj)
 	}
 	/* A spin-wait's own point, or one inside a wait base: no switch here. */
 	if (a->nest > 0 || (kind == SP_YIELD && obj)) {
-		record(ex, obj, write);
+		record(ex, obj, x, lines);
 		return;
 	}
 	if (kind == SP_YIELD || t == PT_NONE)
 		obj = NULL;	/* cond_resched / a fence: a state with no access */
 	a->pend = obj;
-	a->pend_write = write;
-	if (obj && write)
+	a->pend_mode = x.mode;
+	a->pend_cls = x.cls;
+	a->pend_lines = lines;
+	if (obj && x.mode != AM_READ)
 		wake_writers(ex, obj, a->id);	/* announced: re-check after it lands */
 	reschedule(ex, a);
+}
+
+static void ex_point(void *arg, enum sched_point_kind kind, const void *obj)
+{
+	ex_point_at(arg, kind, obj, 0);
 }
 
 /* Let actors run until the scheduler context's wait is over (teardown, joins). */
@@ -944,7 +1300,7 @@ static void ex_wake(void *arg, const void *key)
 {
 	struct explorer *ex = arg;
 
-	record(ex, key, true);
+	record(ex, key, acc_write(), 0);
 	for (int i = 0; i < ex->nact; i++) {
 		struct actor *b = ex->act[i];
 
@@ -957,17 +1313,22 @@ static void ex_wake(void *arg, const void *key)
 		ex->main_woken = true;
 }
 
+/* The scheduler context spins or waits: let another step happen first. */
+static void main_step(struct explorer *ex)
+{
+	ex->main_wait = MW_STEP;
+	ex->main_mark = ex->nsteps;
+	main_run(ex);
+	ex->main_wait = MW_EXEC;
+}
+
 static void ex_spin(void *arg, const void *obj)
 {
 	struct explorer *ex = arg;
 	struct actor *a;
 
 	if (ex->cur < 0) {
-		/* The scheduler context spins: let another step happen first. */
-		ex->main_wait = MW_STEP;
-		ex->main_mark = ex->nsteps;
-		main_run(ex);
-		ex->main_wait = MW_EXEC;
+		main_step(ex);
 		return;
 	}
 	a = ex->act[ex->cur];
@@ -977,6 +1338,85 @@ static void ex_spin(void *arg, const void *obj)
 	a->any_mark = ex->nsteps;
 	reschedule(ex, a);
 	a->bk = BK_NONE;
+}
+
+static void ex_await(void *arg, bool (*cond)(void *cond_arg), void *cond_arg,
+		     _Atomic bool *fatal, uint64_t deadline)
+{
+	struct explorer *ex = arg;
+	struct actor *a;
+
+	if (ex->cur < 0) {
+		if (!cond(cond_arg) && !(fatal && atomic_load_explicit(fatal, memory_order_acquire)))
+			main_step(ex);
+		return;
+	}
+	a = ex->act[ex->cur];
+	a->state = A_BLOCKED;
+	a->bk = BK_AWAIT;
+	a->bkey = NULL;
+	a->enabler = -1;
+	a->cond = cond;
+	a->cond_arg = cond_arg;
+	a->fatal = fatal;
+	a->deadline = deadline;
+	reschedule(ex, a);
+	a->bk = BK_NONE;
+	a->cond = NULL;
+	a->deadline = 0;
+}
+
+/* The running actor's locks: what lock_reloc and the states' lockreloc use. */
+static void ex_lock_note(void *arg, const void *lock, enum sched_lock_note what)
+{
+	struct explorer *ex = arg;
+	struct actor *a;
+	struct hold h;
+
+	if (ex->cur < 0)
+		return;			/* the scheduler context: setup, teardown */
+	a = ex->act[ex->cur];
+	switch (what) {
+	case SLN_WAIT:
+		a->lockwait = lock;
+		return;
+	case SLN_GAVE_UP:
+		a->lockwait = NULL;
+		return;
+	case SLN_ACQUIRED:
+	case SLN_ACQUIRED_SHARED:
+		a->lockwait = NULL;
+		if (a->nholds == MAX_HOLDS) {
+			ex->err = -EOVERFLOW;	/* cannot track it: stop, never guess */
+			ex->end_now = true;
+			return;
+		}
+		h = (struct hold){ lock, UINT32_MAX, what == SLN_ACQUIRED };
+		if (ex->recording && ex->ev_open) {
+			h.acq = (uint32_t)(ex->nev - 1);
+			ev_hold(ex, &ex->ev[ex->nev - 1], h);
+			obj_get(ex, lock)->holder[a->id] = h.acq + 1;
+			if (a->nacqs == a->capacqs) {
+				a->capacqs = a->capacqs ? a->capacqs * 2 : 16;
+				a->acqs = xrealloc(a->acqs, a->capacqs * sizeof(*a->acqs));
+			}
+			a->acqs[a->nacqs++] = h;
+		}
+		a->holds[a->nholds++] = h;
+		return;
+	case SLN_RELEASED:
+		for (int i = a->nholds - 1; i >= 0; i--) {
+			if (a->holds[i].lock != lock)
+				continue;
+			memmove(&a->holds[i], &a->holds[i + 1],
+				(size_t)(a->nholds - i - 1) * sizeof(a->holds[0]));
+			a->nholds--;
+			break;
+		}
+		if (ex->recording)
+			obj_get(ex, lock)->holder[a->id] = 0;
+		return;
+	}
 }
 
 static void ex_nest(void *arg, int delta)
@@ -997,7 +1437,7 @@ static void actor_main(void *p)
 	a->t->fn(a->t->arg);
 	a->state = A_DONE;
 	/* The end is a write on the thread: a joiner's next step reads it. */
-	record(ex, a->t, true);
+	record(ex, a->t, acc_write(), 0);
 	for (int i = 0; i < ex->nact; i++) {
 		struct actor *b = ex->act[i];
 
@@ -1029,12 +1469,13 @@ static int ex_spawn(void *arg, struct sched_thread *t)
 	a->t = t;
 	a->id = ex->nact;
 	a->state = A_RUNNABLE;
-	a->is_test = ex->cur < 0;
+	a->enabler = -1;
+	a->is_test = ex->cur < 0 && !t->service;
 	if (ex->cur >= 0) {
 		/* Everything the parent did happens-before the child's first step. */
 		memcpy(a->vc, ex->act[ex->cur]->vc, sizeof(a->vc));
 		a->vc[a->id] = 0;
-		record(ex, t, true);
+		record(ex, t, acc_write(), 0);
 		a->resume = t;
 	}
 	t->actor = a;
@@ -1095,6 +1536,8 @@ static const struct sched_coop explore_coop = {
 	.clock = ex_clock,
 	.delay = ex_delay,
 	.cpu = ex_cpu,
+	.await = ex_await,
+	.lock_note = ex_lock_note,
 };
 
 /* ---- executions ---- */
@@ -1104,7 +1547,7 @@ static void exec_reset(struct explorer *ex)
 	ex->nact = 0;
 	ex->cur = -1;
 	ex->vclock = UINT64_C(1000000000);	/* a second in: deadlines stay positive */
-	ex->nev = ex->nacc = 0;
+	ex->nev = ex->nacc = ex->nholds = 0;
 	ex->ev_open = false;
 	ex->recording = true;
 	ex->redundant = ex->end_now = false;
@@ -1174,6 +1617,7 @@ static void exec_free_actors(struct explorer *ex)
 {
 	for (int i = 0; i < ex->nact; i++) {
 		coro_destroy(&ex->act[i]->co);
+		free(ex->act[i]->acqs);
 		free(ex->act[i]);
 		ex->act[i] = NULL;
 	}
@@ -1240,11 +1684,14 @@ static void explorer_free(struct explorer *ex)
 	for (size_t i = 0; i < ex->npath; i++)
 		state_free(&ex->path[i]);
 	free(ex->path);
-	for (size_t i = 0; i < ex->objcap; i++)
+	for (size_t i = 0; i < ex->objcap; i++) {
 		free(ex->objs[i].reads);
+		free(ex->objs[i].ups);
+	}
 	free(ex->objs);
 	free(ex->ev);
 	free(ex->acc);
+	free(ex->holds);
 	free(ex->sched);
 	free(ex->replay);
 	free(ex->change);
@@ -1284,6 +1731,7 @@ int explore_run(const struct explore_config *cfg, const struct explore_ops *ops,
 	if (cfg->strategy == EXPLORE_REPLAY)
 		limit = 1;
 	ex.hook.point = ex_point;
+	ex.hook.point_at = ex_point_at;
 	ex.hook.arg = &ex;
 	ex.hook.coop = &explore_coop;
 	coro_init_thread(&ex.main);
@@ -1301,6 +1749,12 @@ int explore_run(const struct explore_config *cfg, const struct explore_ops *ops,
 		exec_run(&ex);
 		ev_close(&ex);
 		sched_flush_run(&ex);
+		/*
+		 * The outcome is decided: what finish and teardown make the actors do
+		 * (a device draining, exits) is no interleaving to explore - neither
+		 * states of the tree nor races that would branch the test's steps.
+		 */
+		ex.recording = false;
 		if (ex.err) {
 			ret = ex.err;
 			abandoned = true;

@@ -48,6 +48,12 @@ enum explore_end {
 struct explore_config {
 	enum explore_strategy strategy;
 	bool por;			/* DFS: DPOR + sleep sets                 */
+	/*
+	 * DFS with POR: order every two critical sections of a lock, as a plain
+	 * DPOR does, instead of only those whose contents conflict (explore.c,
+	 * "Locks").  For comparisons; the outcomes are the same.
+	 */
+	bool order_locks;
 	int preemption_bound;		/* DFS: < 0 for none                      */
 	uint64_t seed;			/* RANDOM, PCT                            */
 	unsigned long max_execs;	/* DFS: 0 unlimited; RANDOM/PCT: 0 = 1000 */

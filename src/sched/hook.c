@@ -34,6 +34,26 @@ void sched_point_slow(enum sched_point_kind kind, const void *obj)
 	if (hook != NULL && hook->point != NULL)
 		hook->point(hook->arg, kind, obj);
 }
+
+void sched_lock_note_slow(const void *lock, enum sched_lock_note what)
+{
+	const struct sched_hook *hook = sched_hook_cur;
+
+	if (hook != NULL && hook->coop != NULL && hook->coop->lock_note != NULL)
+		hook->coop->lock_note(hook->arg, lock, what);
+}
+
+void sched_point_at_slow(enum sched_point_kind kind, const void *obj, uint64_t detail)
+{
+	const struct sched_hook *hook = sched_hook_cur;
+
+	if (hook == NULL)
+		return;
+	if (hook->point_at != NULL)
+		hook->point_at(hook->arg, kind, obj, detail);
+	else if (hook->point != NULL)
+		hook->point(hook->arg, kind, obj);
+}
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif

@@ -40,6 +40,7 @@ void spin_lock_slow(spinlock_t *lock)
 	unsigned spins = 0;
 	uint32_t zero;
 
+	sched_lock_note(lock, SLN_WAIT);
 	for (;;) {
 		while (atomic_load_explicit(&lock->locked, memory_order_relaxed) != 0)
 			sched_spin_wait(lock, &spins);
@@ -107,27 +108,39 @@ static void mutex_lock_sleep(struct mutex *m)
 	wb_unlock(&m->wb);
 }
 
-void mutex_lock(struct mutex *m)
+static void mutex_lock_wait(struct mutex *m)
 {
-	sched_point(SP_LOCK, m);
+	sched_lock_note(m, SLN_WAIT);
 	for (unsigned i = 0; i < MUTEX_SPINS; i++) {
+		cpu_relax_on(m);
 		if (mutex_try(m))
 			return;
-		cpu_relax_on(m);
 	}
 	mutex_lock_sleep(m);
+}
+
+void mutex_lock(struct mutex *m)
+{
+	sched_point_at(SP_LOCK, m, SCHED_LOCK_BLOCKING);
+	if (!mutex_try(m))
+		mutex_lock_wait(m);
+	sched_lock_note(m, SLN_ACQUIRED);
 }
 
 bool mutex_trylock(struct mutex *m)
 {
 	sched_point(SP_LOCK, m);
-	return mutex_try(m);
+	if (!mutex_try(m))
+		return false;
+	sched_lock_note(m, SLN_ACQUIRED);
+	return true;
 }
 
 void mutex_unlock(struct mutex *m)
 {
 	/* seq_cst store then seq_cst load: the unlock half of the protocol above. */
 	atomic_store_explicit(&m->fast.locked, 0, memory_order_seq_cst);
+	sched_lock_note(m, SLN_RELEASED);
 	if (atomic_load_explicit(&m->nr_waiting, memory_order_seq_cst) != 0) {
 		/* One sleeper suffices: if it loses the CAS, the winner unlocks later. */
 		wb_lock(&m->wb);
@@ -271,7 +284,7 @@ static void rwsem_wake(struct rw_semaphore *sem)
 	wb_unlock(&sem->wb);
 	/* After unlocking: a hook may yield, so keep it off the OS mutex where we can. */
 	if (woke)
-		sched_point(SP_WAKE, sem);
+		sched_point_at(SP_WAKE, sem, SCHED_LOCK_BLOCKING);
 }
 
 /* Sleep (wait lock held) until granted or *@fatal; returns whether *@fatal stopped us. */
@@ -298,7 +311,10 @@ static int rwsem_wait(struct rw_semaphore *sem, bool is_writer, _Atomic bool *fa
 	struct sched_waiter w = { .next = NULL, .is_writer = is_writer, .granted = false };
 	int ret = 0;
 
+	sched_lock_note(sem, SLN_WAIT);
 	wb_lock(&sem->wb);
+	/* Queueing turns the read fast paths off: part of a blocking acquisition. */
+	sched_point_at(SP_LOCK, sem, SCHED_LOCK_BLOCKING);
 	rwsem_enqueue(sem, &w);
 	/* Pairs with the releasers' RMWs: one of us sees the other (see the top). */
 	atomic_fetch_or_explicit(&sem->count, RWSEM_WAITERS, memory_order_seq_cst);
@@ -310,6 +326,10 @@ static int rwsem_wait(struct rw_semaphore *sem, bool is_writer, _Atomic bool *fa
 		ret = -EINTR;
 	}
 	wb_unlock(&sem->wb);
+	if (ret)
+		sched_lock_note(sem, SLN_GAVE_UP);
+	else
+		sched_lock_note(sem, is_writer ? SLN_ACQUIRED : SLN_ACQUIRED_SHARED);
 	return ret;
 }
 
@@ -321,22 +341,29 @@ int rwsem_down_read_slow(struct rw_semaphore *sem, _Atomic bool *fatal)
 
 void down_write(struct rw_semaphore *sem)
 {
-	sched_point(SP_LOCK, sem);
-	if (!rwsem_write_fast(sem))
+	sched_point_at(SP_LOCK, sem, SCHED_LOCK_BLOCKING);
+	if (rwsem_write_fast(sem))
+		sched_lock_note(sem, SLN_ACQUIRED);
+	else
 		rwsem_wait(sem, true, NULL);
 }
 
 bool down_write_trylock(struct rw_semaphore *sem)
 {
 	sched_point(SP_LOCK, sem);
-	return rwsem_write_fast(sem);
+	if (!rwsem_write_fast(sem))
+		return false;
+	sched_lock_note(sem, SLN_ACQUIRED);
+	return true;
 }
 
 int down_write_killable(struct rw_semaphore *sem, _Atomic bool *fatal)
 {
-	sched_point(SP_LOCK, sem);
-	if (rwsem_write_fast(sem))
+	sched_point_at(SP_LOCK, sem, SCHED_LOCK_BLOCKING);
+	if (rwsem_write_fast(sem)) {
+		sched_lock_note(sem, SLN_ACQUIRED);
 		return 0;
+	}
 	return rwsem_wait(sem, true, fatal);
 }
 
@@ -353,6 +380,7 @@ void up_write(struct rw_semaphore *sem)
 						 memory_order_seq_cst);
 
 	assert(old & RWSEM_WRITER);
+	sched_lock_note(sem, SLN_RELEASED);
 	if (old & RWSEM_WAITERS)
 		rwsem_wake(sem);
 	sched_point(SP_UNLOCK, sem);
@@ -368,6 +396,8 @@ void downgrade_write(struct rw_semaphore *sem)
 						 memory_order_seq_cst);
 
 	assert(old & RWSEM_WRITER);
+	sched_lock_note(sem, SLN_RELEASED);
+	sched_lock_note(sem, SLN_ACQUIRED_SHARED);
 	if (old & RWSEM_WAITERS)
 		rwsem_wake(sem);
 	sched_point(SP_UNLOCK, sem);

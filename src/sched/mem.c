@@ -3,7 +3,9 @@
  * src/sched/mem.c - moving the bytes of frames, for CPUs and DMA engines.
  *
  * Each call is one scheduling point on the frame it touches (a read point and a
- * write point for frame-to-frame copies).  A CPU access of 1, 2, 4 or 8 naturally
+ * write point for frame-to-frame copies), with the 64-byte lines it covers as the
+ * point's detail: an explorer then sees that a DMA into the second half of a page
+ * and a store to its first bytes do not conflict.  A CPU access of 1, 2, 4 or 8 naturally
  * aligned bytes is single-copy atomic: a concurrent reader (another task, a DMA
  * engine, fork's copy) sees all of it or none, so it is done with one relaxed
  * atomic access.  Larger or unaligned moves are plain memcpy/memset and may tear,
@@ -17,6 +19,14 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+
+/* The lines of @frame that [@p, @p + @n) covers: the detail of a memory point. */
+static inline uint64_t frame_lines(const void *frame, const void *p, size_t n)
+{
+	if ((const char *)p < (const char *)frame)
+		return ~UINT64_C(0);
+	return sched_frame_lines((size_t)((const char *)p - (const char *)frame), n);
+}
 
 /*
  * One relaxed atomic access for a naturally aligned 1/2/4/8-byte move; false if
@@ -52,7 +62,7 @@ static inline bool copy_scalar(void *dst, const void *src, size_t n, bool to_fra
 /* A CPU reading a frame's bytes into private memory. */
 void mem_copy_from(void *dst, const void *frame_src, size_t n, const void *frame)
 {
-	sched_point(SP_MEM_READ, frame);
+	sched_point_at(SP_MEM_READ, frame, frame_lines(frame, frame_src, n));
 	if (!copy_scalar(dst, frame_src, n, false))
 		memcpy(dst, frame_src, n);
 }
@@ -60,7 +70,7 @@ void mem_copy_from(void *dst, const void *frame_src, size_t n, const void *frame
 /* A CPU writing private bytes into a frame. */
 void mem_copy_to(void *frame_dst, const void *src, size_t n, const void *frame)
 {
-	sched_point(SP_MEM_WRITE, frame);
+	sched_point_at(SP_MEM_WRITE, frame, frame_lines(frame, frame_dst, n));
 	if (!copy_scalar(frame_dst, src, n, true))
 		memcpy(frame_dst, src, n);
 }
@@ -145,7 +155,7 @@ void mem_stream_fence(void)
 /* memset of user-visible bytes within @frame. */
 void mem_set(void *frame_dst, int c, size_t n, const void *frame)
 {
-	sched_point(SP_MEM_WRITE, frame);
+	sched_point_at(SP_MEM_WRITE, frame, frame_lines(frame, frame_dst, n));
 	memset(frame_dst, c, n);
 }
 
@@ -193,13 +203,13 @@ static void copy_shared(void *dst, const void *src, size_t n, bool to_frame)
 
 void mem_copy_from_shared(void *dst, const void *frame_src, size_t n, const void *frame)
 {
-	sched_point(SP_MEM_READ, frame);
+	sched_point_at(SP_MEM_READ, frame, frame_lines(frame, frame_src, n));
 	copy_shared(dst, frame_src, n, false);
 }
 
 void mem_copy_to_shared(void *frame_dst, const void *src, size_t n, const void *frame)
 {
-	sched_point(SP_MEM_WRITE, frame);
+	sched_point_at(SP_MEM_WRITE, frame, frame_lines(frame, frame_dst, n));
 	copy_shared(frame_dst, src, n, true);
 }
 
@@ -209,7 +219,7 @@ void mem_set_shared(void *frame_dst, int c, size_t n, const void *frame)
 	size_t head = (8 - ((uintptr_t)frame_dst & 7)) & 7, i = 0, end;
 	uint8_t *d = frame_dst;
 
-	sched_point(SP_MEM_WRITE, frame);
+	sched_point_at(SP_MEM_WRITE, frame, frame_lines(frame, frame_dst, n));
 	if (head > n)
 		head = n;
 	end = head + ((n - head) & ~(size_t)7);

@@ -64,8 +64,46 @@ enum sched_point_kind {
 	SP_MEM_READ,	/* read bytes of a frame (obj = frame data)               */
 	SP_MEM_WRITE,	/* wrote bytes of a frame                                  */
 	SP_YIELD,	/* voluntary point: cond_resched, cpu_relax                */
+	/*
+	 * Updates that commute with each other: the explorer treats two of them on
+	 * one object as independent (neither order can change what either does or
+	 * leaves behind), while each still conflicts with a read or a write of it.
+	 */
+	SP_ADD,		/* atomic add/sub whose result nobody looks at             */
+	SP_BITS,	/* set_bit/clear_bit; detail: SCHED_BIT_DETAIL(nr, set)    */
+	SP_LOCK_SHARED,	/* about to take a rwsem for read (fast path)              */
+	SP_UNLOCK_SHARED,/* released a rwsem read hold that woke nobody            */
 	SP_NR_KINDS,
 };
+
+/*
+ * The detail of a point (sched_point_at): which bit an SP_BITS sets or clears,
+ * and which 64-byte lines of a frame an SP_MEM_* touches (bit i: bytes
+ * [64i, 64i + 64) of the 4 KiB frame; 0 or a plain sched_point: all of them).
+ */
+#define SCHED_BIT_DETAIL(nr, set)	(((uint64_t)(nr) << 1) | (uint64_t)!!(set))
+/*
+ * The detail of an SP_LOCK that waits until it has the lock (spin_lock,
+ * mutex_lock, down_write: no outcome but "acquired"), unlike a trylock whose
+ * failure the caller acts on; and of an SP_WAKE that hands a lock over.
+ */
+#define SCHED_LOCK_BLOCKING		UINT64_C(1)
+
+/*
+ * What a sleeping or spinning lock tells a scheduler about its holders
+ * (sched_lock_note): the explorer's lock-aware reduction reorders critical
+ * sections only when what they do conflicts, and needs to know who holds
+ * what, and who waits for what, to do it.
+ */
+enum sched_lock_note {
+	SLN_WAIT,		/* about to spin or sleep until the lock is ours  */
+	SLN_ACQUIRED,		/* now held exclusively                          */
+	SLN_ACQUIRED_SHARED,	/* now held for read                             */
+	SLN_RELEASED,		/* no longer held                                */
+	SLN_GAVE_UP,		/* stopped waiting without it (killable)         */
+};
+#define SCHED_LINE_SHIFT		6
+#define SCHED_FRAME_LINES		64
 
 struct sched_thread;
 struct sched_coop;
@@ -73,6 +111,11 @@ struct sched_coop;
 struct sched_hook {
 	/* Called at every scheduling point of the OS thread it is installed on. */
 	void (*point)(void *arg, enum sched_point_kind kind, const void *obj);
+	/*
+	 * Optional: points with a detail (sched_point_at) come here when set, to
+	 * point() (detail dropped) otherwise.
+	 */
+	void (*point_at)(void *arg, enum sched_point_kind kind, const void *obj, uint64_t detail);
 	void *arg;
 	/*
 	 * Explore mode (explore.c): every actor runs as a coroutine on this OS thread,
@@ -101,6 +144,15 @@ struct sched_coop {
 	void (*delay)(void *arg, uint64_t ns);
 	/* The running actor's "CPU" (sched_cpu_hint): per-cpu shards stay per actor. */
 	unsigned (*cpu)(void *arg);
+	/*
+	 * Wait until the pure @cond(@cond_arg) holds, *@fatal is set, or @deadline_ns
+	 * of the virtual clock passes (0: none); the scheduler evaluates @cond itself,
+	 * and the caller re-checks all three when it returns.
+	 */
+	void (*await)(void *arg, bool (*cond)(void *cond_arg), void *cond_arg,
+		      _Atomic bool *fatal, uint64_t deadline_ns);
+	/* A lock's holders and waiters changed (sched_lock_note). */
+	void (*lock_note)(void *arg, const void *lock, enum sched_lock_note what);
 };
 
 /* The cooperative scheduler of this OS thread, or NULL (free mode). */
@@ -130,6 +182,37 @@ static inline void sched_point(enum sched_point_kind kind, const void *obj)
 {
 	if (unlikely(sched_hook_cur != NULL))
 		sched_point_slow(kind, obj);
+}
+
+SCHED_NO_ACCESS(2) void sched_point_at_slow(enum sched_point_kind kind, const void *obj,
+					    uint64_t detail);
+
+void sched_lock_note_slow(const void *lock, enum sched_lock_note what);
+
+/* Tell a cooperative scheduler about @lock (free mode: one load and a branch). */
+static inline void sched_lock_note(const void *lock, enum sched_lock_note what)
+{
+	if (unlikely(sched_hook_cur != NULL))
+		sched_lock_note_slow(lock, what);
+}
+
+/* A point whose access a detail makes more precise (SP_BITS, SP_MEM_*). */
+static inline void sched_point_at(enum sched_point_kind kind, const void *obj, uint64_t detail)
+{
+	if (unlikely(sched_hook_cur != NULL))
+		sched_point_at_slow(kind, obj, detail);
+}
+
+/* The lines of a 4 KiB frame that bytes [@off, @off + @n) cover (all: out of range). */
+static inline uint64_t sched_frame_lines(size_t off, size_t n)
+{
+	size_t first = off >> SCHED_LINE_SHIFT, last;
+
+	if (n == 0 || off + n > (size_t)SCHED_FRAME_LINES << SCHED_LINE_SHIFT || off + n < off)
+		return ~UINT64_C(0);
+	last = (off + n - 1) >> SCHED_LINE_SHIFT;
+	return (last - first == 63 ? ~UINT64_C(0) : ((UINT64_C(1) << (last - first + 1)) - 1))
+	       << first;
 }
 
 static inline const struct sched_coop *sched_coop_cur(void)
@@ -323,12 +406,12 @@ static inline void pfx##_set(AT *v, T i)                                        
 }                                                                                        \
 static inline void pfx##_add(T i, AT *v)                                                 \
 {                                                                                        \
-	sched_point(SP_RMW, (const void *)v);                                            \
+	sched_point(SP_ADD, (const void *)v);                                            \
 	atomic_fetch_add_explicit(&v->counter, i, memory_order_relaxed);                 \
 }                                                                                        \
 static inline void pfx##_sub(T i, AT *v)                                                 \
 {                                                                                        \
-	sched_point(SP_RMW, (const void *)v);                                            \
+	sched_point(SP_ADD, (const void *)v);                                            \
 	atomic_fetch_sub_explicit(&v->counter, i, memory_order_relaxed);                 \
 }                                                                                        \
 static inline void pfx##_inc(AT *v) { pfx##_add(1, v); }                                 \
@@ -399,13 +482,13 @@ SCHED_DEFINE_ATOMIC(atomic64, atomic64_t, int64_t)
 /* Bit operations on an unsigned 64-bit word (page flags, mm flags). */
 static inline void set_bit(unsigned nr, _Atomic uint64_t *addr)
 {
-	sched_point(SP_RMW, (const void *)addr);
+	sched_point_at(SP_BITS, (const void *)addr, SCHED_BIT_DETAIL(nr, true));
 	atomic_fetch_or_explicit(addr, UINT64_C(1) << nr, memory_order_relaxed);
 }
 
 static inline void clear_bit(unsigned nr, _Atomic uint64_t *addr)
 {
-	sched_point(SP_RMW, (const void *)addr);
+	sched_point_at(SP_BITS, (const void *)addr, SCHED_BIT_DETAIL(nr, false));
 	atomic_fetch_and_explicit(addr, ~(UINT64_C(1) << nr), memory_order_relaxed);
 }
 
@@ -451,6 +534,13 @@ static inline bool try_cmpxchg_u64(_Atomic uint64_t *p, uint64_t *old, uint64_t 
 	sched_point(SP_RMW, (const void *)p);
 	return atomic_compare_exchange_strong_explicit(p, old, new,
 			memory_order_seq_cst, memory_order_seq_cst);
+}
+
+/* An add whose old value nobody needs: commutes with every other such add. */
+static inline void add_u64(_Atomic uint64_t *p, uint64_t v)
+{
+	sched_point(SP_ADD, (const void *)p);
+	atomic_fetch_add_explicit(p, v, memory_order_seq_cst);
 }
 
 static inline uint64_t fetch_add_u64(_Atomic uint64_t *p, uint64_t v)
@@ -543,26 +633,36 @@ static inline void spin_lock_init(spinlock_t *lock)
 	atomic_init(&lock->locked, 0);
 }
 
-static inline bool spin_trylock(spinlock_t *lock)
+static inline bool spin_try_raw(spinlock_t *lock)
 {
 	uint32_t zero = 0;
 
-	sched_point(SP_LOCK, lock);
 	return atomic_load_explicit(&lock->locked, memory_order_relaxed) == 0 &&
 	       atomic_compare_exchange_strong_explicit(&lock->locked, &zero, 1,
 			memory_order_acquire, memory_order_relaxed);
 }
 
+static inline bool spin_trylock(spinlock_t *lock)
+{
+	sched_point(SP_LOCK, lock);
+	if (!spin_try_raw(lock))
+		return false;
+	sched_lock_note(lock, SLN_ACQUIRED);
+	return true;
+}
+
 static inline void spin_lock(spinlock_t *lock)
 {
-	if (likely(spin_trylock(lock)))
-		return;
-	spin_lock_slow(lock);
+	sched_point_at(SP_LOCK, lock, SCHED_LOCK_BLOCKING);
+	if (unlikely(!spin_try_raw(lock)))
+		spin_lock_slow(lock);
+	sched_lock_note(lock, SLN_ACQUIRED);
 }
 
 static inline void spin_unlock(spinlock_t *lock)
 {
 	atomic_store_explicit(&lock->locked, 0, memory_order_release);
+	sched_lock_note(lock, SLN_RELEASED);
 	sched_point(SP_UNLOCK, lock);
 }
 
@@ -647,24 +747,40 @@ static inline bool rwsem_read_fast(struct rw_semaphore *sem)
 	return false;
 }
 
+/*
+ * The read side's points say what the explorer may reorder: a fast-path
+ * acquisition and a release that finds nobody queued only move the reader count,
+ * and any two of those commute (none can make another block or wake anyone:
+ * that needs the WRITER or WAITERS bit, which only exclusive accesses set).  The
+ * slow path announces its queueing as a write (rwsem_wait), and a release that
+ * sees sleepers is a write too.
+ */
 static inline void down_read(struct rw_semaphore *sem)
 {
-	sched_point(SP_LOCK, sem);
-	if (!rwsem_read_fast(sem))
+	sched_point(SP_LOCK_SHARED, sem);
+	if (rwsem_read_fast(sem))
+		sched_lock_note(sem, SLN_ACQUIRED_SHARED);
+	else
 		rwsem_down_read_slow(sem, NULL);
 }
 
+/* A trylock's failure is an outcome the caller acts on: an exclusive access. */
 static inline bool down_read_trylock(struct rw_semaphore *sem)
 {
 	sched_point(SP_LOCK, sem);
-	return rwsem_read_fast(sem);
+	if (!rwsem_read_fast(sem))
+		return false;
+	sched_lock_note(sem, SLN_ACQUIRED_SHARED);
+	return true;
 }
 
 static inline int down_read_killable(struct rw_semaphore *sem, _Atomic bool *fatal)
 {
-	sched_point(SP_LOCK, sem);
-	if (rwsem_read_fast(sem))
+	sched_point(SP_LOCK_SHARED, sem);
+	if (rwsem_read_fast(sem)) {
+		sched_lock_note(sem, SLN_ACQUIRED_SHARED);
 		return 0;
+	}
 	return rwsem_down_read_slow(sem, fatal);
 }
 
@@ -675,9 +791,10 @@ static inline void up_read(struct rw_semaphore *sem)
 						 memory_order_seq_cst);
 
 	/* Last reader out with sleepers queued: only a writer can be at the head. */
+	sched_lock_note(sem, SLN_RELEASED);
 	if (unlikely(old - RWSEM_READER == RWSEM_WAITERS))
 		rwsem_up_read_wake(sem);
-	sched_point(SP_UNLOCK, sem);
+	sched_point((old & RWSEM_WAITERS) ? SP_UNLOCK : SP_UNLOCK_SHARED, sem);
 }
 
 static inline bool rwsem_is_locked(struct rw_semaphore *sem)
@@ -705,6 +822,18 @@ int wait_event_fn(struct wait_queue_head *wq, bool (*cond)(void *arg), void *arg
 /* As wait_event_fn with a timeout in nanoseconds: -ETIMEDOUT when it expires. */
 int wait_event_timeout_fn(struct wait_queue_head *wq, bool (*cond)(void *arg), void *arg,
 			  _Atomic bool *fatal, uint64_t timeout_ns);
+/*
+ * As wait_event_fn / wait_event_timeout_fn for a *pure* @cond: loads only (no
+ * lock, no store, no side effect), so that it may be evaluated at any moment by
+ * anyone.  Explore mode uses that: the waiter is not runnable until @cond holds
+ * (or *@fatal, or the deadline), so a check that fails is never an interleaving
+ * of its own - only the check that succeeds is, ordered after the store that
+ * made it true.  Free mode waits exactly as wait_event_fn.
+ */
+int wait_event_pure_fn(struct wait_queue_head *wq, bool (*cond)(void *arg), void *arg,
+		       _Atomic bool *fatal);
+int wait_event_pure_timeout_fn(struct wait_queue_head *wq, bool (*cond)(void *arg), void *arg,
+			       _Atomic bool *fatal, uint64_t timeout_ns);
 /* Wake every waiter; callers change the condition before calling (release order). */
 void wake_up_all(struct wait_queue_head *wq);
 
@@ -829,6 +958,12 @@ void irq_sync(struct irq_state *irq);
 struct sched_thread;
 
 int sched_thread_start(struct sched_thread **out, void (*fn)(void *arg), void *arg);
+/*
+ * A kernel thread (a device's worker): the same in free mode; under the explorer
+ * an actor whose end an execution started by setup does not wait for - it serves
+ * the test's actors until teardown stops and joins it.
+ */
+int sched_kthread_start(struct sched_thread **out, void (*fn)(void *arg), void *arg);
 int sched_thread_join(struct sched_thread *t);
 
 /* Monotonic nanoseconds, for timeouts and statistics (never for correctness). */

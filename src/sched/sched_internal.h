@@ -64,6 +64,7 @@ struct sched_thread {
 	void (*fn)(void *arg);
 	void *arg;
 	void *actor;		/* explore mode: the scheduler's actor */
+	bool service;		/* sched_kthread_start: nobody waits for its end */
 };
 
 SCHED_HIDDEN void wb_init(struct sched_wait_base *wb);

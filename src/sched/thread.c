@@ -18,8 +18,8 @@ static void *sched_thread_main(void *p)
 	return NULL;
 }
 
-/* Start @fn(@arg) on a new thread; 0 and *@out, or a negative errno. */
-int sched_thread_start(struct sched_thread **out, void (*fn)(void *arg), void *arg)
+static int thread_start(struct sched_thread **out, void (*fn)(void *arg), void *arg,
+			bool service)
 {
 	struct sched_thread *t = malloc(sizeof(*t));
 	int err;
@@ -29,6 +29,7 @@ int sched_thread_start(struct sched_thread **out, void (*fn)(void *arg), void *a
 	t->fn = fn;
 	t->arg = arg;
 	t->actor = NULL;
+	t->service = service;
 	if (sched_coop_cur()) {		/* explore mode: an actor, not an OS thread */
 		err = sched_coop_cur()->spawn(sched_hook_cur->arg, t);
 		if (err) {
@@ -46,6 +47,17 @@ int sched_thread_start(struct sched_thread **out, void (*fn)(void *arg), void *a
 	}
 	*out = t;
 	return 0;
+}
+
+/* Start @fn(@arg) on a new thread; 0 and *@out, or a negative errno. */
+int sched_thread_start(struct sched_thread **out, void (*fn)(void *arg), void *arg)
+{
+	return thread_start(out, fn, arg, false);
+}
+
+int sched_kthread_start(struct sched_thread **out, void (*fn)(void *arg), void *arg)
+{
+	return thread_start(out, fn, arg, true);
 }
 
 /* Wait for @t to finish and free it; everything it did happens-before our return. */

@@ -176,21 +176,30 @@ static void wq_sleep(struct wait_queue_head *wq, _Atomic bool *fatal, uint64_t d
 		wb_wait_until(&wq->wb, wq, until);
 }
 
+/* Is the wait over?  0, -EINTR or -ETIMEDOUT; 1 to go on waiting. */
+static int wait_outcome(bool (*cond)(void *arg), void *arg, _Atomic bool *fatal,
+			uint64_t deadline)
+{
+	/* The condition wins over a fatal flag or an expiry seen at the same time. */
+	if (cond(arg))
+		return 0;
+	/* Acquire: whatever the killer did before setting the flag is visible. */
+	if (fatal != NULL && atomic_load_explicit(fatal, memory_order_acquire))
+		return -EINTR;
+	if (deadline != UINT64_MAX && sched_clock_ns() >= deadline)
+		return -ETIMEDOUT;
+	return 1;
+}
+
 /* The loop of the protocol above; returns 0, -EINTR or -ETIMEDOUT. */
 static int wq_wait_locked(struct wait_queue_head *wq, bool (*cond)(void *arg), void *arg,
 			  _Atomic bool *fatal, uint64_t deadline)
 {
-	for (;;) {
-		/* The condition wins over a fatal flag or an expiry seen at the same time. */
-		if (cond(arg))
-			return 0;
-		/* Acquire: whatever the killer did before setting the flag is visible. */
-		if (fatal != NULL && atomic_load_explicit(fatal, memory_order_acquire))
-			return -EINTR;
-		if (deadline != UINT64_MAX && sched_clock_ns() >= deadline)
-			return -ETIMEDOUT;
+	int ret;
+
+	while ((ret = wait_outcome(cond, arg, fatal, deadline)) > 0)
 		wq_sleep(wq, fatal, deadline);
-	}
+	return ret;
 }
 
 static int wait_event_common(struct wait_queue_head *wq, bool (*cond)(void *arg),
@@ -220,6 +229,44 @@ int wait_event_timeout_fn(struct wait_queue_head *wq, bool (*cond)(void *arg), v
 			  _Atomic bool *fatal, uint64_t timeout_ns)
 {
 	return wait_event_common(wq, cond, arg, fatal, deadline_after(timeout_ns));
+}
+
+/*
+ * Explore mode: let the scheduler hold us until the outcome is decided, then
+ * look.  The look may still fail (another actor ran between the scheduler's
+ * evaluation and ours and undid the condition): then wait again.
+ */
+static int wait_event_await(const struct sched_coop *coop, bool (*cond)(void *arg), void *arg,
+			    _Atomic bool *fatal, uint64_t deadline)
+{
+	int ret;
+
+	do {
+		coop->await(sched_hook_cur->arg, cond, arg, fatal,
+			    deadline == UINT64_MAX ? 0 : deadline);
+	} while ((ret = wait_outcome(cond, arg, fatal, deadline)) > 0);
+	return ret;
+}
+
+int wait_event_pure_fn(struct wait_queue_head *wq, bool (*cond)(void *arg), void *arg,
+		       _Atomic bool *fatal)
+{
+	const struct sched_coop *coop = sched_coop_cur();
+
+	if (coop)
+		return wait_event_await(coop, cond, arg, fatal, UINT64_MAX);
+	return wait_event_common(wq, cond, arg, fatal, UINT64_MAX);
+}
+
+int wait_event_pure_timeout_fn(struct wait_queue_head *wq, bool (*cond)(void *arg), void *arg,
+			       _Atomic bool *fatal, uint64_t timeout_ns)
+{
+	const struct sched_coop *coop = sched_coop_cur();
+	uint64_t deadline = deadline_after(timeout_ns);
+
+	if (coop)
+		return wait_event_await(coop, cond, arg, fatal, deadline);
+	return wait_event_common(wq, cond, arg, fatal, deadline);
 }
 
 void wake_up_all(struct wait_queue_head *wq)
