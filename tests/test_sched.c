@@ -1185,6 +1185,8 @@ static void test_hooks(void **state)
 	expect_one(&ch, SP_IRQ_OFF, &irq);
 	local_irq_enable(&irq);
 	expect_one(&ch, SP_IRQ_ON, &irq);
+	irq_sync(&irq);				/* outside a section: one look */
+	expect_one(&ch, SP_IRQ_SYNC, &irq);
 	cpu_relax();
 	expect_one(&ch, SP_YIELD, NULL);
 	cond_resched();

@@ -105,6 +105,7 @@ enum acc_mode { AM_READ, AM_WRITE, AM_UPDATE };
 /* Update classes: a counting add, or a set/clear of one bit. */
 #define UCLS_ADD	1u
 #define UCLS_LOCK	2u		/* a blocking acquisition or a release */
+#define UCLS_IRQ	3u		/* irq sections' edges, a shootdown's look */
 #define UCLS_BIT	0x100u		/* | SCHED_BIT_DETAIL(nr, set) */
 
 /* A lock an actor holds: the event that acquired it (its state is path[acq]). */
@@ -383,8 +384,12 @@ static enum point_timing classify(enum sched_point_kind kind, uint64_t detail, s
 	case SP_WRITE:
 	case SP_RMW:
 	case SP_MEM_WRITE:
-	case SP_IRQ_OFF:
 		x->mode = AM_WRITE;
+		return PT_BEFORE;
+	case SP_IRQ_OFF:
+	case SP_IRQ_SYNC:
+		x->mode = AM_UPDATE;
+		x->cls = UCLS_IRQ;
 		return PT_BEFORE;
 	case SP_ADD:
 		x->mode = AM_UPDATE;
@@ -408,7 +413,8 @@ static enum point_timing classify(enum sched_point_kind kind, uint64_t detail, s
 		x->cls = (detail & SCHED_LOCK_BLOCKING) ? UCLS_LOCK : 0;
 		return PT_AFTER;
 	case SP_IRQ_ON:
-		x->mode = AM_WRITE;
+		x->mode = AM_UPDATE;
+		x->cls = UCLS_IRQ;
 		return PT_AFTER;
 	case SP_FENCE:
 	default:

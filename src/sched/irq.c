@@ -21,7 +21,7 @@ void irq_sync(struct irq_state *irq)
 	unsigned spins = 0;
 	uint32_t s;
 
-	sched_point(SP_READ, irq);
+	sched_point(SP_IRQ_SYNC, irq);
 	s = atomic_load_explicit(&irq->seq, memory_order_acquire);
 	if (!(s & 1))
 		return;		/* not inside a section: nothing to wait for */

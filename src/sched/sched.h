@@ -73,6 +73,13 @@ enum sched_point_kind {
 	SP_BITS,	/* set_bit/clear_bit; detail: SCHED_BIT_DETAIL(nr, set)    */
 	SP_LOCK_SHARED,	/* about to take a rwsem for read (fast path)              */
 	SP_UNLOCK_SHARED,/* released a rwsem read hold that woke nobody            */
+	/*
+	 * A TLB shootdown looks whether a task is inside an irq-off section.  It
+	 * commutes with the task entering and leaving sections: whether the
+	 * flusher then waits changes no memory - what the section reads is
+	 * ordered against the flush by the flush's own writes (tlb_gen, PTEs).
+	 */
+	SP_IRQ_SYNC,
 	SP_NR_KINDS,
 };
 
