@@ -546,8 +546,8 @@ struct cmd_env {
 	char dir[256];		/* scratch directory */
 };
 
-/* Run `gup litmus ARGS` (2>&1); its exit status, and its output in *@out. */
-static int gup_litmus(const struct cmd_env *env, const char *args, char **out)
+/* Run `gup SUB ARGS` (2>&1); its exit status, and its output in *@out. */
+static int gup_cmd(const struct cmd_env *env, const char *sub, const char *args, char **out)
 {
 	char cmd[2048];
 	char *buf = NULL;
@@ -557,7 +557,7 @@ static int gup_litmus(const struct cmd_env *env, const char *args, char **out)
 	size_t got;
 	int st;
 
-	snprintf(cmd, sizeof(cmd), "'%s' litmus %s 2>&1", env->gup, args);
+	snprintf(cmd, sizeof(cmd), "'%s' %s %s 2>&1", env->gup, sub, args);
 	p = popen(cmd, "r");
 	assert_non_null(p);
 	assert_non_null(m);
@@ -568,6 +568,11 @@ static int gup_litmus(const struct cmd_env *env, const char *args, char **out)
 	*out = buf;
 	assert_true(WIFEXITED(st));
 	return WEXITSTATUS(st);
+}
+
+static int gup_litmus(const struct cmd_env *env, const char *args, char **out)
+{
+	return gup_cmd(env, "litmus", args, out);
 }
 
 /* A test file: @head, then @text from its initial state on. */
@@ -633,6 +638,71 @@ static void test_command(void **state)
 	unlink(bad);
 }
 
+/* gup matrix: the table, its marks, --check, its formats, bad input. */
+static void test_matrix_command(void **state)
+{
+	const struct cmd_env *env = *state;
+	char wrong[512], bad[512], ok[512], args[1600], *out;
+
+	snprintf(ok, sizeof(ok), "%s/ok.litmus", env->dir);
+	snprintf(wrong, sizeof(wrong), "%s/wrong.litmus", env->dir);
+	snprintf(bad, sizeof(bad), "%s/bad.litmus", env->dir);
+	write_test(ok, "GUP t-ok\nResult: linux-6.x=Always linux-2.6.29=Always\n", forall_text);
+	write_test(wrong, "GUP t-wrong\nResult: linux-6.x=Never\n", forall_text);
+	write_test(bad, "GUP t-bad\n", "{\n}\nP0@nowhere {\n}\n");
+
+	snprintf(args, sizeof(args), "--check '%s'", ok);
+	assert_int_equal(gup_cmd(env, "matrix", args, &out), 0);
+	assert_non_null(strstr(out, "t-ok "));
+	assert_non_null(strstr(out, "Always 3 "));
+	assert_non_null(strstr(out, "passed, 0 failed"));
+	free(out);
+
+	/* A cell that differs: marked, counted, and --check fails. */
+	snprintf(args, sizeof(args), "--check --policy linux-6.x '%s' '%s'", ok, wrong);
+	assert_int_equal(gup_cmd(env, "matrix", args, &out), 1);
+	assert_non_null(strstr(out, "Always 3 !"));
+	assert_non_null(strstr(out, "\n1 passed, 1 failed\n"));
+	free(out);
+	/* Without --check it is a report, not a failure; a preset with no Result: is "?". */
+	snprintf(args, sizeof(args), "--policy linux-6.x --policy linux-2.6.29 '%s'", wrong);
+	assert_int_equal(gup_cmd(env, "matrix", args, &out), 0);
+	assert_non_null(strstr(out, "Always 3 ?"));
+	assert_non_null(strstr(out, "0 as expected, 1 differ, 1 unstated\n"));
+	free(out);
+
+	snprintf(args, sizeof(args), "--json --policy linux-6.x '%s' '%s'", ok, wrong);
+	assert_int_equal(gup_cmd(env, "matrix", args, &out), 0);
+	assert_json(out);
+	assert_non_null(strstr(out, "\"verdict\": \"differs\""));
+	assert_non_null(strstr(out, "\"as_expected\": 1, \"differ\": 1, \"unstated\": 0"));
+	free(out);
+	snprintf(args, sizeof(args), "--markdown --policy linux-6.x '%s'", wrong);
+	assert_int_equal(gup_cmd(env, "matrix", args, &out), 0);
+	assert_non_null(strstr(out, "| test | linux-6.x |\n|---|---|\n"));
+	assert_non_null(strstr(out, "| t-wrong | Always (3) **differs: Never expected** |"));
+	free(out);
+
+	snprintf(args, sizeof(args), "'%s' '%s'", ok, bad);
+	assert_int_equal(gup_cmd(env, "matrix", args, &out), 2);
+	assert_non_null(strstr(out, "bad.litmus:4:4: "));
+	free(out);
+	assert_int_equal(gup_cmd(env, "matrix", "--bogus", &out), 2);
+	free(out);
+	assert_int_equal(gup_cmd(env, "matrix", "--jobs 0", &out), 2);
+	free(out);
+	assert_int_equal(gup_cmd(env, "matrix", "--markdown --json", &out), 2);
+	free(out);
+	assert_int_equal(gup_cmd(env, "matrix", "--policy linux-0.1", &out), 2);
+	free(out);
+	snprintf(args, sizeof(args), "'%s/missing'", env->dir);
+	assert_int_equal(gup_cmd(env, "matrix", args, &out), 2);
+	free(out);
+	unlink(ok);
+	unlink(wrong);
+	unlink(bad);
+}
+
 static int cmd_setup(void **state)
 {
 	struct cmd_env *env = calloc(1, sizeof(*env));
@@ -677,6 +747,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_gone_and_not_exists),
 		cmocka_unit_test(test_deadlock_is_an_outcome),
 		cmocka_unit_test(test_reports),
+		cmocka_unit_test_prestate_setup_teardown(test_matrix_command, cmd_setup,
+							 cmd_teardown, argv[0]),
 		cmocka_unit_test_prestate_setup_teardown(test_command, cmd_setup, cmd_teardown,
 							 argv[0]),
 	};

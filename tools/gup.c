@@ -4,6 +4,7 @@
  *
  *   gup demo [--policy NAME] [--pages N]   a process writes, forks, both diverge
  *   gup litmus [options] FILE|DIR...       run litmus tests (tools/litmus.c)
+ *   gup matrix [options] [FILE|DIR...]     the corpus under every preset (tools/matrix.c)
  *   gup policies                           list the policy presets
  *   gup help | --help | --version
  *
@@ -31,6 +32,7 @@ static void usage(FILE *f)
 		"  demo [--policy NAME] [--pages N]  write, fork, diverge; print what happened\n",
 		prog);
 	litmus_usage(f);
+	matrix_usage(f);
 	fprintf(f,
 		"  policies                          list the policy presets\n"
 		"  help                              this text\n"
@@ -245,6 +247,8 @@ int main(int argc, char **argv)
 		return cmd_demo(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "litmus"))
 		return cmd_litmus(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "matrix"))
+		return cmd_matrix(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "policies"))
 		return cmd_policies(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help")) {

@@ -8,7 +8,6 @@
  * stopped on an error or the engine's checker complained; 2 for bad input
  * (options, files, parse errors, policies, a malformed replay string).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -20,9 +19,9 @@
 #include "litmus/litmus.h"
 #include "litmus/run.h"
 #include "cmd.h"
+#include "corpus.h"
 
 #define MAX_POLICIES	16
-#define MAX_FILES	4096
 
 enum out_format { OUT_TEXT, OUT_JSON, OUT_DOT };
 
@@ -33,9 +32,7 @@ struct litmus_cmd {
 	bool check;
 	enum out_format format;
 	bool strategy_set, seed_set, depth_set;
-	char *files[MAX_FILES];
-	unsigned nr_files;
-	struct litmus_test *tests[MAX_FILES];
+	struct corpus corpus;
 	unsigned passed, failed, skipped;
 	bool errors;		/* a run stopped, or the engine complained */
 	bool progress_shown;
@@ -64,10 +61,7 @@ void litmus_usage(FILE *f)
 
 static int bad(const char *fmt, const char *arg)
 {
-	fputs("gup litmus: ", stderr);
-	fprintf(stderr, fmt, arg);
-	fputs("\n(see: gup help)\n", stderr);
-	return 2;
+	return cmd_bad("gup litmus", fmt, arg);
 }
 
 /* A decimal count in [0, max]; -1 on garbage. */
@@ -252,97 +246,6 @@ static int parse_options(struct litmus_cmd *c, int argc, char **argv, int *first
 	return 0;
 }
 
-/* ---- files ------------------------------------------------------------------------ */
-
-static int add_file(struct litmus_cmd *c, const char *path)
-{
-	if (c->nr_files == MAX_FILES)
-		return bad("more than 4096 files (%s)", path);
-	c->files[c->nr_files] = strdup(path);
-	if (!c->files[c->nr_files])
-		return bad("out of memory (%s)", path);
-	c->nr_files++;
-	return 0;
-}
-
-static int is_litmus(const struct dirent *d)
-{
-	size_t n = strlen(d->d_name);
-
-	return d->d_name[0] != '.' && n > 7 && !strcmp(d->d_name + n - 7, ".litmus");
-}
-
-/* A directory's *.litmus files, sorted; anything else as a file. */
-static int add_path(struct litmus_cmd *c, const char *path)
-{
-	struct dirent **names;
-	int n = scandir(path, &names, is_litmus, alphasort), err = 0;
-
-	if (n < 0 && errno == ENOTDIR)
-		return add_file(c, path);
-	if (n < 0) {
-		fprintf(stderr, "gup litmus: %s: %s\n", path, strerror(errno));
-		return 2;
-	}
-	if (!n)
-		err = bad("no *.litmus file in directory '%s'", path);
-	for (int i = 0; i < n; i++) {
-		char full[4096];
-
-		if (!err) {
-			snprintf(full, sizeof(full), "%s/%s", path, names[i]->d_name);
-			err = add_file(c, full);
-		}
-		free(names[i]);
-	}
-	free(names);
-	return err;
-}
-
-/* The file's text (at most one byte past the parser's limit: it says what is wrong). */
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-
-	if (!f)
-		return NULL;
-	buf = malloc(LITMUS_MAX_TEXT + 2);
-	if (buf) {
-		*len = fread(buf, 1, LITMUS_MAX_TEXT + 1, f);
-		if (ferror(f)) {
-			free(buf);
-			buf = NULL;
-		}
-	}
-	fclose(f);
-	return buf;
-}
-
-static int parse_file(struct litmus_cmd *c, unsigned i)
-{
-	struct litmus_diag diag;
-	size_t len;
-	char *text = slurp(c->files[i], &len);
-	int err;
-
-	if (!text) {
-		fprintf(stderr, "gup litmus: %s: %s\n", c->files[i], strerror(errno ? errno : EIO));
-		return 2;
-	}
-	err = litmus_parse(c->files[i], text, len, &c->tests[i], &diag);
-	free(text);
-	if (err == -EINVAL) {
-		fprintf(stderr, "%s\n", diag.text);
-		return 2;
-	}
-	if (err) {
-		fprintf(stderr, "gup litmus: %s: %s\n", c->files[i], strerror(-err));
-		return 2;
-	}
-	return 0;
-}
-
 /* ---- running ---------------------------------------------------------------------- */
 
 static void show_progress(void *arg, const struct litmus_result *r)
@@ -491,8 +394,8 @@ static int run_all(struct litmus_cmd *c)
 	}
 	if (c->format == OUT_JSON)
 		fputs("{\"results\": [", stdout);
-	for (unsigned i = 0; !err && i < c->nr_files; i++)
-		err = run_test(c, c->tests[i]);
+	for (unsigned i = 0; !err && i < c->corpus.nr; i++)
+		err = run_test(c, c->corpus.tests[i]);
 	if (err)
 		return err;
 	summary(c);
@@ -501,10 +404,7 @@ static int run_all(struct litmus_cmd *c)
 
 static void cmd_free(struct litmus_cmd *c)
 {
-	for (unsigned i = 0; i < c->nr_files; i++) {
-		litmus_free(c->tests[i]);
-		free(c->files[i]);
-	}
+	corpus_release(&c->corpus);
 	free(c);
 }
 
@@ -516,12 +416,12 @@ int cmd_litmus(int argc, char **argv)
 	if (!c)
 		return bad("%s", "out of memory");
 	litmus_run_opts_init(&c->run);
+	c->corpus.cmd = "gup litmus";
 	ret = parse_options(c, argc, argv, &first);
 	for (int i = first; !ret && i < argc; i++)
-		ret = add_path(c, argv[i]);
-	for (unsigned i = 0; i < c->nr_files; i++)
-		if (!ret || ret == 2)	/* every parse error, not just the first */
-			ret = parse_file(c, i) ? 2 : ret;
+		ret = corpus_add(&c->corpus, argv[i]);
+	if (!ret || ret == 2)	/* every parse error, even after a bad path */
+		ret = corpus_parse(&c->corpus) ? 2 : ret;
 	if (!ret)
 		ret = run_all(c);
 	cmd_free(c);
