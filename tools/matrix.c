@@ -22,6 +22,7 @@
 #include "litmus/run.h"
 #include "cmd.h"
 #include "corpus.h"
+#include "matrix.h"
 
 #define MAX_PRESETS	32
 #define MAX_JOBS	64
@@ -54,6 +55,8 @@ struct matrix_cmd {
 	unsigned nr_presets;
 	struct corpus corpus;
 	struct mx_cell *cells;		/* [test][preset] */
+	struct mx_cost costs[MAX_PRESETS];
+	int cost_err[MAX_PRESETS];
 	/* the work queue of the threads */
 	pthread_mutex_t lock;
 	unsigned next;			/* under lock: the next cell to run */
@@ -252,8 +255,32 @@ static int mx_run_all(struct matrix_cmd *c)
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
 	pthread_mutex_destroy(&c->lock);
+	/* The cost side: one free-mode workload per preset, one at a time (it times fork). */
+	for (unsigned p = 0; p < c->nr_presets; p++)
+		c->cost_err[p] = matrix_cost(c->presets[p], &c->costs[p]);
 	c->wall = mx_now() - t0;
 	return 0;
+}
+
+static const char *const cost_head[] = {
+	"preset", "fork copies", "atomics/page", "mb/page", "fallbacks/page", "fork during I/O",
+};
+
+/* One preset's costs as the columns of cost_head (after the name). */
+static void mx_cost_cells(const struct matrix_cmd *c, unsigned p, char cell[5][32])
+{
+	const struct mx_cost *k = &c->costs[p];
+
+	if (c->cost_err[p]) {
+		for (int i = 0; i < 5; i++)
+			snprintf(cell[i], 32, "error %d", c->cost_err[p]);
+		return;
+	}
+	snprintf(cell[0], 32, "%llu of 256", (unsigned long long)k->fork_copied);
+	snprintf(cell[1], 32, "%.2f", k->atomics_per_page);
+	snprintf(cell[2], 32, "%.2f", k->barriers_per_page);
+	snprintf(cell[3], 32, "%.2f", k->fallbacks_per_page);
+	snprintf(cell[4], 32, "%.1f ms", k->fork_ms_during_io);
 }
 
 /* ---- the table -------------------------------------------------------------------- */
@@ -330,6 +357,21 @@ static void mx_print_text(const struct matrix_cmd *c)
 	printf("\na cell: the observation and the executions explored; ! differs from the "
 	       "test's Result: line,\n? the test states nothing for the preset, + the search "
 	       "was cut, E the run had errors\n");
+	printf("\ncosts (free mode: 256 pages, 16 of them pinned long-term at fork; a 20 ms "
+	       "direct read in flight for the last column)\n");
+	printf("%-16s", cost_head[0]);
+	for (int i = 1; i < 6; i++)
+		printf("  %-15s", cost_head[i]);
+	putchar('\n');
+	for (unsigned p = 0; p < c->nr_presets; p++) {
+		char cell[5][32];
+
+		mx_cost_cells(c, p, cell);
+		printf("%-16s", c->presets[p]);
+		for (int i = 0; i < 5; i++)
+			printf("  %-15s", cell[i]);
+		putchar('\n');
+	}
 }
 
 static void mx_print_markdown(const struct matrix_cmd *c)
@@ -363,7 +405,24 @@ static void mx_print_markdown(const struct matrix_cmd *c)
 		}
 		putchar('\n');
 	}
-	printf("\nObservation (executions explored); %s.\n", search);
+	printf("\nObservation (executions explored); %s.\n\n", search);
+	printf("|");
+	for (int i = 0; i < 6; i++)
+		printf(" %s |", cost_head[i]);
+	printf("\n|---|---|---|---|---|---|\n");
+	for (unsigned p = 0; p < c->nr_presets; p++) {
+		char cell[5][32];
+
+		mx_cost_cells(c, p, cell);
+		printf("| %s |", c->presets[p]);
+		for (int i = 0; i < 5; i++)
+			printf(" %s |", cell[i]);
+		putchar('\n');
+	}
+	printf("\nCosts in free mode: fork of 256 pages with 16 pinned long-term, gup-fast "
+	       "pins of the 256 (atomics and full barriers per page; read pins after the "
+	       "fork that fell back to the slow path), fork with a 20 ms direct read in "
+	       "flight.\n");
 }
 
 static void mx_json_str(const char *s)
@@ -415,6 +474,18 @@ static void mx_print_json(const struct matrix_cmd *c)
 			       cell->had_errors ? "true" : "false", cell->secs);
 		}
 		printf("]}");
+	}
+	printf("],\n \"costs\": [");
+	for (unsigned p = 0; p < c->nr_presets; p++) {
+		const struct mx_cost *k = &c->costs[p];
+
+		printf("%s\n  {\"preset\": ", p ? "," : "");
+		mx_json_str(c->presets[p]);
+		printf(", \"error\": %d, \"fork_pages_copied\": %llu, \"atomics_per_page\": %.3f, "
+		       "\"barriers_per_page\": %.3f, \"fallbacks_per_page\": %.3f, "
+		       "\"fork_ms_during_io\": %.3f}",
+		       c->cost_err[p], (unsigned long long)k->fork_copied, k->atomics_per_page,
+		       k->barriers_per_page, k->fallbacks_per_page, k->fork_ms_during_io);
 	}
 	printf("],\n \"as_expected\": %u, \"differ\": %u, \"unstated\": %u, \"time\": %.3f}\n",
 	       as, diff, un, c->wall);

@@ -95,6 +95,8 @@ enum sched_point_kind {
  * failure the caller acts on; and of an SP_WAKE that hands a lock over.
  */
 #define SCHED_LOCK_BLOCKING		UINT64_C(1)
+/* The detail of an SP_FENCE that is a full barrier (smp_mb), not rmb/wmb. */
+#define SCHED_FENCE_FULL		UINT64_C(1)
 
 /*
  * What a sleeping or spinning lock tells a scheduler about its holders
@@ -372,7 +374,7 @@ static inline void prefetchw(const void *p)
 
 static inline void smp_mb(void)
 {
-	sched_point(SP_FENCE, NULL);
+	sched_point_at(SP_FENCE, NULL, SCHED_FENCE_FULL);
 	atomic_thread_fence(memory_order_seq_cst);
 }
 
