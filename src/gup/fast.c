@@ -8,12 +8,15 @@
  * walk reaches stays allocated until the section ends.  Each page is grabbed
  * with a try-add that fails on a zero refcount (a frame being freed), then the
  * PTE is read again: if it changed, the grab is undone and the walk stops
- * (grab-then-recheck).  The refcount RMW is a full barrier; it orders the grab
- * before the re-read, pairing with the PTE clear + flush of zap and migration.
+ * (grab-then-recheck; the policy's fast_recheck).  The refcount RMW is a full
+ * barrier; it orders the grab before the re-read, pairing with the PTE clear +
+ * flush of zap and migration.  Without the re-read the walk is still safe - the
+ * flush of a zap or a migration waits for its irq-off section, so a page it
+ * grabbed stays allocated and counted - only no longer sure to be mapped.
  *
- * FOLL_PIN against fork: fork write-protects under mm->write_protect_seq; a pin
- * that starts during it, or overlaps it, is undone (pins must not land on pages
- * fork is making COW-shared: linux_anchor 1.12).
+ * Against fork, the policy's fast_guard.  linux-6.x (wp_seq): fork write-protects
+ * under mm->write_protect_seq; a pin that starts during it, or overlaps it, is
+ * undone (pins must not land on pages fork is making COW-shared: linux_anchor 1.12).
  *
  * Whatever the walk did not get goes to the slow path with FOLL_UNLOCKABLE,
  * unless FOLL_FAST_ONLY.
@@ -40,6 +43,22 @@ static void ungrab(struct gup_world *w, struct page *page, unsigned flags)
 	if (!(flags & FOLL_PIN) && w->debug)
 		atomic_sub(1, &page->gup_gets);
 	page_ref_sub(w, page, (flags & FOLL_PIN) ? GUP_PIN_COUNTING_BIAS : 1);
+}
+
+/*
+ * After the grab, before anything the PTE said is trusted: the guard's barrier
+ * (fast_barrier, Andrea's smp_mb, L4336) and the re-read of the PTE
+ * (fast_recheck, L4346-4351).  Without the re-read the walk keeps a page whose
+ * PTE fork write-protected meanwhile: Linus's R3 (L376-402).  Without the
+ * barrier, only the grab's own RMW orders the grab before the re-read.
+ */
+static bool gup_fast_recheck(const struct gup_policy *pol, pte_t *ptep, uint64_t pte)
+{
+	if (pol->fast_barrier)
+		smp_mb();
+	if (!pol->fast_recheck)
+		return true;
+	return ptep_get(ptep) == pte;
 }
 
 /* One PTE: the grabbed page (not yet counted), or NULL to stop the walk here. */
@@ -77,7 +96,7 @@ static struct page *gup_fast_pte(struct gup_world *w, pte_t *ptep, unsigned flag
 	if (!(flags & FOLL_PIN) && w->debug)
 		atomic_add(1, &page->gup_gets);
 	/* Grab-then-recheck: the PTE we decided on must still be there. */
-	if (ptep_get(ptep) != pte || !gup_fast_page_allowed(pflags, flags) ||
+	if (!gup_fast_recheck(w->policy, ptep, pte) || !gup_fast_page_allowed(pflags, flags) ||
 	    (!pte_write(pte) && gup_must_unshare(w, NULL, flags, page))) {
 		ungrab(w, page, flags);
 		return NULL;
@@ -103,8 +122,9 @@ static unsigned long gup_fast(struct gup_task *t, uint64_t start, uint64_t end,
 	struct pgtable *pt = NULL;
 	unsigned long nr = 0;
 	uint32_t seq = 0;
+	bool wp_seq = (flags & FOLL_PIN) && w->policy->fast_guard == FAST_GUARD_WP_SEQ;
 
-	if ((flags & FOLL_PIN) && !raw_seqcount_try_begin(&mm->write_protect_seq, &seq))
+	if (wp_seq && !raw_seqcount_try_begin(&mm->write_protect_seq, &seq))
 		return 0;	/* fork is write-protecting right now */
 	local_irq_disable(&t->irq);
 	for (uint64_t addr = start; addr < end; addr += PAGE_SIZE) {
@@ -124,7 +144,7 @@ static unsigned long gup_fast(struct gup_task *t, uint64_t start, uint64_t end,
 		pages[nr++] = page;
 	}
 	local_irq_enable(&t->irq);
-	if ((flags & FOLL_PIN) && nr && read_seqcount_retry(&mm->write_protect_seq, seq)) {
+	if (wp_seq && nr && read_seqcount_retry(&mm->write_protect_seq, seq)) {
 		/* A fork overlapped: these pages may now be COW-shared; undo it all. */
 		for (unsigned long i = 0; i < nr; i++)
 			ungrab(w, pages[i], flags);

@@ -63,14 +63,14 @@ int check_vma_flags(struct gup_vma *vma, unsigned flags)
 /*
  * gup_must_unshare - a R/O pin must not land on a page that a COW fault could
  * later replace under the pin (linux_anchor 1.10).  Only R/O pins, only where
- * the policy has anon-exclusivity (linux-6.x).
+ * the policy unshares (read_cow=unshare, linux-6.x).
  */
 bool gup_must_unshare(struct gup_world *w, struct gup_vma *vma, unsigned flags,
 		      struct page *page)
 {
 	if ((flags & (FOLL_WRITE | FOLL_PIN)) != FOLL_PIN)
 		return false;
-	if (w->policy->reuse != REUSE_ANON_EXCLUSIVE)
+	if (w->policy->read_cow != READ_COW_UNSHARE)
 		return false;
 	if (!PageAnon(page)) {
 		/* Page cache (or the zero page) in a private mapping, long-term only. */
@@ -170,8 +170,13 @@ static int follow_page_pte(struct gup_call *c, struct gup_vma *vma, uint64_t add
 		ret = (flags & FOLL_HWPOISON) ? -EHWPOISON : -EFAULT;
 		goto out_unlock;
 	}
-	/* Invariant 3: a pinned anon page is exclusive (sanity_check_pinned_pages). */
+	/*
+	 * Invariant 3: a pinned anon page is exclusive (sanity_check_pinned_pages) -
+	 * where R/O pins unshare and exclusivity decides reuse; a knob that turns
+	 * either off makes a shared pin possible, not a bug.
+	 */
 	GUP_BUG_ON((flags & FOLL_PIN) && PageAnon(page) && !PageAnonExclusive(page) &&
+		   w->policy->read_cow == READ_COW_UNSHARE &&
 		   w->policy->reuse == REUSE_ANON_EXCLUSIVE,
 		   "pinning a shared anon page at %#llx", (unsigned long long)addr);
 	ret = try_grab_page(w, c->task, page, flags);

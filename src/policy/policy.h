@@ -2,63 +2,139 @@
 /*
  * src/policy/policy.h - the knobs a design choice of the fork-vs-gup debate turns.
  *
- * One structure, one preset per design.  The engine consults the world's policy at
- * the decision points only (the COW reuse rule in do_wp_page, what fork copies
- * eagerly, mprotect's write upgrade, which references the users of GUP take);
- * everything else is common mechanism.  Later
- * issues add the remaining knobs and presets (andrea-v2, nick-v3, ...).
+ * One structure, one preset per design (policy.c), one table of knob names and
+ * values (knobs.c) for `--knob name=value` and `gup policies`.  The engine
+ * consults the world's copy of the policy (w->policy) at the decision points
+ * only; everything else is common mechanism.  Each knob says what it decides,
+ * where the engine decides it, and which fix of the 2009 thread (seed004.md §3,
+ * F1-F17) or which later Linux change each value comes from, with seed lines
+ * ("L4333") of ../shared/seeds/004_d31178e16a7de27e.txt.  docs/policies.md has
+ * the same as a table.
+ *
+ * Not modelled: hugetlb (the engine has no huge pages; Andrea's per-subpage
+ * PG_gup, L4367-4463, and copy_hugetlb_page_range, L4615-4653, have nowhere to
+ * go), swap (R6-R8 need it), KSM (R5).
  */
 #ifndef GUP_POLICY_H
 #define GUP_POLICY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
-/* do_wp_page: may a write fault on a R/O-mapped private anon page reuse it? */
+/*
+ * reuse - do_wp_page (mm/fault.c wp_can_reuse_anon): may a write fault on a R/O
+ * mapped private anon page make it writable in place instead of copying it?
+ */
 enum cow_reuse_rule {
 	/* 2.6.29: reuse_swap_page(): the page is mapped once (seed004 1.8, L5805). */
 	REUSE_MAPCOUNT,
-	/* 5.9-5.18: only the mapping's reference exists (page_count == 1, F12 L7743). */
+	/* F12 (Linus, L7743-7744), Linux 5.9-5.18 (09854ba94c6a): only the mapping's
+	 * reference exists (page_count == 1); an extra reference forces a copy. */
 	REUSE_REFCOUNT,
 	/* 5.19+: PageAnonExclusive reuses unconditionally; else refcount == 1
 	 * (wp_can_reuse_anon_folio, linux_anchor 1.11). */
 	REUSE_ANON_EXCLUSIVE,
 };
 
-/* copy_present_pte: which anon pages fork copies for the child instead of sharing. */
+/*
+ * read_cow - GUP slow path (gup/gup.c follow_page_pte): does a GUP that does not
+ * ask for write access break COW before it takes its reference, so that the
+ * reference cannot end up on a page a later COW fault gives away (R2)?
+ */
+enum read_cow_rule {
+	READ_COW_NEVER,		/* 2.6.29: the shared page is returned as is        */
+	/* 5.19+: a R/O FOLL_PIN of a page that is not anon-exclusive takes an unshare
+	 * fault; the PTE stays R/O (gup_must_unshare, linux_anchor 1.10). */
+	READ_COW_UNSHARE,
+};
+
+/*
+ * fork_copy - copy_present_pte (mm/fork.c): which anon pages fork gives the child
+ * a copy of instead of sharing them COW.
+ */
 enum fork_copy_rule {
 	FORK_COPY_NONE,			/* 2.6.29: everything is shared COW          */
-	/* 5.9+: maybe-pinned (MMF_HAS_PINNED && refcount >= 1024) exclusive pages
+	/* 5.9+ (70e806e4e645), gVisor: maybe-pinned (MMF_HAS_PINNED, sticky, and
+	 * refcount >= 1024) anon pages; with anon-exclusivity only exclusive ones
 	 * (linux_anchor 1.12: folio_try_dup_anon_rmap -> -EBUSY -> copy). */
 	FORK_COPY_MAYBE_PINNED,
 };
 
 /*
- * How the kernel's users of GUP (O_DIRECT, RDMA, process_vm_*) hold the pages of
- * an I/O: the reference type decides what fork and COW can tell about them.
+ * fast_guard - gup-fast (gup/fast.c): what stops the lockless walk from grabbing
+ * a page that fork is making COW-shared (R3) or that must be de-COWed first.
+ */
+enum fast_guard_rule {
+	FAST_GUARD_NONE,	/* 2.6.29's x86 walk (L8650-8652): the PTE mask only  */
+	/* 5.11+ (57efa1fe5957): FOLL_PIN samples mm->write_protect_seq and backs off
+	 * if a fork write-protected meanwhile (linux_anchor 1.12). */
+	FAST_GUARD_WP_SEQ,
+};
+
+/*
+ * io_ref - pin accounting of the kernel's users of GUP (src/io/): the reference
+ * type decides what fork and COW can tell about them.
  */
 enum io_ref_rule {
-	/* 5.6+: FOLL_PIN, released with unpin_user_pages(_dirty_lock): O_DIRECT
-	 * through pin_user_pages_fast, ib_umem through FOLL_PIN|FOLL_LONGTERM. */
+	/* 5.6+: FOLL_PIN (+GUP_PIN_COUNTING_BIAS), released with
+	 * unpin_user_pages(_dirty_lock): O_DIRECT through pin_user_pages_fast,
+	 * ib_umem through FOLL_PIN|FOLL_LONGTERM. */
 	IO_REF_PIN,
-	/* 2009: FOLL_GET, released with put_page: direct-io.c's dio_refill_pages
-	 * called get_user_pages_fast (seed004 1.20), ib_umem_get get_user_pages
-	 * with write=1, force=!writable. */
+	/* 2009: FOLL_GET (+1), released with put_page: direct-io.c's dio_refill_pages
+	 * called get_user_pages_fast (seed004 1.20), ib_umem get_user_pages with
+	 * write=1, force=!writable. */
 	IO_REF_GET,
 };
 
 struct gup_policy {
-	const char *name;
-	const char *summary;
+	const char *name;		/* the preset's name (static)                */
+	const char *summary;		/* one line, citing its source (static)      */
 	enum cow_reuse_rule reuse;
+	enum read_cow_rule read_cow;
 	enum fork_copy_rule fork_copy;
+	enum fast_guard_rule fast_guard;
+	/*
+	 * gup-fast re-reads the PTE after the grab and undoes it if the PTE changed
+	 * (Andrea's recheck, L4346-4351; the generic grab-then-recheck since).  Off:
+	 * the 2009 x86 walk, which relied on its irq-off section alone (L397-399) -
+	 * R3's "Sometimes without the recheck" (L376-402, L720).
+	 */
+	bool fast_recheck;
+	/*
+	 * gup-fast issues smp_mb between the grab (and PG_gup) and the recheck
+	 * (Andrea, L4336).  Nick claimed his scheme needs none (L3088-3091, L5219-5221).
+	 * The explorer is sequentially consistent, so only free-mode threads on a
+	 * weakly ordered machine could tell the difference (docs/policies.md).
+	 */
+	bool fast_barrier;
 	/* mprotect RO->RW maps exclusive anon pages writable at once
 	 * (can_change_pte_writable, 5.x+; cow.c A2's "mprotect() optimization"). */
 	bool mprotect_try_writable;
 	enum io_ref_rule io_ref;	/* GUP users' references (src/io/) */
 };
 
-/* The preset called @name, or NULL. */
+/* ---- presets (policy.c) ---- */
+
+/* The preset called @name (NULL: the default, linux-6.x), or NULL. */
 const struct gup_policy *policy_find(const char *name);
+/* The presets' names, NULL-terminated; the default first. */
 extern const char *const policy_names[];
+
+/* ---- knobs (knobs.c) ---- */
+
+/*
+ * policy_build - the preset @name (NULL: the default) with the overrides @knobs
+ * ("name=value" strings, NULL-terminated; NULL: none) applied in order, into
+ * *@out.  Return: 0, or -EINVAL with what is wrong in @err (if non-NULL): an
+ * unknown preset, knob or value (each message lists what is known).
+ */
+int policy_build(struct gup_policy *out, const char *name, const char *const *knobs,
+		 char *err, size_t err_size);
+
+/*
+ * policy_format - every knob of @p as "name=value" separated by spaces, into
+ * @buf (truncated to @size).  Return: the length it needed, as snprintf.
+ */
+int policy_format(const struct gup_policy *p, char *buf, size_t size);
 
 #endif /* GUP_POLICY_H */

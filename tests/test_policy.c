@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/test_policy.c - the policies (src/policy/, docs/policies.md).
+ *
+ *   - the knobs: every preset's "name=value" line parses back to the same
+ *     policy; --knob overrides reach the world; bad names and values give
+ *     -EINVAL with a message that names them, never a world;
+ *   - the litmus runner carries the overrides into every world it builds;
+ *   - `gup policies` lists every preset; `gup demo --knob` and `gup litmus
+ *     --knob` refuse bad overrides with "gup...: " and exit status 2.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/fixture.h"
+#include "litmus/litmus.h"
+#include "litmus/run.h"
+#include "policy/policy.h"
+#include "world.h"
+
+/* A corpus test, parsed. */
+static struct litmus_test *corpus(const char *name)
+{
+	char path[512], rel[128], *text = malloc(LITMUS_MAX_TEXT + 1);
+	struct litmus_test *t = NULL;
+	struct litmus_diag d;
+	size_t len;
+	FILE *f;
+
+	snprintf(rel, sizeof(rel), "tests/litmus/%s.litmus", name);
+	fx_repo_path(path, sizeof(path), rel);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	assert_non_null(text);
+	len = fread(text, 1, LITMUS_MAX_TEXT, f);
+	fclose(f);
+	assert_int_equal(litmus_parse(path, text, len, &t, &d), 0);
+	free(text);
+	return t;
+}
+
+/* A world of @policy with the overrides @knobs (NULL-terminated); must succeed. */
+static struct gup_world *world_knobs(const char *policy, const char *const *knobs,
+				     size_t nr_frames)
+{
+	struct gup_world_config cfg = { .nr_frames = nr_frames, .nr_movable = nr_frames / 4,
+					.policy = policy, .knobs = knobs };
+	struct gup_world *w = NULL;
+
+	assert_int_equal(gup_world_create(&cfg, &w), 0);
+	return w;
+}
+
+/* ---- the knobs ------------------------------------------------------------------- */
+
+/* Every knob of @a and @b equal (field by field: the structure has padding). */
+static void assert_same_knobs(const struct gup_policy *a, const struct gup_policy *b)
+{
+	assert_int_equal(a->reuse, b->reuse);
+	assert_int_equal(a->read_cow, b->read_cow);
+	assert_int_equal(a->fork_copy, b->fork_copy);
+	assert_int_equal(a->fast_guard, b->fast_guard);
+	assert_int_equal(a->fast_recheck, b->fast_recheck);
+	assert_int_equal(a->fast_barrier, b->fast_barrier);
+	assert_int_equal(a->mprotect_try_writable, b->mprotect_try_writable);
+	assert_int_equal(a->io_ref, b->io_ref);
+}
+
+/* Each preset's knob line, applied to the default preset, gives that preset back. */
+static void test_presets_round_trip(void **state)
+{
+	(void)state;
+	for (const char *const *n = gup_policy_names(); *n; n++) {
+		const struct gup_policy *want = policy_find(*n);
+		struct gup_policy got;
+		char line[512], *knobs[32], *save = NULL;
+		unsigned nk = 0;
+
+		assert_non_null(want);
+		assert_non_null(gup_policy_summary(*n));
+		assert_true(strlen(gup_policy_summary(*n)) > 20);
+		assert_true(gup_policy_knobs(*n, NULL, line, sizeof(line)) < (int)sizeof(line));
+		for (char *k = strtok_r(line, " ", &save); k; k = strtok_r(NULL, " ", &save)) {
+			assert_true(nk < 31);
+			knobs[nk++] = k;
+		}
+		knobs[nk] = NULL;
+		assert_int_equal(policy_build(&got, NULL, (const char *const *)knobs, NULL, 0), 0);
+		assert_same_knobs(&got, want);
+	}
+}
+
+static void test_override_reaches_world(void **state)
+{
+	static const char *const knobs[] = { "reuse=refcount", "fast_recheck=off",
+					     "fast_barrier=yes", "reuse=mapcount", NULL };
+	struct gup_world *w = world_knobs("linux-6.x", knobs, 32);
+	char line[512];
+
+	(void)state;
+	/* Applied in order: the later reuse= wins; booleans take yes/no too. */
+	assert_int_equal(w->policy->reuse, REUSE_MAPCOUNT);
+	assert_false(w->policy->fast_recheck);
+	assert_true(w->policy->fast_barrier);
+	assert_int_equal(w->policy->read_cow, READ_COW_UNSHARE);	/* untouched */
+	assert_string_equal(gup_world_policy(w), "linux-6.x");
+	/* The preset itself is not changed: the world holds a copy. */
+	assert_true(policy_find("linux-6.x")->fast_recheck);
+	assert_true(gup_policy_knobs("linux-6.x", knobs, line, sizeof(line)) > 0);
+	assert_non_null(strstr(line, "reuse=mapcount "));
+	assert_non_null(strstr(line, "fast_recheck=off "));
+	fx_world_done(w);
+}
+
+/* -EINVAL, no world, and a message that contains @want. */
+static void bad_knob(const char *policy, const char *kv, const char *want)
+{
+	const char *knobs[] = { "io_ref=get", kv, NULL };
+	struct gup_world_config cfg = { .nr_frames = 32, .policy = policy, .knobs = knobs };
+	struct gup_world *w = NULL;
+	char msg[512];
+
+	assert_int_equal(gup_world_create(&cfg, &w), -EINVAL);
+	assert_null(w);
+	assert_int_equal(gup_policy_check(policy, knobs, msg, sizeof(msg)), -EINVAL);
+	if (!strstr(msg, want))
+		fail_msg("message '%s' lacks '%s'", msg, want);
+	assert_int_equal(gup_policy_knobs(policy, knobs, msg, sizeof(msg)), -EINVAL);
+}
+
+static void test_bad_knobs(void **state)
+{
+	char tiny[8];
+
+	(void)state;
+	bad_knob(NULL, "bogus=1", "unknown knob 'bogus' (known: reuse, read_cow, ");
+	bad_knob(NULL, "reuse=sometimes",
+		 "knob reuse has no value 'sometimes' (values: mapcount, refcount, anon_exclusive)");
+	bad_knob(NULL, "fast_recheck=maybe", "knob fast_recheck has no value 'maybe' (values: "
+					     "off, on)");
+	bad_knob(NULL, "reuse", "knob 'reuse' is not name=value");
+	bad_knob(NULL, "=mapcount", "knob '=mapcount' is not name=value");
+	bad_knob(NULL, "reuse=", "knob reuse has no value ''");
+	bad_knob(NULL, "reuse =mapcount", "unknown knob 'reuse '");
+	bad_knob(NULL, "REUSE=mapcount", "unknown knob 'REUSE'");
+	bad_knob("linux-0.1", "reuse=mapcount", "unknown policy 'linux-0.1' (known: linux-6.x, ");
+	/* A short buffer is filled, not overrun; no buffer at all is fine. */
+	assert_int_equal(gup_policy_check(NULL, (const char *const[]){ "x=y", NULL }, tiny,
+					  sizeof(tiny)), -EINVAL);
+	assert_int_equal(strlen(tiny), sizeof(tiny) - 1);
+	assert_int_equal(gup_policy_check(NULL, (const char *const[]){ "x=y", NULL }, NULL, 0),
+			 -EINVAL);
+	assert_int_equal(gup_policy_check("linux-2.6.29", NULL, NULL, 0), 0);
+	assert_int_equal(gup_policy_check(NULL, NULL, NULL, 0), 0);
+	assert_null(gup_policy_summary("linux-0.1"));
+	assert_int_equal(gup_policy_knobs(NULL, NULL, NULL, 0) > 0, 1);
+}
+
+/* ---- the litmus runner ------------------------------------------------------------ */
+
+/*
+ * R3 on linux-6.x with its gup-fast guard and recheck taken away: the runner's
+ * worlds must get the overrides, or the witness would not exist.  At preemption
+ * bound 3 the walk is found pinning a page fork has just shared.
+ */
+static void test_litmus_carries_knobs(void **state)
+{
+	static const char *const knobs[] = { "fast_guard=none", "fast_recheck=off", NULL };
+	struct litmus_test *t = corpus("R3-fork-vs-gup-fast");
+	struct litmus_result *r = NULL;
+	struct litmus_run_opts o;
+
+	(void)state;
+	litmus_run_opts_init(&o);
+	o.explore.preemption_bound = 3;
+	assert_int_equal(litmus_run(t, "linux-6.x", &o, &r), 0);
+	assert_int_equal(r->obs, LITMUS_NEVER);
+	assert_null(r->knobs);
+	litmus_result_free(r);
+	o.knobs = knobs;
+	assert_int_equal(litmus_run(t, "linux-6.x", &o, &r), 0);
+	assert_int_equal(r->err, 0);
+	assert_int_equal(r->errors, 0);
+	assert_int_equal(r->obs, LITMUS_SOMETIMES);
+	assert_string_equal(r->knobs, "fast_guard=none fast_recheck=off");
+	litmus_result_free(r);
+	o.knobs = (const char *const[]){ "fast_guard=sideways", NULL };
+	assert_int_equal(litmus_run(t, "linux-6.x", &o, &r), -EINVAL);
+	assert_null(r);
+	litmus_free(t);
+}
+
+/* ---- the commands ------------------------------------------------------------------- */
+
+static char gup_path[512];
+
+/* Run `gup ARGS`, its output (stdout and stderr) into *@out; the exit status. */
+static int gup_cmd(const char *args, char **out)
+{
+	char cmd[2048], chunk[4096];
+	size_t len = 0, got;
+	FILE *p;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "'%s' %s 2>&1", gup_path, args);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	*out = calloc(1, 1);
+	while ((got = fread(chunk, 1, sizeof(chunk), p)) > 0) {
+		*out = realloc(*out, len + got + 1);
+		assert_non_null(*out);
+		memcpy(*out + len, chunk, got);
+		len += got;
+		(*out)[len] = '\0';
+	}
+	st = pclose(p);
+	assert_true(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+/* `gup ARGS` with "@" in @args standing for the corpus directory. */
+static void expect_cmd(const char *fmt, int status, const char *want)
+{
+	char dir[512], args[1024], *out, *at;
+	int st;
+
+	fx_repo_path(dir, sizeof(dir), "tests/litmus");
+	at = strchr(fmt, '@');
+	if (at)
+		snprintf(args, sizeof(args), "%.*s'%s'%s", (int)(at - fmt), fmt, dir, at + 1);
+	else
+		snprintf(args, sizeof(args), "%s", fmt);
+	st = gup_cmd(args, &out);
+
+	if (st != status || !strstr(out, want))
+		fail_msg("gup %s: status %d, output:\n%s\n(wanted %d and '%s')", args, st, out,
+			 status, want);
+	free(out);
+}
+
+static void test_commands(void **state)
+{
+	(void)state;
+	if (access(gup_path, X_OK))
+		skip();
+	expect_cmd("policies", 0, "linux-6.x       5.19+ anon-exclusive");
+	expect_cmd("policies", 0, "reuse=mapcount read_cow=never ");
+	expect_cmd("policies extra", 2, "gup: policies: unexpected argument 'extra'");
+	expect_cmd("demo --pages 2 --knob reuse=refcount", 0,
+		   "libgup demo, policy linux-6.x with reuse=refcount\n");
+	expect_cmd("demo --knob reuse=sometimes", 2,
+		   "gup: knob reuse has no value 'sometimes' (values: mapcount, ");
+	expect_cmd("demo --knob nope=1", 2, "gup: unknown knob 'nope' (known: reuse, ");
+	expect_cmd("demo --knob fast_recheck", 2, "gup: knob 'fast_recheck' is not name=value");
+	expect_cmd("demo --policy linux-0.1", 2, "gup: unknown policy 'linux-0.1' (known: ");
+	expect_cmd("litmus --knob bogus=on @", 2, "gup litmus: unknown knob 'bogus'");
+	expect_cmd("litmus --knob", 2, "gup litmus: --knob needs name=value");
+	expect_cmd("litmus --policy linux-0.1 @", 2,
+		   "gup litmus: unknown policy 'linux-0.1'");
+	expect_cmd("litmus --check --knob fast_recheck=off --policy linux-6.x "
+		   "@/COW-basic.litmus", 0,
+		   "skip COW-basic linux-6.x: knobs overridden");
+	expect_cmd("litmus --knob fast_recheck=off --policy linux-6.x "
+		   "@/COW-basic.litmus", 0, "Policy linux-6.x with fast_recheck=off\n");
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_presets_round_trip),
+		cmocka_unit_test(test_override_reaches_world),
+		cmocka_unit_test(test_bad_knobs),
+		cmocka_unit_test(test_litmus_carries_knobs),
+		cmocka_unit_test(test_commands),
+	};
+	const char *slash = strrchr(argv[0], '/');
+
+	(void)argc;
+	/* build/tests/test_policy -> build/gup */
+	snprintf(gup_path, sizeof(gup_path), "%.*s/../gup", slash ? (int)(slash - argv[0]) : 1,
+		 slash ? argv[0] : ".");
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
