@@ -5,6 +5,8 @@
  *   - the knobs: every preset's "name=value" line parses back to the same
  *     policy; --knob overrides reach the world; bad names and values give
  *     -EINVAL with a message that names them, never a world;
+ *   - each preset's mechanism, in a scenario that fails without it (the knob
+ *     that turns the mechanism off is set in a second run where that helps);
  *   - the litmus runner carries the overrides into every world it builds;
  *   - `gup policies` lists every preset; `gup demo --knob` and `gup litmus
  *     --knob` refuse bad overrides with "gup...: " and exit status 2.
@@ -25,8 +27,12 @@
 #include "common/fixture.h"
 #include "litmus/litmus.h"
 #include "litmus/run.h"
+#include "mm/pgtable.h"
 #include "policy/policy.h"
 #include "world.h"
+
+#define PG		GUP_PAGE_SIZE
+#define RW		(GUP_PROT_READ | GUP_PROT_WRITE)
 
 /* A corpus test, parsed. */
 static struct litmus_test *corpus(const char *name)
@@ -166,6 +172,107 @@ static void test_bad_knobs(void **state)
 	assert_int_equal(gup_policy_knobs(NULL, NULL, NULL, 0) > 0, 1);
 }
 
+/* ---- the presets' mechanisms -------------------------------------------------------- */
+
+/*
+ * One process of @policy (with @knobs) that has written @n private pages at
+ * @buf: each page exclusive, mapped writable.
+ */
+struct scen {
+	struct gup_world *w;
+	struct gup_task *t;
+	uint64_t buf;
+};
+
+static void scen_new(struct scen *s, const char *policy, const char *const *knobs, unsigned n)
+{
+	s->w = world_knobs(policy, knobs, 256);
+	s->t = fx_task_new(s->w);
+	s->buf = fx_map_private(s->t, n);
+	fx_fill_pages(s->t, s->buf, n, 1);
+}
+
+/* Every task gone, the checker clean, nothing leaked. */
+static void scen_end(struct scen *s, struct gup_task *child)
+{
+	if (child)
+		gup_task_exit(child);
+	gup_task_exit(s->t);
+	fx_world_end(s->w);
+}
+
+static bool pte_writable(struct gup_task *t, uint64_t addr)
+{
+	return pte_write(fx_pte(t, addr));
+}
+
+/*
+ * The parent holds a FOLL_GET reference on its page (an O_DIRECT transfer in
+ * flight), forks, the child exits, and the parent writes: the page is mapped
+ * once again but referenced twice.  Under F12 the write copies (the reference
+ * keeps the old page); under 2.6.29's mapcount rule it is reused.
+ */
+static void refcount_write_fault(const char *policy, bool want_copy)
+{
+	struct scen s;
+	struct gup_page *ref;
+	struct fx_snap snap;
+	int64_t pfn;
+
+	scen_new(&s, policy, NULL, 1);
+	assert_int_equal(gup_get_user_pages_fast(s.t, s.buf, 1, GUP_FOLL_WRITE, &ref), 1);
+	gup_task_exit(fx_fork(s.t));
+	pfn = fx_pfn(s.t, s.buf);
+	assert_false(pte_writable(s.t, s.buf));
+	fx_snap(s.w, &snap);
+	fx_store_u64(s.t, s.buf, 7);
+	assert_int_equal(fx_delta(s.w, &snap, GUP_STAT_COW_COPY), want_copy);
+	assert_int_equal(fx_delta(s.w, &snap, GUP_STAT_COW_REUSE), !want_copy);
+	assert_true((fx_pfn(s.t, s.buf) != pfn) == want_copy);
+	gup_put_page(ref);
+	scen_end(&s, NULL);
+}
+
+static void test_linus_refcount_extra_ref_copies(void **state)
+{
+	(void)state;
+	refcount_write_fault("linus-refcount", true);
+	refcount_write_fault("linux-5.9", true);
+	refcount_write_fault("linux-2.6.29", false);	/* mapcount == 1: reused */
+}
+
+/*
+ * linux-5.9: fork copies a maybe-pinned page for the child and leaves the
+ * parent's PTE writable (70e806e4e645); a R/O pin does not unshare (5.9 had
+ * no unsharing: a308c71bf1e6 removed the forced COW).
+ */
+static void test_linux59_fork_copies_pinned(void **state)
+{
+	struct gup_page *pin[2];
+	struct gup_task *child;
+	struct fx_snap snap;
+	struct scen s;
+	int64_t pfn;
+
+	(void)state;
+	scen_new(&s, "linux-5.9", NULL, 2);
+	assert_int_equal(gup_pin_user_pages_fast(s.t, s.buf, 1, GUP_FOLL_WRITE, pin), 1);
+	pfn = fx_pfn(s.t, s.buf);
+	fx_snap(s.w, &snap);
+	child = fx_fork(s.t);
+	assert_int_equal(fx_delta(s.w, &snap, GUP_STAT_FORK_PAGE_COPIED), 1);
+	assert_int_equal(fx_pfn(s.t, s.buf), pfn);
+	assert_true(pte_writable(s.t, s.buf));
+	assert_true(fx_pfn(child, s.buf) != pfn);
+	fx_check_pages(child, s.buf, 2, 1);
+	/* The unpinned second page was shared; a R/O pin leaves it shared. */
+	assert_int_equal(fx_pfn(child, s.buf + PG), fx_pfn(s.t, s.buf + PG));
+	assert_int_equal(gup_pin_user_pages_fast(s.t, s.buf + PG, 1, 0, pin + 1), 1);
+	assert_int_equal(fx_pfn(child, s.buf + PG), fx_pfn(s.t, s.buf + PG));
+	gup_unpin_user_pages(pin, 2);
+	scen_end(&s, child);
+}
+
 /* ---- the litmus runner ------------------------------------------------------------ */
 
 /*
@@ -280,6 +387,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_presets_round_trip),
 		cmocka_unit_test(test_override_reaches_world),
 		cmocka_unit_test(test_bad_knobs),
+		cmocka_unit_test(test_linus_refcount_extra_ref_copies),
+		cmocka_unit_test(test_linux59_fork_copies_pinned),
 		cmocka_unit_test(test_litmus_carries_knobs),
 		cmocka_unit_test(test_commands),
 	};

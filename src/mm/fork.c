@@ -23,6 +23,7 @@
 #include "world.h"
 
 struct copy_args {
+	struct gup_world *w;
 	struct gup_vma *src_vma, *dst_vma;
 	struct frame_arena *arena;	/* hoisted: looked up for every PTE */
 	bool cow;		/* is_cow_mapping(src) */
@@ -62,6 +63,22 @@ static int copy_present_page(struct copy_args *ca, pte_t *dst, uint64_t addr,
 	return COPIED_PAGE;
 }
 
+/*
+ * fork_copy=maybe_pinned (5.9+, gVisor): a page that may be DMA-pinned in an mm
+ * that has ever pinned.  Where exclusivity decides reuse only an exclusive page
+ * can be pinned (a shared one is unshared first), so only those are looked at;
+ * 5.9's page_needs_cow_for_dma had no exclusivity to look at.
+ */
+static bool fork_copy_maybe_pinned(const struct copy_args *ca, struct page *page,
+				   bool exclusive)
+{
+	if (!ca->copy_pinned)
+		return false;
+	if (!exclusive && ca->w->policy->reuse == REUSE_ANON_EXCLUSIVE)
+		return false;
+	return page_maybe_dma_pinned(page);
+}
+
 /* Copy one present PTE.  Both PT locks held.  COPIED_* bits, or -ENOMEM. */
 static int copy_present_pte(struct copy_args *ca, pte_t *dst, pte_t *src, uint64_t pte,
 			    uint64_t addr)
@@ -75,10 +92,13 @@ static int copy_present_pte(struct copy_args *ca, pte_t *dst, pte_t *src, uint64
 		return COPIED_ZERO;
 	}
 	page = pfn_to_page(ca->arena, pte_pfn(pte));	/* vm_normal_page */
-	if (PageAnon(page) && PageAnonExclusive(page)) {
-		if (ca->copy_pinned && page_maybe_dma_pinned(page))
+	if (PageAnon(page)) {
+		bool exclusive = PageAnonExclusive(page);
+
+		if (fork_copy_maybe_pinned(ca, page, exclusive))
 			return copy_present_page(ca, dst, addr, page);
-		ClearPageAnonExclusive(page);	/* about to be mapped twice */
+		if (exclusive)
+			ClearPageAnonExclusive(page);	/* about to be mapped twice */
 	}
 	page_add_map_ref(page);
 	if (ca->cow && pte_write(pte)) {
@@ -142,6 +162,7 @@ static int copy_page_range(struct gup_vma *dst_vma, struct gup_vma *src_vma,
 	struct gup_mm *src_mm = src_vma->mm;
 	struct gup_world *w = src_mm->w;
 	struct copy_args ca = {
+		.w = w,
 		.src_vma = src_vma,
 		.dst_vma = dst_vma,
 		.arena = &w->arena,

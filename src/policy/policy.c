@@ -40,9 +40,38 @@ static const struct gup_policy presets[] = {
 		.mprotect_try_writable = false,
 		.io_ref = IO_REF_GET,
 	},
+	{
+		.name = "linus-refcount",
+		.summary = "F12, Linus 2009-03-17 (L7711-7747): 2.6.29 with do_wp_page reusing "
+			   "only if page_count==1, so no COW hands a referenced page away",
+		.reuse = REUSE_REFCOUNT,
+		.read_cow = READ_COW_NEVER,
+		.fork_copy = FORK_COPY_NONE,
+		.fast_guard = FAST_GUARD_NONE,
+		.fast_recheck = true,
+		.fast_barrier = false,
+		.mprotect_try_writable = false,
+		.io_ref = IO_REF_GET,
+	},
+	{
+		.name = "linux-5.9",
+		.summary = "5.9-5.10: COW reuse by refcount==1 (09854ba94c6a), fork copies "
+			   "maybe-pinned pages (70e806e4e645), gup-fast not yet fenced off fork",
+		.reuse = REUSE_REFCOUNT,
+		.read_cow = READ_COW_NEVER,	/* a308c71bf1e6 removed the forced COW */
+		.fork_copy = FORK_COPY_MAYBE_PINNED,
+		/* write_protect_seq came with 5.11 (57efa1fe5957): before it, a
+		 * gup-fast pin could race the fork that was sharing its page. */
+		.fast_guard = FAST_GUARD_NONE,
+		.fast_recheck = true,
+		.fast_barrier = false,
+		.mprotect_try_writable = false,
+		.io_ref = IO_REF_PIN,
+	},
 };
 
-const char *const policy_names[] = { "linux-6.x", "linux-2.6.29", NULL };
+const char *const policy_names[] = { "linux-6.x", "linux-2.6.29", "linus-refcount",
+				     "linux-5.9", NULL };
 
 const struct gup_policy *policy_find(const char *name)
 {
