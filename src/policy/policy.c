@@ -30,11 +30,13 @@ static const struct gup_policy presets[] = {
 		.read_cow = READ_COW_NEVER,
 		.fork_copy = FORK_COPY_NONE,
 		/*
-		 * 2009's x86 walk had no recheck (L8650-8652); the engine's re-read is
-		 * kept so that this baseline's verdicts and replays stay as they were.
-		 * --knob fast_recheck=off gives the 2009 walk exactly.
+		 * 2009's x86 walk: the PTE mask and nothing else (L8650-8652), no
+		 * write_protect_seq (5.11).  It had no recheck either; the engine's
+		 * re-read is kept so that this baseline's verdicts and replays of
+		 * FOLL_GET transfers stay as they were: --knob fast_recheck=off gives
+		 * the 2009 walk exactly.
 		 */
-		.fast_guard = FAST_GUARD_WP_SEQ,
+		.fast_guard = FAST_GUARD_NONE,
 		.fast_recheck = true,
 		.fast_barrier = false,
 		.mprotect_try_writable = false,
