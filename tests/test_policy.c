@@ -273,6 +273,83 @@ static void test_linux59_fork_copies_pinned(void **state)
 	scen_end(&s, child);
 }
 
+/*
+ * gup-fast under @s's policy on the page at @addr (read unless @write): true if
+ * the lockless walk got it, false if it went to the slow path.  Either way the
+ * reference is taken and dropped again.
+ */
+static bool fast_got(struct scen *s, uint64_t addr, bool write)
+{
+	struct gup_page *page;
+	struct fx_snap snap;
+	bool fast;
+
+	fx_snap(s->w, &snap);
+	assert_int_equal(gup_get_user_pages_fast(s->t, addr, 1, write ? GUP_FOLL_WRITE : 0,
+						 &page), 1);
+	fast = fx_delta(s->w, &snap, GUP_STAT_GUP_FAST_PAGES) == 1;
+	assert_int_equal(fx_delta(s->w, &snap, GUP_STAT_GUP_FAST_FALLBACK), !fast);
+	gup_put_page(page);
+	return fast;
+}
+
+/* @s's second page, write-protected: a R/O PTE on an exclusive anon page. */
+static uint64_t scen_ro_page(struct scen *s)
+{
+	assert_int_equal(gup_mprotect(s->t, s->buf + PG, PG, GUP_PROT_READ), 0);
+	assert_false(pte_writable(s->t, s->buf + PG));
+	return s->buf + PG;
+}
+
+/* What each gup-fast guard sends to the slow path, on the 2.6.29 baseline. */
+static void test_fast_guards(void **state)
+{
+	static const char *const writable[] = { "fast_guard=writable", NULL };
+	static const char *const pg_gup[] = { "fast_guard=pg_gup", NULL };
+	static const char *const pg_gup_bare[] = { "fast_guard=pg_gup", "fast_recheck=off", NULL };
+	static const char *const dontcow[] = { "fast_guard=dontcow", NULL };
+	static const char *const slow[] = { "fast_guard=slow", NULL };
+	struct scen s;
+	uint64_t ro;
+
+	(void)state;
+	scen_new(&s, "linux-2.6.29", NULL, 2);		/* no guard: the PTE mask only */
+	ro = scen_ro_page(&s);
+	assert_true(fast_got(&s, s.buf, true));
+	assert_true(fast_got(&s, ro, false));
+	scen_end(&s, NULL);
+
+	scen_new(&s, "linux-2.6.29", writable, 2);	/* KOSAKI: writable PTEs only */
+	ro = scen_ro_page(&s);
+	assert_true(fast_got(&s, s.buf, false));
+	assert_false(fast_got(&s, ro, false));
+	scen_end(&s, NULL);
+
+	scen_new(&s, "linux-2.6.29", pg_gup, 2);	/* Andrea: PG_gup; R/O anon: slow */
+	ro = scen_ro_page(&s);
+	assert_false(PageGUP(fx_page_at(s.t, s.buf)));
+	assert_true(fast_got(&s, s.buf, false));
+	assert_true(PageGUP(fx_page_at(s.t, s.buf)));
+	assert_false(fast_got(&s, ro, false));
+	scen_end(&s, NULL);
+
+	scen_new(&s, "linux-2.6.29", pg_gup_bare, 2);	/* his R/O test is the recheck */
+	ro = scen_ro_page(&s);
+	assert_true(fast_got(&s, ro, false));
+	assert_true(PageGUP(fx_page_at(s.t, ro)));
+	scen_end(&s, NULL);
+
+	scen_new(&s, "linux-2.6.29", dontcow, 1);	/* Nick: anon pages need PG_dontcow */
+	assert_false(fast_got(&s, s.buf, true));
+	SetPageDontCOW(fx_page_at(s.t, s.buf));
+	assert_true(fast_got(&s, s.buf, true));
+	scen_end(&s, NULL);
+
+	scen_new(&s, "linux-2.6.29", slow, 1);		/* no lockless walk */
+	assert_false(fast_got(&s, s.buf, true));
+	scen_end(&s, NULL);
+}
+
 /* ---- the litmus runner ------------------------------------------------------------ */
 
 /*
@@ -389,6 +466,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_bad_knobs),
 		cmocka_unit_test(test_linus_refcount_extra_ref_copies),
 		cmocka_unit_test(test_linux59_fork_copies_pinned),
+		cmocka_unit_test(test_fast_guards),
 		cmocka_unit_test(test_litmus_carries_knobs),
 		cmocka_unit_test(test_commands),
 	};

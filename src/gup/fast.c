@@ -14,9 +14,13 @@
  * flush of a zap or a migration waits for its irq-off section, so a page it
  * grabbed stays allocated and counted - only no longer sure to be mapped.
  *
- * Against fork, the policy's fast_guard.  linux-6.x (wp_seq): fork write-protects
- * under mm->write_protect_seq; a pin that starts during it, or overlaps it, is
- * undone (pins must not land on pages fork is making COW-shared: linux_anchor 1.12).
+ * Against fork, the policy's fast_guard (policy.h has each design's): linux-6.x
+ * (wp_seq): fork write-protects under mm->write_protect_seq; a pin that starts
+ * during it, or overlaps it, is undone (pins must not land on pages fork is
+ * making COW-shared: linux_anchor 1.12).  andrea-v2 (pg_gup): PG_gup, smp_mb and
+ * the recheck against fork's write-protect, smp_mb and PG_gup test.  nick-v3
+ * (dontcow): only pages fork will never share.  kosaki-v2 (writable): only
+ * writable PTEs.  gvisor (slow): no lockless walk at all.
  *
  * Whatever the walk did not get goes to the slow path with FOLL_UNLOCKABLE,
  * unless FOLL_FAST_ONLY.
@@ -46,19 +50,54 @@ static void ungrab(struct gup_world *w, struct page *page, unsigned flags)
 }
 
 /*
- * After the grab, before anything the PTE said is trusted: the guard's barrier
- * (fast_barrier, Andrea's smp_mb, L4336) and the re-read of the PTE
- * (fast_recheck, L4346-4351).  Without the re-read the walk keeps a page whose
- * PTE fork write-protected meanwhile: Linus's R3 (L376-402).  Without the
- * barrier, only the grab's own RMW orders the grab before the re-read.
+ * Before the grab: what the policy's guard refuses from the PTE and the page's
+ * flags alone, leaving it to the slow path.  PG_dontcow is never cleared while
+ * the page lives, so a stale read only sends a page to the slow path.
  */
-static bool gup_fast_recheck(const struct gup_policy *pol, pte_t *ptep, uint64_t pte)
+static bool gup_fast_guard_refuses(const struct gup_policy *pol, uint64_t pte, uint64_t pflags)
 {
+	switch (pol->fast_guard) {
+	case FAST_GUARD_DONTCOW:
+		/* Nick v3 (L5845-5846, L3304-3305): an anon page fork might still share. */
+		return (pflags & PG_BIT(PG_anon)) && !(pflags & PG_BIT(PG_dontcow));
+	case FAST_GUARD_WRITABLE:
+		/* KOSAKI v2 (L8647-8679): "Maybe the read only pte is cow mapped page". */
+		return !pte_write(pte);
+	default:
+		return false;
+	}
+}
+
+/* Andrea v2's guard covers anon pages: fork tests PG_gup only on those (L4808-4809). */
+static bool gup_fast_pg_gup(const struct gup_policy *pol, uint64_t pflags)
+{
+	return pol->fast_guard == FAST_GUARD_PG_GUP && (pflags & PG_BIT(PG_anon));
+}
+
+/*
+ * After the grab, before anything the PTE said is trusted: Andrea's PG_gup
+ * (set once, L4334-4335), the guard's barrier (fast_barrier, L4336) and the
+ * re-read of the PTE (fast_recheck, L4346-4351) - which under his guard must
+ * also find the anon page still writable, de-COWing reads in the slow path.
+ * This is a store-buffer pair with fork's write-protect, smp_mb and PG_gup
+ * test: one side sees the other.  Without the re-read the walk keeps a page
+ * whose PTE fork write-protected meanwhile: Linus's R3 (L376-402).  Without the
+ * barrier only the grab's own RMW orders the grab before the re-read.
+ */
+static bool gup_fast_recheck(const struct gup_policy *pol, struct page *page, pte_t *ptep,
+			     uint64_t pte, uint64_t pflags)
+{
+	bool pg_gup = gup_fast_pg_gup(pol, pflags);
+	uint64_t now;
+
+	if (pg_gup && !(pflags & PG_BIT(PG_gup)))
+		SetPageGUP(page);
 	if (pol->fast_barrier)
 		smp_mb();
 	if (!pol->fast_recheck)
 		return true;
-	return ptep_get(ptep) == pte;
+	now = ptep_get(ptep);
+	return now == pte && (!pg_gup || pte_write(now));
 }
 
 /* One PTE: the grabbed page (not yet counted), or NULL to stop the walk here. */
@@ -84,19 +123,23 @@ static struct page *gup_fast_pte(struct gup_world *w, pte_t *ptep, unsigned flag
 	/*
 	 * One read of the flags serves every test below: the bits tested do not
 	 * change while the page stays mapped by the PTE we re-check after the grab
-	 * (PG_referenced is only a hint).
+	 * (PG_referenced is only a hint; PG_gup and PG_dontcow are only ever set
+	 * while the page lives, so a stale read costs a redundant set or a trip
+	 * to the slow path).
 	 */
 	pflags = read_once_u64(&page->flags);
 	if (pflags & PG_BIT(PG_hwpoison))
 		return NULL;
 	if ((flags & FOLL_LONGTERM) && !page_is_longterm_pinnable(page))
 		return NULL;		/* the slow path migrates it */
+	if (gup_fast_guard_refuses(w->policy, pte, pflags))
+		return NULL;
 	if (!page_ref_try_add(page, (flags & FOLL_PIN) ? GUP_PIN_COUNTING_BIAS : 1))
 		return NULL;		/* being freed, or would overflow */
 	if (!(flags & FOLL_PIN) && w->debug)
 		atomic_add(1, &page->gup_gets);
 	/* Grab-then-recheck: the PTE we decided on must still be there. */
-	if (!gup_fast_recheck(w->policy, ptep, pte) || !gup_fast_page_allowed(pflags, flags) ||
+	if (!gup_fast_recheck(w->policy, page, ptep, pte, pflags) || !gup_fast_page_allowed(pflags, flags) ||
 	    (!pte_write(pte) && gup_must_unshare(w, NULL, flags, page))) {
 		ungrab(w, page, flags);
 		return NULL;
@@ -180,7 +223,9 @@ long gup_fast_fallback(struct gup_call *c, uint64_t start, unsigned long nr_page
 		return -EFAULT;
 	if (!nr_pages)
 		return 0;
-	nr_pinned = gup_fast(t, start, end, flags, pages);
+	/* The weak generic version (L8890-8906), gVisor's Pin: no lockless walk. */
+	nr_pinned = t->w->policy->fast_guard == FAST_GUARD_SLOW ? 0 :
+		    gup_fast(t, start, end, flags, pages);
 	if (nr_pinned == nr_pages || (flags & FOLL_FAST_ONLY))
 		return (long)nr_pinned;
 

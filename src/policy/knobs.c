@@ -34,7 +34,7 @@ static const struct knob knobs[] = {
 	KNOB_ENUM_FIELD(reuse, "mapcount", "refcount", "anon_exclusive"),
 	KNOB_ENUM_FIELD(read_cow, "never", "unshare"),
 	KNOB_ENUM_FIELD(fork_copy, "none", "maybe_pinned"),
-	KNOB_ENUM_FIELD(fast_guard, "none", "wp_seq"),
+	KNOB_ENUM_FIELD(fast_guard, "none", "pg_gup", "dontcow", "writable", "wp_seq", "slow"),
 	KNOB_BOOL_FIELD(fast_recheck),
 	KNOB_BOOL_FIELD(fast_barrier),
 	KNOB_BOOL_FIELD(mprotect_try_writable),

@@ -66,9 +66,22 @@ enum fork_copy_rule {
  */
 enum fast_guard_rule {
 	FAST_GUARD_NONE,	/* 2.6.29's x86 walk (L8650-8652): the PTE mask only  */
+	/* Andrea v2 (F2, L4333-4352): on anon pages, after the grab, set PG_gup; then
+	 * (fast_barrier) smp_mb, (fast_recheck) the PTE must still be there and
+	 * writable, else undo and fall back.  The R3 answer (L590-613). */
+	FAST_GUARD_PG_GUP,
+	/* Nick v3 (F5, L5845-5846, L3304-3305): refuse PageAnon && !PageDontCOW
+	 * before the grab; "one branch and no barrier" (L3088-3091). */
+	FAST_GUARD_DONTCOW,
+	/* KOSAKI v2 (F16, L8647-8679; Linus's GUP_MASK, L9071-9080): refuse every
+	 * PTE without write permission, reads included. */
+	FAST_GUARD_WRITABLE,
 	/* 5.11+ (57efa1fe5957): FOLL_PIN samples mm->write_protect_seq and backs off
 	 * if a fork write-protected meanwhile (linux_anchor 1.12). */
 	FAST_GUARD_WP_SEQ,
+	/* No lockless walk: straight to the slow path, as the weak generic
+	 * get_user_pages_fast (mm/util.c, L8890-8906) and gVisor's Pin. */
+	FAST_GUARD_SLOW,
 };
 
 /*
