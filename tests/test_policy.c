@@ -350,6 +350,122 @@ static void test_fast_guards(void **state)
 	scen_end(&s, NULL);
 }
 
+/* How a read GUP takes its reference in read_cow_case. */
+enum read_gup { READ_GET_SLOW, READ_PIN_SLOW, READ_GET_FAST };
+
+/*
+ * A page shared with a child by fork; the parent takes a read reference with
+ * @how.  Returns whether that broke COW: the parent then maps a private,
+ * writable copy, the child still the original.
+ */
+static bool read_cow_case(const char *policy, const char *const *knobs, enum read_gup how)
+{
+	struct gup_page *ref;
+	struct gup_task *child;
+	struct fx_snap snap;
+	struct scen s;
+	int64_t pfn;
+	long got = 0;
+	bool broke;
+
+	scen_new(&s, policy, knobs, 1);
+	child = fx_fork(s.t);
+	pfn = fx_pfn(s.t, s.buf);
+	assert_int_equal(fx_pfn(child, s.buf), pfn);
+	fx_snap(s.w, &snap);
+	if (how == READ_GET_SLOW)
+		got = gup_get_user_pages_unlocked(s.t, s.buf, 1, &ref, 0);
+	else if (how == READ_PIN_SLOW)
+		got = gup_pin_user_pages_unlocked(s.t, s.buf, 1, &ref, 0);
+	else
+		got = gup_get_user_pages_fast(s.t, s.buf, 1, 0, &ref);
+	assert_int_equal(got, 1);
+	broke = fx_pfn(s.t, s.buf) != pfn;
+	assert_int_equal(fx_delta(s.w, &snap, GUP_STAT_GUP_DECOW), broke);
+	assert_int_equal(pte_writable(s.t, s.buf), broke);
+	assert_int_equal(fx_pfn(child, s.buf), pfn);
+	fx_check_pages(s.t, s.buf, 1, 1);
+	if (how == READ_PIN_SLOW)
+		gup_unpin_user_page(ref);
+	else
+		gup_put_page(ref);
+	scen_end(&s, child);
+	return broke;
+}
+
+/* Which read GUPs break COW first, per read_cow value (on the 2.6.29 baseline). */
+static void test_read_cow(void **state)
+{
+	static const char *const anon[] = { "read_cow=anon", NULL };
+	static const char *const all[] = { "read_cow=all", NULL };
+	static const char *const pinning[] = { "read_cow=pinning", "fast_guard=writable", NULL };
+	static const char *const pinning_bare[] = { "read_cow=pinning", NULL };
+	static const char *const pin[] = { "read_cow=pin", NULL };
+	const char *old = "linux-2.6.29";
+
+	(void)state;
+	assert_false(read_cow_case(old, NULL, READ_GET_SLOW));
+	assert_false(read_cow_case(old, NULL, READ_GET_FAST));
+	assert_true(read_cow_case(old, anon, READ_GET_SLOW));	/* Andrea: every FOLL_GET */
+	assert_true(read_cow_case(old, all, READ_PIN_SLOW));	/* Nick: every GUP */
+	assert_false(read_cow_case(old, pinning, READ_GET_SLOW));	/* KOSAKI: not plain gup */
+	assert_true(read_cow_case(old, pinning, READ_GET_FAST));	/* ... but gup-fast's */
+	/* ... if the walk leaves R/O PTEs to the slow path: KOSAKI's guard does. */
+	assert_false(read_cow_case(old, pinning_bare, READ_GET_FAST));
+	assert_false(read_cow_case(old, pin, READ_GET_SLOW));	/* gVisor: pins only */
+	assert_true(read_cow_case(old, pin, READ_PIN_SLOW));
+	/* linux-6.x unshares instead: the copy stays R/O (not counted as de-COW). */
+	assert_false(read_cow_case(FX_POLICY_NEW, NULL, READ_GET_SLOW));
+}
+
+/*
+ * gvisor: a R/O pin of a COW-shared page breaks COW (the pinned page is the
+ * parent's alone, writable); a later fork copies the pinned page for the child
+ * (hasPinned) and the parent's writes keep reaching the pin.  A R/O pin in a
+ * mapping without write permission unshares once: the PTE stays R/O.
+ */
+static void test_gvisor_ro_pin_breaks_cow(void **state)
+{
+	uint64_t seven = 7, got;
+	struct gup_page *pin[2];
+	struct gup_task *child, *child2;
+	struct fx_snap snap;
+	struct scen s;
+	uint64_t ro;
+
+	(void)state;
+	assert_true(read_cow_case("gvisor", NULL, READ_PIN_SLOW));
+	assert_false(read_cow_case("gvisor", NULL, READ_GET_SLOW));
+	scen_new(&s, "gvisor", NULL, 1);
+	child = fx_fork(s.t);
+	assert_int_equal(gup_pin_user_pages_fast(s.t, s.buf, 1, 0, pin), 1);
+	assert_true(fx_pfn(s.t, s.buf) != fx_pfn(child, s.buf));
+	assert_true(pte_writable(s.t, s.buf));
+	fx_snap(s.w, &snap);
+	child2 = fx_fork(s.t);
+	assert_int_equal(fx_delta(s.w, &snap, GUP_STAT_FORK_PAGE_COPIED), 1);
+	assert_true(pte_writable(s.t, s.buf));
+	fx_store_u64(s.t, s.buf, seven);
+	memcpy(&got, page_data(&s.w->arena, (struct page *)pin[0]), sizeof(got));
+	assert_int_equal(got, seven);
+	fx_check_pages(child2, s.buf, 1, 1);
+
+	ro = fx_map_anon(s.t, 1, GUP_PROT_READ, GUP_MAP_PRIVATE);
+	assert_int_equal(fx_load_u64(s.t, ro), 0);	/* the zero page */
+	fx_snap(s.w, &snap);
+	assert_int_equal(gup_pin_user_pages_fast(s.t, ro, 1, 0, pin + 1), 1);
+	assert_int_equal(fx_delta(s.w, &snap, GUP_STAT_GUP_DECOW), 1);
+	assert_true(fx_pfn(s.t, ro) > 0);
+	assert_false(pte_writable(s.t, ro));
+	gup_unpin_user_pages(pin, 2);
+	fx_snap(s.w, &snap);
+	assert_int_equal(gup_pin_user_pages_fast(s.t, ro, 1, 0, pin + 1), 1);
+	assert_int_equal(fx_delta(s.w, &snap, GUP_STAT_GUP_DECOW), 0);	/* ours already */
+	gup_unpin_user_page(pin[1]);
+	gup_task_exit(child2);
+	scen_end(&s, child);
+}
+
 /* ---- the litmus runner ------------------------------------------------------------ */
 
 /*
@@ -467,6 +583,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_linus_refcount_extra_ref_copies),
 		cmocka_unit_test(test_linux59_fork_copies_pinned),
 		cmocka_unit_test(test_fast_guards),
+		cmocka_unit_test(test_read_cow),
+		cmocka_unit_test(test_gvisor_ro_pin_breaks_cow),
 		cmocka_unit_test(test_litmus_carries_knobs),
 		cmocka_unit_test(test_commands),
 	};

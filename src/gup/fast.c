@@ -233,7 +233,7 @@ long gup_fast_fallback(struct gup_call *c, uint64_t start, unsigned long nr_page
 	count_task_event(t->w, t, GUP_STAT_GUP_FAST_FALLBACK);
 	start += (uint64_t)nr_pinned << PAGE_SHIFT;
 	ret = __gup_longterm_locked(c, start, nr_pages - nr_pinned, pages + nr_pinned, &locked,
-				    flags | FOLL_TOUCH | FOLL_UNLOCKABLE);
+				    flags | FOLL_TOUCH | FOLL_UNLOCKABLE | FOLL_PINNING);
 	if (ret < 0)
 		/* "returning -errno is not an option" once pages are pinned */
 		return nr_pinned ? (long)nr_pinned : ret;

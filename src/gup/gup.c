@@ -85,6 +85,44 @@ bool gup_must_unshare(struct gup_world *w, struct gup_vma *vma, unsigned flags,
 	return !PageAnonExclusive(page);
 }
 
+/* Is a read GUP with @flags on @page in the policy's read_cow scope? */
+static bool read_cow_applies(const struct gup_policy *pol, unsigned flags, struct page *page)
+{
+	switch (pol->read_cow) {
+	case READ_COW_ANON:		/* Andrea v2, follow_page (L5063-5069) */
+		return PageAnon(page);
+	case READ_COW_ALL:		/* Nick v3: every GUP that returns pages (L5726) */
+		return true;
+	case READ_COW_PINNING:		/* KOSAKI v2: GUP_FLAGS_PINNING_PAGE (L8860-8883) */
+		return flags & FOLL_PINNING;
+	case READ_COW_PIN:		/* gVisor: every pin, R/O ones too */
+		return flags & FOLL_PIN;
+	default:			/* never; unshare is gup_must_unshare's */
+		return false;
+	}
+}
+
+/*
+ * gup_must_decow - must a GUP that takes a reference without FOLL_WRITE break
+ * COW first (read_cow), so that a COW fault cannot later give the referenced
+ * page away, or leak the other side's writes into it (R1, R2)?  The designs of
+ * 2009 force a write fault (FOLL_WRITE): the PTE ends writable, which is what
+ * Andrea's fork test looks at (L4808-4809).  A mapping without VM_WRITE cannot
+ * be made writable - Andrea's loop would spin there (seed004 §6.5 [obs]) - so
+ * there an unshare fault makes the page ours and the PTE stays R/O; once the
+ * page is exclusive, nothing is left to break.
+ */
+static bool gup_must_decow(struct gup_world *w, struct gup_vma *vma, unsigned flags,
+			   uint64_t pte, struct page *page)
+{
+	if (pte_write(pte) || !(flags & (FOLL_GET | FOLL_PIN)) ||
+	    !is_cow_mapping(vma->vm_flags) || !read_cow_applies(w->policy, flags, page))
+		return false;
+	if (!(vma->vm_flags & VM_WRITE))
+		return !(PageAnon(page) && PageAnonExclusive(page));
+	return true;
+}
+
 /*
  * May a FOLL_WRITE be served by this PTE without a write fault?  A writable PTE,
  * or a FOLL_FORCE write onto a private copy already made for us: an exclusive anon
@@ -126,7 +164,8 @@ static int no_page(struct gup_vma *vma, unsigned flags)
 
 /*
  * follow_page_pte - the page at @addr, grabbed per @flags, or an answer:
- * 0 with *pagep NULL: fault it in; -EMLINK: unshare it first; other -errno: fail.
+ * 0 with *pagep NULL: fault it in; -EMLINK: unshare it first; -EXDEV: break COW
+ * first (gup_must_decow); other -errno: fail.
  * With FOLL_GET/FOLL_PIN unset (no pages array), nothing is grabbed.
  */
 static int follow_page_pte(struct gup_call *c, struct gup_vma *vma, uint64_t addr,
@@ -164,6 +203,10 @@ static int follow_page_pte(struct gup_call *c, struct gup_vma *vma, uint64_t add
 	}
 	if (!pte_write(pte) && gup_must_unshare(w, vma, flags, page)) {
 		ret = -EMLINK;
+		goto out_unlock;
+	}
+	if (gup_must_decow(w, vma, flags, pte, page)) {
+		ret = -EXDEV;
 		goto out_unlock;
 	}
 	if (PageHWPoison(page)) {
@@ -243,6 +286,16 @@ static int faultin_page(struct gup_call *c, struct gup_vma *vma, uint64_t addr,
 	return 0;
 }
 
+/* Break COW before a read GUP takes its reference (gup_must_decow): as faultin_page. */
+static int faultin_decow(struct gup_call *c, struct gup_vma *vma, uint64_t addr,
+			 unsigned flags, int *locked)
+{
+	count_task_event(c->mm->w, c->task, GUP_STAT_GUP_DECOW);
+	if (vma->vm_flags & VM_WRITE)
+		return faultin_page(c, vma, addr, flags | FOLL_WRITE, false, locked);
+	return faultin_page(c, vma, addr, flags, true, locked);
+}
+
 /* ---- the page loop ---- */
 
 static bool gup_signal_pending(struct gup_call *c)
@@ -288,6 +341,8 @@ retry:
 			ret = faultin_page(c, vma, start, flags, false, locked);
 		else if (ret == -EMLINK)
 			ret = faultin_page(c, vma, start, flags, true, locked);
+		else if (ret == -EXDEV)
+			ret = faultin_decow(c, vma, start, flags, locked);
 		else if (!ret)
 			goto got_page;
 		switch (ret) {

@@ -70,10 +70,23 @@ static const struct gup_policy presets[] = {
 		.mprotect_try_writable = false,
 		.io_ref = IO_REF_PIN,
 	},
+	{
+		.name = "gvisor",
+		.summary = "gVisor 5032ac926 (2026): a pin breaks COW even for reads, fork copies "
+			   "maybe-pinned pages of an mm that ever pinned, no lockless walk",
+		.reuse = REUSE_REFCOUNT,	/* isPMACopyOnWriteLocked: HasUniqueRef takes over */
+		.read_cow = READ_COW_PIN,
+		.fork_copy = FORK_COPY_MAYBE_PINNED,	/* hasPinned, sticky */
+		.fast_guard = FAST_GUARD_SLOW,	/* Pin goes through getPMAsLocked */
+		.fast_recheck = true,
+		.fast_barrier = false,
+		.mprotect_try_writable = false,
+		.io_ref = IO_REF_PIN,		/* the device proxies Pin() */
+	},
 };
 
 const char *const policy_names[] = { "linux-6.x", "linux-2.6.29", "linus-refcount",
-				     "linux-5.9", NULL };
+				     "linux-5.9", "gvisor", NULL };
 
 const struct gup_policy *policy_find(const char *name)
 {

@@ -43,6 +43,18 @@ enum cow_reuse_rule {
  */
 enum read_cow_rule {
 	READ_COW_NEVER,		/* 2.6.29: the shared page is returned as is        */
+	/* Andrea v2 (F2): FOLL_GET on a PageAnon page with a R/O PTE forces a write
+	 * fault first (follow_page's *flagsp |= FOLL_WRITE, L5061-5074). */
+	READ_COW_ANON,
+	/* Nick v3 (F5): every GUP that returns pages, on any page of a COW mapping
+	 * ("decow = (pages && is_cow_mapping(vma))", L5719-5726, L5743-5744). */
+	READ_COW_ALL,
+	/* KOSAKI v2 (F16): only GUP_FLAGS_PINNING_PAGE calls - gup-fast's slow path
+	 * (L8680-8702, L8860-8883); plain get_user_pages is left alone (R15). */
+	READ_COW_PINNING,
+	/* gVisor (5032ac926): every pin, even a R/O one, breaks COW
+	 * ("(at.Write || forPin) && isPMACopyOnWriteLocked", peers.md C). */
+	READ_COW_PIN,
 	/* 5.19+: a R/O FOLL_PIN of a page that is not anon-exclusive takes an unshare
 	 * fault; the PTE stays R/O (gup_must_unshare, linux_anchor 1.10). */
 	READ_COW_UNSHARE,
