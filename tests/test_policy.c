@@ -75,6 +75,7 @@ static void assert_same_knobs(const struct gup_policy *a, const struct gup_polic
 	assert_int_equal(a->reuse, b->reuse);
 	assert_int_equal(a->read_cow, b->read_cow);
 	assert_int_equal(a->fork_copy, b->fork_copy);
+	assert_int_equal(a->fork_copy_how, b->fork_copy_how);
 	assert_int_equal(a->fast_guard, b->fast_guard);
 	assert_int_equal(a->fast_recheck, b->fast_recheck);
 	assert_int_equal(a->fast_barrier, b->fast_barrier);
@@ -466,6 +467,104 @@ static void test_gvisor_ro_pin_breaks_cow(void **state)
 	scen_end(&s, child);
 }
 
+/*
+ * andrea-v2's fork_pre_cow: the parent's page 0 is under an O_DIRECT-style
+ * FOLL_GET reference (gup-fast set PG_gup); page 1 is not.  Returns whether
+ * fork gave the child a copy of page 0, checking what must hold if it did: the
+ * parent keeps the very page and its writable PTE (L2301-2304), so its next
+ * store takes no fault and reaches the referenced frame; the child sees the
+ * page as it was.  Page 1 is shared COW either way.
+ */
+static bool precow_case(const char *const *knobs)
+{
+	uint64_t seven = 7, got;
+	struct gup_page *ref;
+	struct gup_task *child;
+	struct fx_snap snap;
+	struct scen s;
+	int64_t pfn;
+	bool copied;
+
+	scen_new(&s, "andrea-v2", knobs, 2);
+	assert_int_equal(gup_get_user_pages_fast(s.t, s.buf, 1, GUP_FOLL_WRITE, &ref), 1);
+	assert_true(PageGUP(fx_page_at(s.t, s.buf)));
+	pfn = fx_pfn(s.t, s.buf);
+	fx_snap(s.w, &snap);
+	child = fx_fork(s.t);
+	copied = fx_pfn(child, s.buf) != pfn;
+	assert_int_equal(fx_delta(s.w, &snap, GUP_STAT_FORK_PAGE_COPIED), copied);
+	assert_int_equal(fx_pfn(s.t, s.buf), pfn);
+	assert_int_equal(pte_writable(s.t, s.buf), copied);
+	fx_check_pages(child, s.buf, 2, 1);
+	assert_int_equal(fx_pfn(child, s.buf + PG), fx_pfn(s.t, s.buf + PG));
+	assert_false(pte_writable(s.t, s.buf + PG));
+	fx_snap(s.w, &snap);
+	fx_store_u64(s.t, s.buf, seven);
+	assert_int_equal(fx_delta(s.w, &snap, GUP_STAT_FAULT_WP), !copied);
+	memcpy(&got, page_data(&s.w->arena, (struct page *)ref), sizeof(got));
+	assert_int_equal(got == seven, copied);	/* else the transfer lost it: R1 */
+	fx_check_pages(child, s.buf, 1, 1);
+	gup_put_page(ref);
+	scen_end(&s, child);
+	return copied;
+}
+
+static void test_andrea_fork_pre_cow(void **state)
+{
+	static const char *const no_copy[] = { "fork_copy=none", NULL };
+	static const char *const keep[] = { "fork_copy_how=keep", NULL };
+	struct gup_page *ref;
+	struct gup_task *child;
+	struct scen s;
+
+	(void)state;
+	assert_true(precow_case(NULL));
+	assert_false(precow_case(no_copy));		/* 2.6.29's fork: the bug */
+	assert_true(precow_case(keep));			/* copy_present_page's way */
+
+	/* The flag alone is not enough: once the reference is gone, fork shares. */
+	scen_new(&s, "andrea-v2", NULL, 1);
+	assert_int_equal(gup_get_user_pages_unlocked(s.t, s.buf, 1, &ref, GUP_FOLL_WRITE), 1);
+	assert_true(PageGUP(fx_page_at(s.t, s.buf)));	/* the slow path sets it too */
+	gup_put_page(ref);
+	child = fx_fork(s.t);
+	assert_int_equal(fx_pfn(child, s.buf), fx_pfn(s.t, s.buf));
+	scen_end(&s, child);
+}
+
+/* fork_pre_cow with no frame for the copy: fork fails, the parent is as it was. */
+static void test_andrea_fork_pre_cow_no_frame(void **state)
+{
+	struct gup_world *w = fx_world_new("andrea-v2", 64, 0);
+	struct gup_task *t = fx_task_new(w), *child = NULL;
+	uint64_t buf = fx_map_private(t, 1), fill;
+	struct gup_page *ref;
+	struct fx_snap snap;
+	int64_t pfn;
+	size_t i;
+
+	(void)state;
+	fx_store_u64(t, buf, 1);
+	assert_int_equal(gup_get_user_pages_fast(t, buf, 1, GUP_FOLL_WRITE, &ref), 1);
+	pfn = fx_pfn(t, buf);
+	fill = fx_map_private(t, 64);
+	for (i = 0; i < 64 && !fx_try_store_u64(t, fill + i * PG, i); i++)
+		;
+	assert_true(i < 64);
+	assert_int_equal(gup_fork(t, &child), -ENOMEM);
+	assert_null(child);
+	assert_int_equal(fx_pfn(t, buf), pfn);
+	assert_true(pte_writable(t, buf));
+	assert_true(PageAnonExclusive(fx_page_at(t, buf)));
+	fx_check(w);
+	fx_snap(w, &snap);
+	fx_store_u64(t, buf, 2);
+	assert_int_equal(fx_delta(w, &snap, GUP_STAT_FAULT), 0);
+	gup_put_page(ref);
+	gup_task_exit(t);
+	fx_world_end(w);
+}
+
 /* ---- the litmus runner ------------------------------------------------------------ */
 
 /*
@@ -585,6 +684,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_fast_guards),
 		cmocka_unit_test(test_read_cow),
 		cmocka_unit_test(test_gvisor_ro_pin_breaks_cow),
+		cmocka_unit_test(test_andrea_fork_pre_cow),
+		cmocka_unit_test(test_andrea_fork_pre_cow_no_frame),
 		cmocka_unit_test(test_litmus_carries_knobs),
 		cmocka_unit_test(test_commands),
 	};

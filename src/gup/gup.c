@@ -124,6 +124,28 @@ static bool gup_must_decow(struct gup_world *w, struct gup_vma *vma, unsigned fl
 }
 
 /*
+ * gup_mark_page - what a GUP that takes a reference leaves on the page for fork
+ * to find (the policy's fork_copy).  Andrea's PG_gup: on an anon page taken
+ * from a writable PTE, set once (follow_page, L5070-5071); a R/O one was
+ * de-COWed first.  PT lock held: fork, which tests it under the same lock,
+ * sees it or has already shared the page (and then this GUP faulted first).
+ */
+static void gup_mark_page(struct gup_world *w, unsigned flags, uint64_t pte,
+			  struct page *page)
+{
+	if (!(flags & (FOLL_GET | FOLL_PIN)))
+		return;
+	switch (w->policy->fork_copy) {
+	case FORK_COPY_PG_GUP:
+		if (pte_write(pte) && PageAnon(page) && !PageGUP(page))
+			SetPageGUP(page);
+		break;
+	default:
+		break;
+	}
+}
+
+/*
  * May a FOLL_WRITE be served by this PTE without a write fault?  A writable PTE,
  * or a FOLL_FORCE write onto a private copy already made for us: an exclusive anon
  * page of a private mapping without VM_WRITE (the Dirty COW lesson, CVE-2016-5195:
@@ -222,6 +244,7 @@ static int follow_page_pte(struct gup_call *c, struct gup_vma *vma, uint64_t add
 		   w->policy->read_cow == READ_COW_UNSHARE &&
 		   w->policy->reuse == REUSE_ANON_EXCLUSIVE,
 		   "pinning a shared anon page at %#llx", (unsigned long long)addr);
+	gup_mark_page(w, flags, pte, page);
 	ret = try_grab_page(w, c->task, page, flags);
 	if (ret)
 		goto out_unlock;

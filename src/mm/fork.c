@@ -22,44 +22,73 @@
 #include "mm/userfaultfd.h"
 #include "world.h"
 
+/*
+ * A copy fork decided on after sharing the page (fork_copy_how=precow): made
+ * with both PT locks dropped, then re-validated (fork_copy_deferred).
+ */
+struct fork_defer {
+	struct page *page;	/* the original; the child's mapping of it counted */
+	uint64_t pte;		/* the parent's PTE as fork left it (write-protected) */
+	bool was_writable;	/* the parent's PTE was writable before fork */
+	bool was_exclusive;	/* the page was the parent's alone before fork */
+};
+
 struct copy_args {
 	struct gup_world *w;
 	struct gup_vma *src_vma, *dst_vma;
 	struct frame_arena *arena;	/* hoisted: looked up for every PTE */
 	bool cow;		/* is_cow_mapping(src) */
 	bool copy_pinned;	/* policy says copy maybe-pinned pages, and MMF_HAS_PINNED */
+	bool copy_after;	/* the policy decides after sharing (fork_copy_how) */
 	bool wrprotected;	/* some parent PTE lost write: flush needed */
 	uint64_t nr_shared, nr_copied;
+	int64_t rss;
+	struct fork_defer defer;
 };
 
-/* The child gets its own copy of @page (copy_present_page).  Both PT locks held. */
 /* What copy_present_pte did, so the loop can count in registers. */
 enum {
 	COPIED_ZERO = 1,	/* the zero page: nothing counted             */
 	COPIED_SHARED = 2,	/* page shared COW (or a private file page)    */
 	COPIED_PAGE = 4,	/* the child got its own copy (maybe pinned)  */
 	COPIED_WRPROTECT = 8,	/* the parent's PTE lost write: flush needed  */
+	COPIED_DEFER = 16,	/* a copy to make with the locks dropped (ca->defer) */
 };
+
+/* A copy of @page for the child, not yet visible to anyone; NULL: no frame. */
+static struct page *fork_copy_frame(struct copy_args *ca, struct page *page, uint64_t addr)
+{
+	struct page *new = alloc_page(ca->w, GFP_MOVABLE);
+
+	if (!new)
+		return NULL;
+	mem_copy_frame(page_data(ca->arena, new), page_data(ca->arena, page), PAGE_SIZE);
+	/* Published by set_pte's release, as in new_anon_page. */
+	page_init_private(new, (UINT64_C(1) << PG_anon) | (UINT64_C(1) << PG_uptodate),
+			  PAGE_MAP_REF, addr >> PAGE_SHIFT, true);
+	return new;
+}
+
+/* Map the child's copy @new at @dst (the child's PT lock held). */
+static void fork_map_copy(struct copy_args *ca, pte_t *dst, struct page *new)
+{
+	uint64_t entry = pfn_pte(page_to_pfn(ca->arena, new), PTE_PRESENT | PTE_ACCESSED);
+
+	entry = pte_mkdirty(entry);
+	if (ca->dst_vma->vm_flags & VM_WRITE)
+		entry = pte_mkwrite(entry);
+	set_pte(dst, entry);
+}
 
 /* The child gets its own copy of @page (copy_present_page).  Both PT locks held. */
 static int copy_present_page(struct copy_args *ca, pte_t *dst, uint64_t addr,
 			     struct page *page)
 {
-	struct gup_world *w = ca->dst_vma->mm->w;
-	struct page *new = alloc_page(w, GFP_MOVABLE);
-	uint64_t entry;
+	struct page *new = fork_copy_frame(ca, page, addr);
 
 	if (!new)
 		return -ENOMEM;
-	mem_copy_frame(page_data(ca->arena, new), page_data(ca->arena, page), PAGE_SIZE);
-	/* Published by set_pte's release, as in new_anon_page. */
-	page_init_private(new, (UINT64_C(1) << PG_anon) | (UINT64_C(1) << PG_uptodate),
-			  PAGE_MAP_REF, addr >> PAGE_SHIFT, true);
-	entry = pfn_pte(page_to_pfn(ca->arena, new), PTE_PRESENT | PTE_ACCESSED);
-	entry = pte_mkdirty(entry);
-	if (ca->dst_vma->vm_flags & VM_WRITE)
-		entry = pte_mkwrite(entry);
-	set_pte(dst, entry);
+	fork_map_copy(ca, dst, new);
 	return COPIED_PAGE;
 }
 
@@ -79,11 +108,70 @@ static bool fork_copy_maybe_pinned(const struct copy_args *ca, struct page *page
 	return page_maybe_dma_pinned(page);
 }
 
+/*
+ * fork_copy=pg_gup (Andrea v2, L4808-4822): a page some GUP marked, with more
+ * references than mappings - an O_DIRECT transfer may be using it.  Only a
+ * writable parent PTE: a R/O one was de-COWed by every GUP that took a page
+ * from it (read_cow=anon).  The page lock keeps the counts stable against the
+ * swap cache; a page whose lock cannot be had is copied to be safe (L4811).
+ * After sharing, fork's write-protect and this test pair with gup-fast's
+ * PG_gup and recheck: the caller issued smp_mb between them.
+ */
+static bool fork_copy_pg_gup(struct page *page, bool writable)
+{
+	uint64_t c;
+
+	if (!writable || !PageGUP(page))
+		return false;
+	if (!trylock_page(page))
+		return true;
+	c = page_count_word(page);
+	unlock_page(page);
+	return count_ref(c) != count_map(c);
+}
+
+/* Does the policy give the child a copy of the anon page @page? */
+static bool fork_wants_copy(const struct copy_args *ca, struct page *page, bool exclusive,
+			    bool writable)
+{
+	switch (ca->w->policy->fork_copy) {
+	case FORK_COPY_MAYBE_PINNED:
+		return fork_copy_maybe_pinned(ca, page, exclusive);
+	case FORK_COPY_PG_GUP:
+		return fork_copy_pg_gup(page, writable);
+	default:
+		return false;
+	}
+}
+
+/*
+ * Share @page COW with the child, then ask the policy (fork_copy_how=precow):
+ * COPIED_DEFER with ca->defer filled in, and the child's PTE left empty, if the
+ * child is to get a copy (Andrea's forcecow, L4824-4837).  Both PT locks held.
+ */
+static int share_then_decide(struct copy_args *ca, pte_t *dst, uint64_t pte, uint64_t addr,
+			     struct page *page, bool exclusive, int done)
+{
+	bool writable = done & COPIED_WRPROTECT;
+
+	smp_mb();	/* the write-protect before PG_gup and the counts (L4810) */
+	if (!fork_wants_copy(ca, page, exclusive, writable)) {
+		set_pte(dst, pte_mkold(pte) & ~PTE_UFFD_WP);
+		return done;
+	}
+	/* The copy must be atomic against the parent's threads (L4831, L624-631). */
+	flush_tlb_page(ca->src_vma->mm, addr);
+	ca->defer = (struct fork_defer){ .page = page, .pte = pte, .was_writable = writable,
+					 .was_exclusive = exclusive };
+	return (done & COPIED_WRPROTECT) | COPIED_DEFER;
+}
+
 /* Copy one present PTE.  Both PT locks held.  COPIED_* bits, or -ENOMEM. */
 static int copy_present_pte(struct copy_args *ca, pte_t *dst, pte_t *src, uint64_t pte,
 			    uint64_t addr)
 {
 	struct page *page;
+	bool exclusive = false;
 	int done = COPIED_SHARED;
 
 	/* The child is never uffd-wp registered (dup_userfaultfd): no markers there. */
@@ -93,9 +181,8 @@ static int copy_present_pte(struct copy_args *ca, pte_t *dst, pte_t *src, uint64
 	}
 	page = pfn_to_page(ca->arena, pte_pfn(pte));	/* vm_normal_page */
 	if (PageAnon(page)) {
-		bool exclusive = PageAnonExclusive(page);
-
-		if (fork_copy_maybe_pinned(ca, page, exclusive))
+		exclusive = PageAnonExclusive(page);
+		if (!ca->copy_after && fork_wants_copy(ca, page, exclusive, pte_write(pte)))
 			return copy_present_page(ca, dst, addr, page);
 		if (exclusive)
 			ClearPageAnonExclusive(page);	/* about to be mapped twice */
@@ -106,27 +193,88 @@ static int copy_present_pte(struct copy_args *ca, pte_t *dst, pte_t *src, uint64
 		pte = pte_wrprotect(pte);
 		done |= COPIED_WRPROTECT;
 	}
+	if (ca->copy_after && PageAnon(page))
+		return share_then_decide(ca, dst, pte, addr, page, exclusive, done);
 	set_pte(dst, pte_mkold(pte) & ~PTE_UFFD_WP);
 	return done;
+}
+
+/*
+ * Undo what share_then_decide did to the parent's PTE at @src and to @d->page:
+ * the child's mapping of it goes, the parent's PTE is as it was before fork if
+ * it still maps the page.  Both PT locks held.
+ */
+static void fork_defer_undo(struct copy_args *ca, pte_t *src, struct fork_defer *d)
+{
+	uint64_t now = ptep_get(src);
+
+	page_remove_rmap(d->page);
+	put_page(ca->w, d->page);	/* the parent still maps it (or the gather holds it) */
+	if (pte_present(now) && pte_pfn(now) == pte_pfn(d->pte)) {
+		if (d->was_exclusive)
+			SetPageAnonExclusive(d->page);
+		if (d->was_writable)
+			set_pte(src, pte_mkwrite(now));
+	}
+}
+
+/*
+ * fork_pre_cow (Andrea v2, L5102-5175): the copy share_then_decide asked for,
+ * made with both PT locks dropped (an allocation may wait, in Linux), then
+ * re-validated: if either PTE changed meanwhile (pte_same, L5142-5150), undo
+ * and let the caller look at this PTE again (-EAGAIN).  Else the child maps the
+ * copy and the parent's PTE is writable again, so the parent keeps the page a
+ * transfer is using (L2301-2304); gaining write needs no flush.  Unlike the
+ * patch, an allocation failure also undoes the child's mapping count and
+ * restores the parent's PTE (seed004 1.15 [obs]).  Returns COPIED_* or -errno,
+ * with both locks held again.
+ */
+static int fork_copy_deferred(struct copy_args *ca, struct pgtable *src_pt,
+			      struct pgtable *dst_pt, uint64_t addr)
+{
+	pte_t *src = &src_pt->ent[pte_index(addr)], *dst = &dst_pt->ent[pte_index(addr)];
+	struct fork_defer *d = &ca->defer;
+	struct page *new;
+
+	spin_unlock(&dst_pt->ptl);
+	spin_unlock(&src_pt->ptl);
+	new = fork_copy_frame(ca, d->page, addr);
+	spin_lock(&src_pt->ptl);
+	spin_lock(&dst_pt->ptl);
+	if (!new || ptep_get(src) != d->pte || !pte_none(ptep_get(dst))) {
+		fork_defer_undo(ca, src, d);
+		if (!new)
+			return -ENOMEM;
+		page_init_private(new, 0, 0, 0, false);
+		free_frame(ca->w, new);
+		return -EAGAIN;
+	}
+	page_remove_rmap(d->page);	/* the child maps the copy instead */
+	put_page(ca->w, d->page);
+	fork_map_copy(ca, dst, new);
+	if (d->was_exclusive)
+		SetPageAnonExclusive(d->page);
+	if (d->was_writable)
+		set_pte(src, pte_mkwrite(d->pte));
+	return COPIED_PAGE;
 }
 
 /* The one atomic per shared page lands on its struct page: see prefetch_pte_page. */
 #define FORK_PREFETCH_AHEAD	16
 
-static int copy_pte_table(struct pgtable *src_pt, uint64_t addr, uint64_t end, void *arg)
+/*
+ * Copy the PTEs of [*addr, end), both PT locks held, until the end or until a
+ * copy has to be made with the locks dropped (COPIED_DEFER, *addr at its PTE).
+ * Counts go to @ca.  Returns 0, COPIED_DEFER or -ENOMEM.
+ */
+static int copy_pte_run(struct copy_args *ca, struct pgtable *src_pt, struct pgtable *dst_pt,
+			uint64_t *addrp, uint64_t end)
 {
-	struct copy_args *ca = arg;
-	struct gup_mm *dst_mm = ca->dst_vma->mm;
+	uint64_t addr = *addrp, nr_shared = 0, nr_copied = 0;
 	unsigned i = pte_index(addr), last = pte_index(end - 1);
-	uint64_t nr_shared = 0, nr_copied = 0;
-	struct pgtable *dst_pt;
 	int64_t rss = 0;
 	int ret = 0, all = 0;
 
-	if (!pte_alloc_map(dst_mm, addr, &dst_pt))
-		return -ENOMEM;
-	spin_lock(&src_pt->ptl);
-	spin_lock(&dst_pt->ptl);	/* lock order: parent's table, then the child's */
 	for (; i <= last; i++, addr += PAGE_SIZE) {
 		uint64_t pte = ptep_get(&src_pt->ent[i]);
 
@@ -142,16 +290,47 @@ static int copy_pte_table(struct pgtable *src_pt, uint64_t addr, uint64_t end, v
 		if (ret < 0)
 			break;
 		all |= ret;
+		if (ret & COPIED_DEFER)
+			break;
 		rss += !(ret & COPIED_ZERO);
 		nr_shared += !!(ret & COPIED_SHARED);
 		nr_copied += !!(ret & COPIED_PAGE);
 	}
-	spin_unlock(&dst_pt->ptl);
-	spin_unlock(&src_pt->ptl);
-	add_mm_rss(dst_mm, rss);
+	ca->rss += rss;
 	ca->nr_shared += nr_shared;
 	ca->nr_copied += nr_copied;
 	ca->wrprotected |= all & COPIED_WRPROTECT;
+	*addrp = addr;
+	return ret < 0 ? ret : (all & COPIED_DEFER);
+}
+
+static int copy_pte_table(struct pgtable *src_pt, uint64_t addr, uint64_t end, void *arg)
+{
+	struct copy_args *ca = arg;
+	struct gup_mm *dst_mm = ca->dst_vma->mm;
+	struct pgtable *dst_pt;
+	int ret;
+
+	if (!pte_alloc_map(dst_mm, addr, &dst_pt))
+		return -ENOMEM;
+	ca->rss = 0;
+	spin_lock(&src_pt->ptl);
+	spin_lock(&dst_pt->ptl);	/* lock order: parent's table, then the child's */
+	while ((ret = copy_pte_run(ca, src_pt, dst_pt, &addr, end)) == COPIED_DEFER) {
+		ret = fork_copy_deferred(ca, src_pt, dst_pt, addr);
+		if (ret == -EAGAIN)
+			continue;		/* look at this PTE again */
+		if (ret < 0)
+			break;
+		ca->rss++;
+		ca->nr_copied++;
+		addr += PAGE_SIZE;
+		if (addr == end)
+			break;
+	}
+	spin_unlock(&dst_pt->ptl);
+	spin_unlock(&src_pt->ptl);
+	add_mm_rss(dst_mm, ca->rss);
 	cond_resched();
 	return ret < 0 ? ret : 0;
 }
@@ -184,6 +363,8 @@ static int copy_page_range(struct gup_vma *dst_vma, struct gup_vma *src_vma,
 	smp_mb();
 	ca.copy_pinned = w->policy->fork_copy == FORK_COPY_MAYBE_PINNED &&
 			 test_bit(MMF_HAS_PINNED, &src_mm->flags);
+	ca.copy_after = ca.cow && w->policy->fork_copy != FORK_COPY_NONE &&
+			w->policy->fork_copy_how != FORK_HOW_KEEP;
 	ret = walk_pte_tables(src_mm, vma_start(src_vma), vma_end(src_vma),
 			      copy_pte_table, &ca);
 	if (ca.cow)

@@ -33,7 +33,8 @@ struct knob {
 static const struct knob knobs[] = {
 	KNOB_ENUM_FIELD(reuse, "mapcount", "refcount", "anon_exclusive"),
 	KNOB_ENUM_FIELD(read_cow, "never", "anon", "all", "pinning", "pin", "unshare"),
-	KNOB_ENUM_FIELD(fork_copy, "none", "maybe_pinned"),
+	KNOB_ENUM_FIELD(fork_copy, "none", "pg_gup", "maybe_pinned"),
+	KNOB_ENUM_FIELD(fork_copy_how, "keep", "precow"),
 	KNOB_ENUM_FIELD(fast_guard, "none", "pg_gup", "dontcow", "writable", "wp_seq", "slow"),
 	KNOB_BOOL_FIELD(fast_recheck),
 	KNOB_BOOL_FIELD(fast_barrier),
@@ -61,6 +62,7 @@ static int bool_alias(const char *v)
 _Static_assert(sizeof(enum cow_reuse_rule) == sizeof(int) &&
 	       sizeof(enum read_cow_rule) == sizeof(int) &&
 	       sizeof(enum fork_copy_rule) == sizeof(int) &&
+	       sizeof(enum fork_copy_how) == sizeof(int) &&
 	       sizeof(enum fast_guard_rule) == sizeof(int) &&
 	       sizeof(enum io_ref_rule) == sizeof(int), "enum knobs are int-sized");
 

@@ -16,6 +16,7 @@ static const struct gup_policy presets[] = {
 		.reuse = REUSE_ANON_EXCLUSIVE,
 		.read_cow = READ_COW_UNSHARE,
 		.fork_copy = FORK_COPY_MAYBE_PINNED,
+		.fork_copy_how = FORK_HOW_KEEP,
 		.fast_guard = FAST_GUARD_WP_SEQ,
 		.fast_recheck = true,
 		.fast_barrier = false,	/* the grab's cmpxchg is the full barrier */
@@ -29,6 +30,7 @@ static const struct gup_policy presets[] = {
 		.reuse = REUSE_MAPCOUNT,
 		.read_cow = READ_COW_NEVER,
 		.fork_copy = FORK_COPY_NONE,
+		.fork_copy_how = FORK_HOW_KEEP,
 		/*
 		 * 2009's x86 walk: the PTE mask and nothing else (L8650-8652), no
 		 * write_protect_seq (5.11).  It had no recheck either; the engine's
@@ -49,6 +51,7 @@ static const struct gup_policy presets[] = {
 		.reuse = REUSE_REFCOUNT,
 		.read_cow = READ_COW_NEVER,
 		.fork_copy = FORK_COPY_NONE,
+		.fork_copy_how = FORK_HOW_KEEP,
 		.fast_guard = FAST_GUARD_NONE,
 		.fast_recheck = true,
 		.fast_barrier = false,
@@ -77,16 +80,35 @@ static const struct gup_policy presets[] = {
 		.reuse = REUSE_REFCOUNT,	/* isPMACopyOnWriteLocked: HasUniqueRef takes over */
 		.read_cow = READ_COW_PIN,
 		.fork_copy = FORK_COPY_MAYBE_PINNED,	/* hasPinned, sticky */
+		.fork_copy_how = FORK_HOW_KEEP,		/* forkCopyPMALocked */
 		.fast_guard = FAST_GUARD_SLOW,	/* Pin goes through getPMAsLocked */
 		.fast_recheck = true,
 		.fast_barrier = false,
 		.mprotect_try_writable = false,
 		.io_ref = IO_REF_PIN,		/* the device proxies Pin() */
 	},
+	{
+		.name = "andrea-v2",
+		.summary = "F2, Andrea 2009-03-16 (L3531-5190): PG_gup, fork_pre_cow copies "
+			   "pinned pages for the child, gup-fast PG_gup+smp_mb+recheck, read "
+			   "GUPs de-COW anon pages",
+		.reuse = REUSE_MAPCOUNT,	/* do_wp_page unchanged */
+		.read_cow = READ_COW_ANON,
+		.fork_copy = FORK_COPY_PG_GUP,
+		.fork_copy_how = FORK_HOW_PRECOW,
+		.fast_guard = FAST_GUARD_PG_GUP,
+		.fast_recheck = true,
+		.fast_barrier = true,
+		.mprotect_try_writable = false,
+		.io_ref = IO_REF_GET,
+	},
 };
 
-const char *const policy_names[] = { "linux-6.x", "linux-2.6.29", "linus-refcount",
-				     "linux-5.9", "gvisor", NULL };
+const char *const policy_names[] = { "linux-6.x", "linux-2.6.29", "andrea-v2",
+				     "linus-refcount", "linux-5.9", "gvisor", NULL };
+
+_Static_assert(sizeof(presets) / sizeof(presets[0]) ==
+	       sizeof(policy_names) / sizeof(policy_names[0]) - 1, "a name for every preset");
 
 const struct gup_policy *policy_find(const char *name)
 {

@@ -66,10 +66,28 @@ enum read_cow_rule {
  */
 enum fork_copy_rule {
 	FORK_COPY_NONE,			/* 2.6.29: everything is shared COW          */
+	/* Andrea v2 (F2): PG_gup (set by GUP, L5070-5071, L4333-4335) and more
+	 * references than mappings, checked after the write-protect and smp_mb, or
+	 * the page lock not obtained (L4786-4845).  Only a writable parent PTE. */
+	FORK_COPY_PG_GUP,
 	/* 5.9+ (70e806e4e645), gVisor: maybe-pinned (MMF_HAS_PINNED, sticky, and
 	 * refcount >= 1024) anon pages; with anon-exclusivity only exclusive ones
 	 * (linux_anchor 1.12: folio_try_dup_anon_rmap -> -EBUSY -> copy). */
 	FORK_COPY_MAYBE_PINNED,
+};
+
+/* fork_copy_how - how fork makes the copy fork_copy asks for, and re-validates it. */
+enum fork_copy_how {
+	/* copy_present_page (5.9+), vm_fault_copy_entry (FreeBSD): decided before
+	 * sharing, copied under both PT locks; the parent's PTE is never touched. */
+	FORK_HOW_KEEP,
+	/* Andrea v2 fork_pre_cow (L5102-5175): shared first (parent write-protected,
+	 * the child's mapping counted, smp_mb), then decided; flush_tlb_page so the
+	 * copy is atomic against the parent's threads (L4831, L624-631), copied with
+	 * both PT locks dropped, both PTEs re-validated with pte_same (-EAGAIN: undo,
+	 * retry), the child mapped to the copy and the parent's PTE made writable
+	 * again (L2301-2304). */
+	FORK_HOW_PRECOW,
 };
 
 /*
@@ -117,6 +135,7 @@ struct gup_policy {
 	enum cow_reuse_rule reuse;
 	enum read_cow_rule read_cow;
 	enum fork_copy_rule fork_copy;
+	enum fork_copy_how fork_copy_how;
 	enum fast_guard_rule fast_guard;
 	/*
 	 * gup-fast re-reads the PTE after the grab and undoes it if the PTE changed
