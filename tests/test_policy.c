@@ -565,6 +565,57 @@ static void test_andrea_fork_pre_cow_no_frame(void **state)
 	fx_world_end(w);
 }
 
+/*
+ * nick-v3: gup-fast refuses an anon page without PG_dontcow and falls back; the
+ * slow path marks it, so the next gup-fast gets it locklessly.  fork gives the
+ * child a copy of a PG_dontcow page (decow_one_pte) and leaves the parent's PTE
+ * write-protected: the parent's next write reuses the page, which a transfer
+ * still references, without a copy.  An unmarked page is shared as usual.
+ */
+static void test_nick_dontcow(void **state)
+{
+	static const char *const no_copy[] = { "fork_copy=none", NULL };
+	uint64_t seven = 7, got;
+	struct gup_page *ref;
+	struct gup_task *child;
+	struct fx_snap snap;
+	struct scen s;
+	int64_t pfn;
+
+	(void)state;
+	scen_new(&s, "nick-v3", NULL, 2);
+	assert_false(PageDontCOW(fx_page_at(s.t, s.buf)));
+	assert_false(fast_got(&s, s.buf, true));	/* refused, then the slow path */
+	assert_true(PageDontCOW(fx_page_at(s.t, s.buf)));
+	assert_true(fast_got(&s, s.buf, true));
+	assert_int_equal(gup_get_user_pages_fast(s.t, s.buf, 1, GUP_FOLL_WRITE, &ref), 1);
+	pfn = fx_pfn(s.t, s.buf);
+	fx_snap(s.w, &snap);
+	child = fx_fork(s.t);
+	assert_int_equal(fx_delta(s.w, &snap, GUP_STAT_FORK_PAGE_COPIED), 1);
+	assert_true(fx_pfn(child, s.buf) != pfn);
+	assert_int_equal(fx_pfn(child, s.buf + PG), fx_pfn(s.t, s.buf + PG));
+	fx_check_pages(child, s.buf, 2, 1);
+	assert_false(pte_writable(s.t, s.buf));
+	fx_snap(s.w, &snap);
+	fx_store_u64(s.t, s.buf, seven);
+	assert_int_equal(fx_delta(s.w, &snap, GUP_STAT_COW_REUSE), 1);
+	assert_int_equal(fx_delta(s.w, &snap, GUP_STAT_COW_COPY), 0);
+	assert_int_equal(fx_pfn(s.t, s.buf), pfn);
+	memcpy(&got, page_data(&s.w->arena, (struct page *)ref), sizeof(got));
+	assert_int_equal(got, seven);
+	fx_check_pages(child, s.buf, 1, 1);
+	gup_put_page(ref);
+	scen_end(&s, child);
+
+	/* Without the fork side the marked page is shared, and the parent's write copies. */
+	scen_new(&s, "nick-v3", no_copy, 1);
+	assert_false(fast_got(&s, s.buf, true));
+	child = fx_fork(s.t);
+	assert_int_equal(fx_pfn(child, s.buf), fx_pfn(s.t, s.buf));
+	scen_end(&s, child);
+}
+
 /* ---- the litmus runner ------------------------------------------------------------ */
 
 /*
@@ -686,6 +737,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_gvisor_ro_pin_breaks_cow),
 		cmocka_unit_test(test_andrea_fork_pre_cow),
 		cmocka_unit_test(test_andrea_fork_pre_cow_no_frame),
+		cmocka_unit_test(test_nick_dontcow),
 		cmocka_unit_test(test_litmus_carries_knobs),
 		cmocka_unit_test(test_commands),
 	};

@@ -127,11 +127,13 @@ static bool gup_must_decow(struct gup_world *w, struct gup_vma *vma, unsigned fl
  * gup_mark_page - what a GUP that takes a reference leaves on the page for fork
  * to find (the policy's fork_copy).  Andrea's PG_gup: on an anon page taken
  * from a writable PTE, set once (follow_page, L5070-5071); a R/O one was
- * de-COWed first.  PT lock held: fork, which tests it under the same lock,
- * sees it or has already shared the page (and then this GUP faulted first).
+ * de-COWed first.  Nick's PG_dontcow: on every anon page of a COW mapping a GUP
+ * returns, de-COWed (L5743-5744); never cleared while the page lives.  PT lock
+ * held: fork, which tests them under the same lock, sees the mark or has
+ * already shared the page (and then this GUP faulted first).
  */
-static void gup_mark_page(struct gup_world *w, unsigned flags, uint64_t pte,
-			  struct page *page)
+static void gup_mark_page(struct gup_world *w, struct gup_vma *vma, unsigned flags,
+			  uint64_t pte, struct page *page)
 {
 	if (!(flags & (FOLL_GET | FOLL_PIN)))
 		return;
@@ -139,6 +141,10 @@ static void gup_mark_page(struct gup_world *w, unsigned flags, uint64_t pte,
 	case FORK_COPY_PG_GUP:
 		if (pte_write(pte) && PageAnon(page) && !PageGUP(page))
 			SetPageGUP(page);
+		break;
+	case FORK_COPY_DONTCOW:
+		if (is_cow_mapping(vma->vm_flags) && PageAnon(page) && !PageDontCOW(page))
+			SetPageDontCOW(page);
 		break;
 	default:
 		break;
@@ -244,7 +250,7 @@ static int follow_page_pte(struct gup_call *c, struct gup_vma *vma, uint64_t add
 		   w->policy->read_cow == READ_COW_UNSHARE &&
 		   w->policy->reuse == REUSE_ANON_EXCLUSIVE,
 		   "pinning a shared anon page at %#llx", (unsigned long long)addr);
-	gup_mark_page(w, flags, pte, page);
+	gup_mark_page(w, vma, flags, pte, page);
 	ret = try_grab_page(w, c->task, page, flags);
 	if (ret)
 		goto out_unlock;

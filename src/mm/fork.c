@@ -23,12 +23,13 @@
 #include "world.h"
 
 /*
- * A copy fork decided on after sharing the page (fork_copy_how=precow): made
- * with both PT locks dropped, then re-validated (fork_copy_deferred).
+ * A copy fork decided on after sharing the page (fork_copy_how=decow, precow):
+ * made with both PT locks dropped, then re-validated (fork_copy_deferred).
  */
 struct fork_defer {
 	struct page *page;	/* the original; the child's mapping of it counted */
 	uint64_t pte;		/* the parent's PTE as fork left it (write-protected) */
+	uint64_t child_pte;	/* the child's: the shared page (decow) or none (precow) */
 	bool was_writable;	/* the parent's PTE was writable before fork */
 	bool was_exclusive;	/* the page was the parent's alone before fork */
 };
@@ -139,30 +140,42 @@ static bool fork_wants_copy(const struct copy_args *ca, struct page *page, bool 
 		return fork_copy_maybe_pinned(ca, page, exclusive);
 	case FORK_COPY_PG_GUP:
 		return fork_copy_pg_gup(page, writable);
+	case FORK_COPY_DONTCOW:
+		/* Nick v3: copy_one_pte returns 1 for it (L5760-5761). */
+		return PageDontCOW(page);
 	default:
 		return false;
 	}
 }
 
 /*
- * Share @page COW with the child, then ask the policy (fork_copy_how=precow):
- * COPIED_DEFER with ca->defer filled in, and the child's PTE left empty, if the
- * child is to get a copy (Andrea's forcecow, L4824-4837).  Both PT locks held.
+ * Share @page COW with the child, then ask the policy: COPIED_DEFER with
+ * ca->defer filled in if the child is to get a copy.  precow (Andrea's
+ * forcecow, L4824-4837): smp_mb before the test, then flush_tlb_page, and the
+ * child's PTE is left empty.  decow (Nick v3, L5760-5761): the child's PTE maps
+ * the shared page until decow_one_pte replaces it; no barrier, no flush.  Both
+ * PT locks held.
  */
 static int share_then_decide(struct copy_args *ca, pte_t *dst, uint64_t pte, uint64_t addr,
 			     struct page *page, bool exclusive, int done)
 {
+	bool precow = ca->w->policy->fork_copy_how == FORK_HOW_PRECOW;
 	bool writable = done & COPIED_WRPROTECT;
+	uint64_t child = pte_mkold(pte) & ~PTE_UFFD_WP;
 
-	smp_mb();	/* the write-protect before PG_gup and the counts (L4810) */
+	if (precow)
+		smp_mb();	/* the write-protect before PG_gup and the counts (L4810) */
 	if (!fork_wants_copy(ca, page, exclusive, writable)) {
-		set_pte(dst, pte_mkold(pte) & ~PTE_UFFD_WP);
+		set_pte(dst, child);
 		return done;
 	}
-	/* The copy must be atomic against the parent's threads (L4831, L624-631). */
-	flush_tlb_page(ca->src_vma->mm, addr);
-	ca->defer = (struct fork_defer){ .page = page, .pte = pte, .was_writable = writable,
-					 .was_exclusive = exclusive };
+	if (precow)	/* the copy must be atomic against the parent's threads (L4831) */
+		flush_tlb_page(ca->src_vma->mm, addr);
+	else
+		set_pte(dst, child);
+	ca->defer = (struct fork_defer){ .page = page, .pte = pte,
+					 .child_pte = precow ? 0 : child,
+					 .was_writable = writable, .was_exclusive = exclusive };
 	return (done & COPIED_WRPROTECT) | COPIED_DEFER;
 }
 
@@ -200,14 +213,17 @@ static int copy_present_pte(struct copy_args *ca, pte_t *dst, pte_t *src, uint64
 }
 
 /*
- * Undo what share_then_decide did to the parent's PTE at @src and to @d->page:
- * the child's mapping of it goes, the parent's PTE is as it was before fork if
- * it still maps the page.  Both PT locks held.
+ * Undo what share_then_decide did: the child's mapping of @d->page goes, the
+ * parent's PTE at @src is as it was before fork if it still maps the page.  Both
+ * PT locks held.
  */
-static void fork_defer_undo(struct copy_args *ca, pte_t *src, struct fork_defer *d)
+static void fork_defer_undo(struct copy_args *ca, pte_t *src, pte_t *dst,
+			    struct fork_defer *d)
 {
 	uint64_t now = ptep_get(src);
 
+	if (d->child_pte && ptep_get(dst) == d->child_pte)
+		set_pte(dst, 0);	/* the child has no task: nothing to flush */
 	page_remove_rmap(d->page);
 	put_page(ca->w, d->page);	/* the parent still maps it (or the gather holds it) */
 	if (pte_present(now) && pte_pfn(now) == pte_pfn(d->pte)) {
@@ -219,15 +235,30 @@ static void fork_defer_undo(struct copy_args *ca, pte_t *src, struct fork_defer 
 }
 
 /*
- * fork_pre_cow (Andrea v2, L5102-5175): the copy share_then_decide asked for,
- * made with both PT locks dropped (an allocation may wait, in Linux), then
- * re-validated: if either PTE changed meanwhile (pte_same, L5142-5150), undo
- * and let the caller look at this PTE again (-EAGAIN).  Else the child maps the
- * copy and the parent's PTE is writable again, so the parent keeps the page a
- * transfer is using (L2301-2304); gaining write needs no flush.  Unlike the
- * patch, an allocation failure also undoes the child's mapping count and
- * restores the parent's PTE (seed004 1.15 [obs]).  Returns COPIED_* or -errno,
- * with both locks held again.
+ * Did the PTEs stay as share_then_decide left them while the locks were
+ * dropped?  precow re-checks both (fork_pre_cow, L5142-5150), decow the child's
+ * (decow_one_pte, L5466-5468).
+ */
+static bool fork_defer_valid(const struct copy_args *ca, pte_t *src, pte_t *dst,
+			     const struct fork_defer *d)
+{
+	if (ptep_get(dst) != d->child_pte)
+		return false;
+	return ca->w->policy->fork_copy_how != FORK_HOW_PRECOW || ptep_get(src) == d->pte;
+}
+
+/*
+ * The copy share_then_decide asked for, made with both PT locks dropped (an
+ * allocation may wait, in Linux), then re-validated: if a PTE changed meanwhile,
+ * undo and let the caller look at this PTE again (-EAGAIN).  Else the child maps
+ * the copy instead of the page.  precow (fork_pre_cow, L5102-5175): the parent's
+ * PTE is writable again, so the parent keeps the page a transfer is using
+ * (L2301-2304); gaining write needs no flush.  decow (decow_one_pte,
+ * L5417-5500): the parent's PTE stays write-protected, and its next write
+ * reuses the page, mapped once again (L2224-2228).  Unlike the patches, an
+ * allocation failure undoes the child's mapping count and the parent's
+ * write-protect (seed004 1.15 [obs]).  Returns COPIED_* or -errno, both locks
+ * held again.
  */
 static int fork_copy_deferred(struct copy_args *ca, struct pgtable *src_pt,
 			      struct pgtable *dst_pt, uint64_t addr)
@@ -241,8 +272,8 @@ static int fork_copy_deferred(struct copy_args *ca, struct pgtable *src_pt,
 	new = fork_copy_frame(ca, d->page, addr);
 	spin_lock(&src_pt->ptl);
 	spin_lock(&dst_pt->ptl);
-	if (!new || ptep_get(src) != d->pte || !pte_none(ptep_get(dst))) {
-		fork_defer_undo(ca, src, d);
+	if (!new || !fork_defer_valid(ca, src, dst, d)) {
+		fork_defer_undo(ca, src, dst, d);
 		if (!new)
 			return -ENOMEM;
 		page_init_private(new, 0, 0, 0, false);
@@ -254,7 +285,7 @@ static int fork_copy_deferred(struct copy_args *ca, struct pgtable *src_pt,
 	fork_map_copy(ca, dst, new);
 	if (d->was_exclusive)
 		SetPageAnonExclusive(d->page);
-	if (d->was_writable)
+	if (d->was_writable && ca->w->policy->fork_copy_how == FORK_HOW_PRECOW)
 		set_pte(src, pte_mkwrite(d->pte));
 	return COPIED_PAGE;
 }

@@ -102,9 +102,24 @@ static const struct gup_policy presets[] = {
 		.mprotect_try_writable = false,
 		.io_ref = IO_REF_GET,
 	},
+	{
+		.name = "nick-v3",
+		.summary = "F5, Nick 2009-03-16 (L5318-5947): every GUP de-COWs and marks "
+			   "PG_dontcow, fork copies those pages, gup-fast refuses anon pages "
+			   "without it (no barrier)",
+		.reuse = REUSE_MAPCOUNT,
+		.read_cow = READ_COW_ALL,
+		.fork_copy = FORK_COPY_DONTCOW,
+		.fork_copy_how = FORK_HOW_DECOW,
+		.fast_guard = FAST_GUARD_DONTCOW,
+		.fast_recheck = true,
+		.fast_barrier = false,	/* "one branch and no barrier" (L3088-3091) */
+		.mprotect_try_writable = false,
+		.io_ref = IO_REF_GET,
+	},
 };
 
-const char *const policy_names[] = { "linux-6.x", "linux-2.6.29", "andrea-v2",
+const char *const policy_names[] = { "linux-6.x", "linux-2.6.29", "andrea-v2", "nick-v3",
 				     "linus-refcount", "linux-5.9", "gvisor", NULL };
 
 _Static_assert(sizeof(presets) / sizeof(presets[0]) ==

@@ -70,6 +70,9 @@ enum fork_copy_rule {
 	 * references than mappings, checked after the write-protect and smp_mb, or
 	 * the page lock not obtained (L4786-4845).  Only a writable parent PTE. */
 	FORK_COPY_PG_GUP,
+	/* Nick v3 (F5): PG_dontcow, set by every GUP that returns pages of a COW
+	 * mapping (L5743-5744); copy_one_pte returns 1 for it (L5760-5761). */
+	FORK_COPY_DONTCOW,
 	/* 5.9+ (70e806e4e645), gVisor: maybe-pinned (MMF_HAS_PINNED, sticky, and
 	 * refcount >= 1024) anon pages; with anon-exclusivity only exclusive ones
 	 * (linux_anchor 1.12: folio_try_dup_anon_rmap -> -EBUSY -> copy). */
@@ -81,6 +84,12 @@ enum fork_copy_how {
 	/* copy_present_page (5.9+), vm_fault_copy_entry (FreeBSD): decided before
 	 * sharing, copied under both PT locks; the parent's PTE is never touched. */
 	FORK_HOW_KEEP,
+	/* Nick v3 decow_one_pte (L5417-5591): shared first (parent write-protected,
+	 * child mapped), then the child's PTE is replaced by a copy made with the PT
+	 * locks dropped, the child's PTE re-validated with pte_same (-EAGAIN: retry).
+	 * No TLB flush before the copy (R4, seed004 F4 [obs]); the parent stays R/O
+	 * and reuses the page at its next write (L2224-2228). */
+	FORK_HOW_DECOW,
 	/* Andrea v2 fork_pre_cow (L5102-5175): shared first (parent write-protected,
 	 * the child's mapping counted, smp_mb), then decided; flush_tlb_page so the
 	 * copy is atomic against the parent's threads (L4831, L624-631), copied with
