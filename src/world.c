@@ -65,6 +65,7 @@ static const char *const stat_names[GUP_NR_STATS] = {
 	[GUP_STAT_VMSPLICE_PAGES] = "vmsplice_pages",
 	[GUP_STAT_PVM_BYTES] = "pvm_bytes",
 	[GUP_STAT_GUP_DECOW] = "gup_decow",
+	[GUP_STAT_FORK_IO_WAIT] = "fork_io_wait",
 };
 
 /* GUP_DEBUG=1 in the environment turns misuse reports on for every world. */

@@ -20,11 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
-#include "common/fixture.h"
+#include "common/io_fixture.h"
 #include "litmus/litmus.h"
 #include "litmus/run.h"
 #include "mm/pgtable.h"
@@ -79,6 +80,7 @@ static void assert_same_knobs(const struct gup_policy *a, const struct gup_polic
 	assert_int_equal(a->fast_guard, b->fast_guard);
 	assert_int_equal(a->fast_recheck, b->fast_recheck);
 	assert_int_equal(a->fast_barrier, b->fast_barrier);
+	assert_int_equal(a->fork_lock, b->fork_lock);
 	assert_int_equal(a->mprotect_try_writable, b->mprotect_try_writable);
 	assert_int_equal(a->io_ref, b->io_ref);
 }
@@ -616,6 +618,93 @@ static void test_nick_dontcow(void **state)
 	scen_end(&s, child);
 }
 
+/* A fork on a thread of its own: the test watches whether it has returned. */
+struct forker {
+	struct gup_task *t, *child;
+	_Atomic bool done;
+	int ret;
+};
+
+static void forker_fn(void *arg)
+{
+	struct forker *f = arg;
+
+	f->ret = gup_fork(f->t, &f->child);
+	atomic_store(&f->done, true);
+}
+
+/* Has the fork been waiting for the fork-exclusion lock for a while? */
+static bool fork_is_blocked(struct gup_world *w, const struct fx_snap *snap, struct forker *f)
+{
+	struct fx_spin spin;
+
+	fx_spin_begin(&spin, FX_WAIT_NS, 64);
+	while (!fx_delta(w, snap, GUP_STAT_FORK_IO_WAIT) && !atomic_load(&f->done))
+		if (!fx_spin(&spin))
+			return false;
+	nanosleep(&(struct timespec){ .tv_nsec = 20 * 1000 * 1000 }, NULL);	/* still, later */
+	return !atomic_load(&f->done);
+}
+
+/*
+ * kosaki-v2: an asynchronous O_DIRECT read is in flight (the engine plugged);
+ * fork, on another thread, waits for it on mm_pinned_sem and goes on once the
+ * transfer completed (F16, L8719-8813).  Under KOSAKI's v1 lock (dio_submit)
+ * the asynchronous transfer has already let go of it: fork does not wait (R10).
+ */
+static void kosaki_fork_waits(const char *const *knobs, bool want_wait)
+{
+	struct gup_world_config cfg = { .nr_frames = 256, .nr_movable = 64,
+					.policy = "kosaki-v2", .knobs = knobs };
+	struct gup_disk_config dc = { .bytes = FX_IO_DISK_BYTES };
+	struct forker f = { .done = false };
+	struct gup_thread *th;
+	struct gup_disk *d;
+	struct gup_iovec iov;
+	struct gup_dio *req;
+	struct fx_snap snap;
+	struct gup_world *w;
+
+	assert_int_equal(gup_world_create(&cfg, &w), 0);
+	assert_int_equal(gup_disk_create(w, &dc, &d), 0);
+	f.t = fx_task_new(w);
+	iov.base = fx_map_private(f.t, 1) + 512;
+	iov.len = 512;
+	fx_store_u64(f.t, iov.base - 512, 1);
+	assert_int_equal(gup_dio_plug(w), 0);
+	assert_int_equal(gup_dio_submit(f.t, d, GUP_DIO_READ, 0, &iov, 1, &req), 0);
+	fx_snap(w, &snap);
+	th = fx_thread_start(w, forker_fn, &f);
+	if (want_wait) {
+		assert_true(fork_is_blocked(w, &snap, &f));
+	} else {
+		assert_int_equal(gup_thread_join(th), 0);
+		th = NULL;
+		assert_int_equal(fx_delta(w, &snap, GUP_STAT_FORK_IO_WAIT), 0);
+	}
+	assert_int_equal(gup_dio_unplug(w), 0);
+	assert_int_equal(gup_dio_wait(req), 512);
+	if (th)
+		assert_int_equal(gup_thread_join(th), 0);
+	assert_int_equal(f.ret, 0);
+	assert_int_equal(fx_delta(w, &snap, GUP_STAT_FORK_IO_WAIT), want_wait);
+	gup_task_exit(f.child);
+	assert_int_equal(gup_disk_destroy(d), 0);
+	gup_task_exit(f.t);
+	fx_world_end(w);
+}
+
+static void test_kosaki_fork_waits_for_dio(void **state)
+{
+	static const char *const v1[] = { "fork_lock=dio_submit", NULL };
+	static const char *const none[] = { "fork_lock=none", NULL };
+
+	(void)state;
+	kosaki_fork_waits(NULL, true);
+	kosaki_fork_waits(v1, false);
+	kosaki_fork_waits(none, false);
+}
+
 /* ---- the litmus runner ------------------------------------------------------------ */
 
 /*
@@ -738,6 +827,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_andrea_fork_pre_cow),
 		cmocka_unit_test(test_andrea_fork_pre_cow_no_frame),
 		cmocka_unit_test(test_nick_dontcow),
+		cmocka_unit_test(test_kosaki_fork_waits_for_dio),
 		cmocka_unit_test(test_litmus_carries_knobs),
 		cmocka_unit_test(test_commands),
 	};

@@ -386,6 +386,7 @@ enum gup_stat_item {
 	GUP_STAT_VMSPLICE_PAGES,	/* pages vmsplice queued in a pipe            */
 	GUP_STAT_PVM_BYTES,		/* bytes process_vm_readv/writev copied       */
 	GUP_STAT_GUP_DECOW,		/* read GUPs that broke COW first (read_cow)  */
+	GUP_STAT_FORK_IO_WAIT,		/* forks that waited for O_DIRECT (fork_lock) */
 	GUP_NR_STATS
 };
 

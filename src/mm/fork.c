@@ -440,14 +440,31 @@ static int dup_mmap(struct gup_mm *mm, struct gup_mm *oldmm, bool *wrprotected)
 	return 0;
 }
 
+/*
+ * KOSAKI's fork side (policy fork_lock, L8797-8813): wait until no O_DIRECT of
+ * the parent holds its pages, and keep new ones out until the copy is done.
+ * Counted when it had to wait: the fork-blocking cost of R13.
+ */
+static bool fork_exclude_io(struct gup_mm *oldmm)
+{
+	if (oldmm->w->policy->fork_lock == FORK_LOCK_NONE)
+		return false;
+	if (!down_write_trylock(&oldmm->mm_pinned_sem)) {
+		count_vm_event(oldmm->w, GUP_STAT_FORK_IO_WAIT);
+		down_write(&oldmm->mm_pinned_sem);
+	}
+	return true;
+}
+
 int dup_mm(struct gup_mm *oldmm, struct gup_mm **out)
 {
 	struct gup_mm *mm = mm_alloc(oldmm->w);
-	bool wrprotected = false;
+	bool wrprotected = false, excluded;
 	int ret;
 
 	if (!mm)
 		return -ENOMEM;
+	excluded = fork_exclude_io(oldmm);
 	mmap_write_lock(oldmm);
 	mmap_write_lock(mm);	/* nobody can see it yet; taken for the assertions' sake */
 	mm->mmap_base = oldmm->mmap_base;
@@ -457,6 +474,8 @@ int dup_mm(struct gup_mm *oldmm, struct gup_mm **out)
 		flush_tlb_mm(oldmm);
 	mmap_write_unlock(mm);
 	mmap_write_unlock(oldmm);
+	if (excluded)
+		up_write(&oldmm->mm_pinned_sem);
 	if (ret) {
 		mmput(mm);	/* tears down whatever was copied */
 		return ret;

@@ -26,7 +26,9 @@ struct gup_mm *mm_alloc(struct gup_world *w)
 	}
 	mm->w = w;
 	atomic_set(&mm->mm_users, 1);
+	atomic_set(&mm->mm_count, 1);
 	init_rwsem(&mm->mmap_lock);
+	init_rwsem(&mm->mm_pinned_sem);
 	vma_tree_init(&mm->vmas);
 	spin_lock_init(&mm->page_table_lock);
 	spin_lock_init(&mm->tasks_lock);
@@ -81,7 +83,20 @@ void mmput(struct gup_mm *mm)
 	list_del(&mm->list);
 	w->nr_mms--;
 	spin_unlock(&w->lock);
+	mmdrop(mm);	/* the users' reference to the structure */
+}
+
+void mmgrab(struct gup_mm *mm)
+{
+	atomic_inc(&mm->mm_count);
+}
+
+void mmdrop(struct gup_mm *mm)
+{
+	if (!atomic_dec_and_test(&mm->mm_count))
+		return;
 	rwsem_destroy(&mm->mmap_lock);
+	rwsem_destroy(&mm->mm_pinned_sem);
 	free(mm);
 }
 

@@ -38,6 +38,7 @@ static const struct knob knobs[] = {
 	KNOB_ENUM_FIELD(fast_guard, "none", "pg_gup", "dontcow", "writable", "wp_seq", "slow"),
 	KNOB_BOOL_FIELD(fast_recheck),
 	KNOB_BOOL_FIELD(fast_barrier),
+	KNOB_ENUM_FIELD(fork_lock, "none", "dio_submit", "dio_complete"),
 	KNOB_BOOL_FIELD(mprotect_try_writable),
 	KNOB_ENUM_FIELD(io_ref, "pin", "get"),
 };
@@ -64,6 +65,7 @@ _Static_assert(sizeof(enum cow_reuse_rule) == sizeof(int) &&
 	       sizeof(enum fork_copy_rule) == sizeof(int) &&
 	       sizeof(enum fork_copy_how) == sizeof(int) &&
 	       sizeof(enum fast_guard_rule) == sizeof(int) &&
+	       sizeof(enum fork_lock_rule) == sizeof(int) &&
 	       sizeof(enum io_ref_rule) == sizeof(int), "enum knobs are int-sized");
 
 static int knob_get(const struct knob *k, const struct gup_policy *p)

@@ -20,6 +20,7 @@ static const struct gup_policy presets[] = {
 		.fast_guard = FAST_GUARD_WP_SEQ,
 		.fast_recheck = true,
 		.fast_barrier = false,	/* the grab's cmpxchg is the full barrier */
+		.fork_lock = FORK_LOCK_NONE,
 		.mprotect_try_writable = true,
 		.io_ref = IO_REF_PIN,
 	},
@@ -41,6 +42,7 @@ static const struct gup_policy presets[] = {
 		.fast_guard = FAST_GUARD_NONE,
 		.fast_recheck = true,
 		.fast_barrier = false,
+		.fork_lock = FORK_LOCK_NONE,
 		.mprotect_try_writable = false,
 		.io_ref = IO_REF_GET,
 	},
@@ -55,6 +57,7 @@ static const struct gup_policy presets[] = {
 		.fast_guard = FAST_GUARD_NONE,
 		.fast_recheck = true,
 		.fast_barrier = false,
+		.fork_lock = FORK_LOCK_NONE,
 		.mprotect_try_writable = false,
 		.io_ref = IO_REF_GET,
 	},
@@ -70,6 +73,7 @@ static const struct gup_policy presets[] = {
 		.fast_guard = FAST_GUARD_NONE,
 		.fast_recheck = true,
 		.fast_barrier = false,
+		.fork_lock = FORK_LOCK_NONE,
 		.mprotect_try_writable = false,
 		.io_ref = IO_REF_PIN,
 	},
@@ -84,6 +88,7 @@ static const struct gup_policy presets[] = {
 		.fast_guard = FAST_GUARD_SLOW,	/* Pin goes through getPMAsLocked */
 		.fast_recheck = true,
 		.fast_barrier = false,
+		.fork_lock = FORK_LOCK_NONE,
 		.mprotect_try_writable = false,
 		.io_ref = IO_REF_PIN,		/* the device proxies Pin() */
 	},
@@ -99,6 +104,7 @@ static const struct gup_policy presets[] = {
 		.fast_guard = FAST_GUARD_PG_GUP,
 		.fast_recheck = true,
 		.fast_barrier = true,
+		.fork_lock = FORK_LOCK_NONE,
 		.mprotect_try_writable = false,
 		.io_ref = IO_REF_GET,
 	},
@@ -114,13 +120,30 @@ static const struct gup_policy presets[] = {
 		.fast_guard = FAST_GUARD_DONTCOW,
 		.fast_recheck = true,
 		.fast_barrier = false,	/* "one branch and no barrier" (L3088-3091) */
+		.fork_lock = FORK_LOCK_NONE,
+		.mprotect_try_writable = false,
+		.io_ref = IO_REF_GET,
+	},
+	{
+		.name = "kosaki-v2",
+		.summary = "F16, KOSAKI 2009-03-22 (L8571-8906): O_DIRECT holds mm_pinned_sem "
+			   "until it completes, fork takes it for write, gup-fast's slow path "
+			   "de-COWs, gup-fast for writable PTEs only",
+		.reuse = REUSE_MAPCOUNT,	/* Linus's F12 not included (L8973-8976) */
+		.read_cow = READ_COW_PINNING,
+		.fork_copy = FORK_COPY_NONE,
+		.fork_copy_how = FORK_HOW_KEEP,
+		.fast_guard = FAST_GUARD_WRITABLE,
+		.fast_recheck = true,
+		.fast_barrier = false,
+		.fork_lock = FORK_LOCK_DIO_COMPLETE,
 		.mprotect_try_writable = false,
 		.io_ref = IO_REF_GET,
 	},
 };
 
 const char *const policy_names[] = { "linux-6.x", "linux-2.6.29", "andrea-v2", "nick-v3",
-				     "linus-refcount", "linux-5.9", "gvisor", NULL };
+				     "kosaki-v2", "linus-refcount", "linux-5.9", "gvisor", NULL };
 
 _Static_assert(sizeof(presets) / sizeof(presets[0]) ==
 	       sizeof(policy_names) / sizeof(policy_names[0]) - 1, "a name for every preset");

@@ -124,6 +124,21 @@ enum fast_guard_rule {
 };
 
 /*
+ * fork_lock - a per-mm fork-exclusion rwsem (mm->mm_pinned_sem) that O_DIRECT
+ * holds for read and fork takes for write (io/dma.c, mm/fork.c).
+ */
+enum fork_lock_rule {
+	FORK_LOCK_NONE,
+	/* KOSAKI v1 (F10, L6061-6073, L6103-6121): held across direct_io_worker,
+	 * i.e. a synchronous transfer until it completes, an asynchronous one only
+	 * until it is queued (-EIOCBQUEUED): AIO escapes (R10, L7003-7013). */
+	FORK_LOCK_DIO_SUBMIT,
+	/* KOSAKI v2 (F16, L8719-8743, L8797-8813): taken at submission, released by
+	 * dio_complete (up_read_non_owner) - fork waits for in-flight I/O (R13). */
+	FORK_LOCK_DIO_COMPLETE,
+};
+
+/*
  * io_ref - pin accounting of the kernel's users of GUP (src/io/): the reference
  * type decides what fork and COW can tell about them.
  */
@@ -160,6 +175,7 @@ struct gup_policy {
 	 * weakly ordered machine could tell the difference (docs/policies.md).
 	 */
 	bool fast_barrier;
+	enum fork_lock_rule fork_lock;
 	/* mprotect RO->RW maps exclusive anon pages writable at once
 	 * (can_change_pte_writable, 5.x+; cow.c A2's "mprotect() optimization"). */
 	bool mprotect_try_writable;
