@@ -705,6 +705,53 @@ static void test_kosaki_fork_waits_for_dio(void **state)
 	kosaki_fork_waits(none, false);
 }
 
+/*
+ * freebsd: fork copies eagerly only the pages of wired entries.  An O_DIRECT
+ * style hold (FOLL_GET, or a pin without FOLL_LONGTERM) wires nothing, so fork
+ * shares the page COW and the parent's next write copies it away from the
+ * hold; a FOLL_LONGTERM pin wires the VMA, so fork copies all of it for the
+ * child and the parent keeps its pages, writable.  The child's entry is not
+ * wired: its own fork shares.
+ */
+static void test_freebsd_wired_entries(void **state)
+{
+	struct gup_page *ref, *pin;
+	struct gup_task *child, *grandchild;
+	struct fx_snap snap;
+	struct scen s;
+	int64_t pfn;
+
+	(void)state;
+	scen_new(&s, "freebsd", NULL, 2);
+	assert_int_equal(gup_get_user_pages_fast(s.t, s.buf, 1, GUP_FOLL_WRITE, &ref), 1);
+	assert_int_equal(gup_pin_user_pages_fast(s.t, s.buf, 1, GUP_FOLL_WRITE, &pin), 1);
+	fx_snap(s.w, &snap);
+	child = fx_fork(s.t);
+	assert_int_equal(fx_delta(s.w, &snap, GUP_STAT_FORK_PAGE_COPIED), 0);
+	assert_int_equal(fx_pfn(child, s.buf), fx_pfn(s.t, s.buf));
+	gup_unpin_user_page(pin);
+	gup_put_page(ref);
+	gup_task_exit(child);
+
+	assert_int_equal(gup_pin_user_pages_fast(s.t, s.buf, 1,
+						 GUP_FOLL_WRITE | GUP_FOLL_LONGTERM, &pin), 1);
+	pfn = fx_pfn(s.t, s.buf);
+	fx_snap(s.w, &snap);
+	child = fx_fork(s.t);
+	assert_int_equal(fx_delta(s.w, &snap, GUP_STAT_FORK_PAGE_COPIED), 2);	/* the entry */
+	assert_int_equal(fx_pfn(s.t, s.buf), pfn);
+	assert_true(fx_pfn(child, s.buf) != pfn);
+	assert_true(pte_writable(s.t, s.buf));	/* the parent's PTEs untouched */
+	assert_true(fx_pfn(child, s.buf + PG) != fx_pfn(s.t, s.buf + PG));
+	fx_check_pages(child, s.buf, 2, 1);
+	fx_snap(s.w, &snap);
+	grandchild = fx_fork(child);
+	assert_int_equal(fx_delta(s.w, &snap, GUP_STAT_FORK_PAGE_COPIED), 0);
+	gup_task_exit(grandchild);
+	gup_unpin_user_page(pin);
+	scen_end(&s, child);
+}
+
 /* ---- the litmus runner ------------------------------------------------------------ */
 
 /*
@@ -828,6 +875,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_andrea_fork_pre_cow_no_frame),
 		cmocka_unit_test(test_nick_dontcow),
 		cmocka_unit_test(test_kosaki_fork_waits_for_dio),
+		cmocka_unit_test(test_freebsd_wired_entries),
 		cmocka_unit_test(test_litmus_carries_knobs),
 		cmocka_unit_test(test_commands),
 	};

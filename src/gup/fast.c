@@ -201,6 +201,18 @@ static unsigned long gup_fast(struct gup_task *t, uint64_t start, uint64_t end,
 	return nr;
 }
 
+/*
+ * May the lockless walk run at all?  Not where the policy has none: the weak
+ * generic version (L8890-8906), gVisor's Pin.  Not for a long-term pin where
+ * such pins wire the VMA (FreeBSD), which only the slow path can see.
+ */
+static bool gup_fast_permitted(const struct gup_policy *pol, unsigned flags)
+{
+	if (pol->fast_guard == FAST_GUARD_SLOW)
+		return false;
+	return !(flags & FOLL_LONGTERM) || pol->fork_copy != FORK_COPY_WIRED;
+}
+
 long gup_fast_fallback(struct gup_call *c, uint64_t start, unsigned long nr_pages,
 		       unsigned flags, struct page **pages)
 {
@@ -223,9 +235,8 @@ long gup_fast_fallback(struct gup_call *c, uint64_t start, unsigned long nr_page
 		return -EFAULT;
 	if (!nr_pages)
 		return 0;
-	/* The weak generic version (L8890-8906), gVisor's Pin: no lockless walk. */
-	nr_pinned = t->w->policy->fast_guard == FAST_GUARD_SLOW ? 0 :
-		    gup_fast(t, start, end, flags, pages);
+	nr_pinned = gup_fast_permitted(t->w->policy, flags) ? gup_fast(t, start, end, flags, pages)
+							    : 0;
 	if (nr_pinned == nr_pages || (flags & FOLL_FAST_ONLY))
 		return (long)nr_pinned;
 

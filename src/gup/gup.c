@@ -358,6 +358,9 @@ static long __get_user_pages(struct gup_call *c, uint64_t start, unsigned long n
 			ret = check_vma_flags(vma, flags);
 			if (ret)
 				break;
+			/* FreeBSD: a long-term pin wires the entry (vslock); a hold does not. */
+			if ((flags & FOLL_LONGTERM) && c->mm->w->policy->fork_copy == FORK_COPY_WIRED)
+				vma_wire(vma);
 		}
 retry:
 		if (gup_signal_pending(c)) {

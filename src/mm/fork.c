@@ -41,6 +41,7 @@ struct copy_args {
 	bool cow;		/* is_cow_mapping(src) */
 	bool copy_pinned;	/* policy says copy maybe-pinned pages, and MMF_HAS_PINNED */
 	bool copy_after;	/* the policy decides after sharing (fork_copy_how) */
+	bool wired;		/* fork_copy=wired, and the VMA is */
 	bool wrprotected;	/* some parent PTE lost write: flush needed */
 	uint64_t nr_shared, nr_copied;
 	int64_t rss;
@@ -143,6 +144,9 @@ static bool fork_wants_copy(const struct copy_args *ca, struct page *page, bool 
 	case FORK_COPY_DONTCOW:
 		/* Nick v3: copy_one_pte returns 1 for it (L5760-5761). */
 		return PageDontCOW(page);
+	case FORK_COPY_WIRED:
+		/* FreeBSD vm_map_copy_entry: "wired down pages can't be set copy-on-write" */
+		return ca->wired;
 	default:
 		return false;
 	}
@@ -396,6 +400,7 @@ static int copy_page_range(struct gup_vma *dst_vma, struct gup_vma *src_vma,
 			 test_bit(MMF_HAS_PINNED, &src_mm->flags);
 	ca.copy_after = ca.cow && w->policy->fork_copy != FORK_COPY_NONE &&
 			w->policy->fork_copy_how != FORK_HOW_KEEP;
+	ca.wired = ca.cow && vma_wired(src_vma);
 	ret = walk_pte_tables(src_mm, vma_start(src_vma), vma_end(src_vma),
 			      copy_pte_table, &ca);
 	if (ca.cow)
@@ -423,6 +428,8 @@ static int dup_mmap(struct gup_mm *mm, struct gup_mm *oldmm, bool *wrprotected)
 		tmp = vma_dup(mm, vma);
 		if (!tmp)
 			return -ENOMEM;
+		if (vma_wired(tmp))	/* FreeBSD: new_entry->wired_count = 0 */
+			write_once_bool(&tmp->wired, false);
 		dup_userfaultfd(tmp);
 		ret = vma_link(mm, tmp);
 		if (ret) {

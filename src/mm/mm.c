@@ -102,6 +102,25 @@ void mmdrop(struct gup_mm *mm)
 
 /* ---- VMAs ---- */
 
+/*
+ * Is @vma wired (FreeBSD's map entries, gup_vma.wired)?  Only the policy that
+ * wires looks: for every other one the field stays false and reading it would
+ * be a scheduling point for nothing.
+ */
+bool vma_wired(struct gup_vma *vma)
+{
+	if (vma->mm->w->policy->fork_copy != FORK_COPY_WIRED)
+		return false;
+	return read_once_bool(&vma->wired);
+}
+
+/* A FOLL_LONGTERM pin wires @vma (mmap lock held, for read at least). */
+void vma_wire(struct gup_vma *vma)
+{
+	if (!vma_wired(vma))
+		write_once_bool(&vma->wired, true);
+}
+
 struct gup_vma *vma_alloc(struct gup_mm *mm)
 {
 	struct gup_vma *vma = calloc(1, sizeof(*vma));
@@ -148,6 +167,8 @@ struct gup_vma *vma_dup(struct gup_mm *mm, struct gup_vma *src)
 	vma->shmem = src->shmem;
 	if (vma->shmem)
 		shmem_obj_get(vma->shmem);
+	if (vma_wired(src))	/* a split keeps it; fork's copy drops it (dup_mmap) */
+		write_once_bool(&vma->wired, true);
 	vma->uffd = src->uffd;	/* a split keeps the registration; fork drops it */
 	if (vma->uffd)
 		uffd_vma_get(vma->uffd);
@@ -187,7 +208,7 @@ static bool vma_can_merge(struct gup_vma *a, struct gup_vma *b)
 {
 	if (vma_end(a) != vma_start(b) || a->vm_flags != b->vm_flags ||
 	    a->vm_ops != b->vm_ops || a->vm_private != b->vm_private ||
-	    a->shmem != b->shmem || a->uffd != b->uffd)
+	    a->shmem != b->shmem || a->uffd != b->uffd || vma_wired(a) != vma_wired(b))
 		return false;
 	if (a->vm_ops || a->shmem)
 		return linear_page_index(a, vma_end(a)) == b->pgoff;

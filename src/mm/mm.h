@@ -111,6 +111,13 @@ struct gup_vma {
 	 */
 	struct gup_uffd *uffd;
 	struct gup_vma *doomed_next;	/* munmap: unlinked, freed after the flush */
+	/*
+	 * FreeBSD's wired map entry (policy fork_copy=wired): a FOLL_LONGTERM pin
+	 * through this VMA wired it, so fork copies its pages eagerly.  The one field
+	 * written under the mmap lock held for read (by GUP), hence atomic; sticky,
+	 * since an unpin does not know its VMA (there is no vsunlock here).
+	 */
+	_Atomic bool wired;
 };
 
 static inline uint64_t vma_start(const struct gup_vma *v) { return v->node.start; }
@@ -336,6 +343,9 @@ int split_vma(struct gup_vma *vma, uint64_t addr, struct gup_vma **upper);
 /* Merge @vma with its neighbours where compatible.  mmap lock (w). */
 struct gup_vma *vma_merge_neighbours(struct gup_vma *vma);
 struct gup_vma *vma_dup(struct gup_mm *mm, struct gup_vma *src);
+/* FreeBSD's wired entries (policy fork_copy=wired): is @vma wired; wire it. */
+bool vma_wired(struct gup_vma *vma);
+void vma_wire(struct gup_vma *vma);
 
 /* mmap.c */
 int do_mmap(struct gup_mm *mm, uint64_t addr, uint64_t len, int prot, int flags,

@@ -33,7 +33,8 @@ struct knob {
 static const struct knob knobs[] = {
 	KNOB_ENUM_FIELD(reuse, "mapcount", "refcount", "anon_exclusive"),
 	KNOB_ENUM_FIELD(read_cow, "never", "anon", "all", "pinning", "pin", "unshare"),
-	KNOB_ENUM_FIELD(fork_copy, "none", "pg_gup", "dontcow", "maybe_pinned"),
+	KNOB_ENUM_FIELD(fork_copy, "none", "pg_gup", "dontcow", "maybe_pinned",
+			"wired"),
 	KNOB_ENUM_FIELD(fork_copy_how, "keep", "decow", "precow"),
 	KNOB_ENUM_FIELD(fast_guard, "none", "pg_gup", "dontcow", "writable", "wp_seq", "slow"),
 	KNOB_BOOL_FIELD(fast_recheck),

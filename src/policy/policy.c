@@ -140,10 +140,26 @@ static const struct gup_policy presets[] = {
 		.mprotect_try_writable = false,
 		.io_ref = IO_REF_GET,
 	},
+	{
+		.name = "freebsd",
+		.summary = "FreeBSD vm_map_copy_entry: fork copies eagerly only wired map entries "
+			   "(here: wired by a long-term pin); transient holds do not wire",
+		.reuse = REUSE_MAPCOUNT,	/* vm_fault_cow renames only if the object is ours */
+		.read_cow = READ_COW_NEVER,	/* a read hold: pmap_extract_and_hold on the COW page */
+		.fork_copy = FORK_COPY_WIRED,
+		.fork_copy_how = FORK_HOW_KEEP,	/* vm_fault_copy_entry: the parent keeps its pages */
+		.fast_guard = FAST_GUARD_NONE,
+		.fast_recheck = true,		/* pmap_extract_and_hold holds the pmap lock */
+		.fast_barrier = false,
+		.fork_lock = FORK_LOCK_NONE,
+		.mprotect_try_writable = false,
+		.io_ref = IO_REF_GET,		/* holds wire pages, not entries */
+	},
 };
 
 const char *const policy_names[] = { "linux-6.x", "linux-2.6.29", "andrea-v2", "nick-v3",
-				     "kosaki-v2", "linus-refcount", "linux-5.9", "gvisor", NULL };
+				     "kosaki-v2", "linus-refcount", "linux-5.9", "gvisor",
+				     "freebsd", NULL };
 
 _Static_assert(sizeof(presets) / sizeof(presets[0]) ==
 	       sizeof(policy_names) / sizeof(policy_names[0]) - 1, "a name for every preset");

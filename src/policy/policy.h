@@ -77,6 +77,10 @@ enum fork_copy_rule {
 	 * refcount >= 1024) anon pages; with anon-exclusivity only exclusive ones
 	 * (linux_anchor 1.12: folio_try_dup_anon_rmap -> -EBUSY -> copy). */
 	FORK_COPY_MAYBE_PINNED,
+	/* FreeBSD: every page of a wired map entry (vm_map_copy_entry ->
+	 * vm_fault_copy_entry); only a FOLL_LONGTERM pin wires an entry here, a
+	 * transient hold (vm_fault_quick_hold_pages) does not (peers.md C). */
+	FORK_COPY_WIRED,
 };
 
 /* fork_copy_how - how fork makes the copy fork_copy asks for, and re-validates it. */
