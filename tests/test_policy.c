@@ -209,6 +209,15 @@ static bool pte_writable(struct gup_task *t, uint64_t addr)
 	return pte_write(fx_pte(t, addr));
 }
 
+/* The first 8 bytes of the frame a GUP reference @ref holds (what a device sees). */
+static uint64_t frame_u64(struct gup_world *w, struct gup_page *ref)
+{
+	uint64_t v;
+
+	memcpy(&v, page_data(&w->arena, (struct page *)ref), sizeof(v));
+	return v;
+}
+
 /*
  * The parent holds a FOLL_GET reference on its page (an O_DIRECT transfer in
  * flight), forks, the child exits, and the parent writes: the page is mapped
@@ -429,7 +438,7 @@ static void test_read_cow(void **state)
  */
 static void test_gvisor_ro_pin_breaks_cow(void **state)
 {
-	uint64_t seven = 7, got;
+	uint64_t seven = 7;
 	struct gup_page *pin[2];
 	struct gup_task *child, *child2;
 	struct fx_snap snap;
@@ -449,8 +458,7 @@ static void test_gvisor_ro_pin_breaks_cow(void **state)
 	assert_int_equal(fx_delta(s.w, &snap, GUP_STAT_FORK_PAGE_COPIED), 1);
 	assert_true(pte_writable(s.t, s.buf));
 	fx_store_u64(s.t, s.buf, seven);
-	memcpy(&got, page_data(&s.w->arena, (struct page *)pin[0]), sizeof(got));
-	assert_int_equal(got, seven);
+	assert_int_equal(frame_u64(s.w, pin[0]), seven);
 	fx_check_pages(child2, s.buf, 1, 1);
 
 	ro = fx_map_anon(s.t, 1, GUP_PROT_READ, GUP_MAP_PRIVATE);
@@ -479,7 +487,7 @@ static void test_gvisor_ro_pin_breaks_cow(void **state)
  */
 static bool precow_case(const char *const *knobs)
 {
-	uint64_t seven = 7, got;
+	uint64_t seven = 7;
 	struct gup_page *ref;
 	struct gup_task *child;
 	struct fx_snap snap;
@@ -503,8 +511,7 @@ static bool precow_case(const char *const *knobs)
 	fx_snap(s.w, &snap);
 	fx_store_u64(s.t, s.buf, seven);
 	assert_int_equal(fx_delta(s.w, &snap, GUP_STAT_FAULT_WP), !copied);
-	memcpy(&got, page_data(&s.w->arena, (struct page *)ref), sizeof(got));
-	assert_int_equal(got == seven, copied);	/* else the transfer lost it: R1 */
+	assert_int_equal(frame_u64(s.w, ref) == seven, copied);	/* else lost: R1 */
 	fx_check_pages(child, s.buf, 1, 1);
 	gup_put_page(ref);
 	scen_end(&s, child);
@@ -577,7 +584,7 @@ static void test_andrea_fork_pre_cow_no_frame(void **state)
 static void test_nick_dontcow(void **state)
 {
 	static const char *const no_copy[] = { "fork_copy=none", NULL };
-	uint64_t seven = 7, got;
+	uint64_t seven = 7;
 	struct gup_page *ref;
 	struct gup_task *child;
 	struct fx_snap snap;
@@ -604,8 +611,7 @@ static void test_nick_dontcow(void **state)
 	assert_int_equal(fx_delta(s.w, &snap, GUP_STAT_COW_REUSE), 1);
 	assert_int_equal(fx_delta(s.w, &snap, GUP_STAT_COW_COPY), 0);
 	assert_int_equal(fx_pfn(s.t, s.buf), pfn);
-	memcpy(&got, page_data(&s.w->arena, (struct page *)ref), sizeof(got));
-	assert_int_equal(got, seven);
+	assert_int_equal(frame_u64(s.w, ref), seven);
 	fx_check_pages(child, s.buf, 1, 1);
 	gup_put_page(ref);
 	scen_end(&s, child);
@@ -752,6 +758,51 @@ static void test_freebsd_wired_entries(void **state)
 	scen_end(&s, child);
 }
 
+/*
+ * Every preset: pins of each kind and a transient reference held across two
+ * forks, both sides writing every page, then everything released.  Each side
+ * must see exactly its own writes, the invariant checker must be clean at each
+ * step, and the teardown must find every frame free.
+ */
+static void sweep_one(const char *policy)
+{
+	struct gup_page *pins[3], *ref;
+	struct gup_task *child, *child2;
+	struct scen s;
+
+	scen_new(&s, policy, NULL, 4);
+	assert_int_equal(gup_pin_user_pages_fast(s.t, s.buf, 1, GUP_FOLL_WRITE, pins), 1);
+	assert_int_equal(gup_get_user_pages_fast(s.t, s.buf + PG, 1, GUP_FOLL_WRITE, &ref), 1);
+	assert_int_equal(gup_pin_user_pages_fast(s.t, s.buf + 2 * PG, 1, 0, pins + 1), 1);
+	assert_int_equal(gup_pin_user_pages_fast(s.t, s.buf + 3 * PG, 1,
+						 GUP_FOLL_WRITE | GUP_FOLL_LONGTERM, pins + 2), 1);
+	child = fx_fork(s.t);
+	fx_check(s.w);
+	fx_fill_pages(s.t, s.buf, 4, 2);
+	fx_check_pages(child, s.buf, 4, 1);
+	fx_fill_pages(child, s.buf, 4, 3);
+	fx_check_pages(s.t, s.buf, 4, 2);
+	fx_check(s.w);
+	child2 = fx_fork(s.t);
+	fx_fill_pages(child2, s.buf, 2, 4);
+	fx_fill_pages(s.t, s.buf + 2 * PG, 2, 5);
+	fx_check_pages(s.t, s.buf, 2, 2);
+	fx_check_pages(child, s.buf, 4, 3);
+	fx_check(s.w);
+	gup_unpin_user_pages_dirty_lock(pins, 3, true);
+	gup_put_page(ref);
+	fx_check(s.w);
+	gup_task_exit(child2);
+	scen_end(&s, child);
+}
+
+static void test_every_preset_checks_clean(void **state)
+{
+	(void)state;
+	for (const char *const *n = gup_policy_names(); *n; n++)
+		sweep_one(*n);
+}
+
 /* ---- the litmus runner ------------------------------------------------------------ */
 
 /*
@@ -841,6 +892,12 @@ static void test_commands(void **state)
 		skip();
 	expect_cmd("policies", 0, "linux-6.x       5.19+ anon-exclusive");
 	expect_cmd("policies", 0, "reuse=mapcount read_cow=never ");
+	for (const char *const *n = gup_policy_names(); *n; n++) {
+		char line[128];
+
+		snprintf(line, sizeof(line), "\n%-15s %.20s", *n, gup_policy_summary(*n));
+		expect_cmd("policies", 0, strcmp(*n, "linux-6.x") ? line : line + 1);
+	}
 	expect_cmd("policies extra", 2, "gup: policies: unexpected argument 'extra'");
 	expect_cmd("demo --pages 2 --knob reuse=refcount", 0,
 		   "libgup demo, policy linux-6.x with reuse=refcount\n");
@@ -876,6 +933,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_nick_dontcow),
 		cmocka_unit_test(test_kosaki_fork_waits_for_dio),
 		cmocka_unit_test(test_freebsd_wired_entries),
+		cmocka_unit_test(test_every_preset_checks_clean),
 		cmocka_unit_test(test_litmus_carries_knobs),
 		cmocka_unit_test(test_commands),
 	};
