@@ -806,33 +806,32 @@ static void test_every_preset_checks_clean(void **state)
 /* ---- the litmus runner ------------------------------------------------------------ */
 
 /*
- * R3 on linux-6.x with its gup-fast guard and recheck taken away: the runner's
- * worlds must get the overrides, or the witness would not exist.  At preemption
- * bound 3 the walk is found pinning a page fork has just shared.
+ * R3, Linus's race against the first PG_gup patch (L376-402): andrea-v2 is
+ * Never with its recheck, and Sometimes without it (--knob fast_recheck=off):
+ * the runner's worlds must get the overrides, or the witness would not exist.
  */
 static void test_litmus_carries_knobs(void **state)
 {
-	static const char *const knobs[] = { "fast_guard=none", "fast_recheck=off", NULL };
+	static const char *const knobs[] = { "fast_recheck=off", NULL };
 	struct litmus_test *t = corpus("R3-fork-vs-gup-fast");
 	struct litmus_result *r = NULL;
 	struct litmus_run_opts o;
 
 	(void)state;
 	litmus_run_opts_init(&o);
-	o.explore.preemption_bound = 3;
-	assert_int_equal(litmus_run(t, "linux-6.x", &o, &r), 0);
+	assert_int_equal(litmus_run(t, "andrea-v2", &o, &r), 0);
 	assert_int_equal(r->obs, LITMUS_NEVER);
 	assert_null(r->knobs);
 	litmus_result_free(r);
 	o.knobs = knobs;
-	assert_int_equal(litmus_run(t, "linux-6.x", &o, &r), 0);
+	assert_int_equal(litmus_run(t, "andrea-v2", &o, &r), 0);
 	assert_int_equal(r->err, 0);
 	assert_int_equal(r->errors, 0);
 	assert_int_equal(r->obs, LITMUS_SOMETIMES);
-	assert_string_equal(r->knobs, "fast_guard=none fast_recheck=off");
+	assert_string_equal(r->knobs, "fast_recheck=off");
 	litmus_result_free(r);
 	o.knobs = (const char *const[]){ "fast_guard=sideways", NULL };
-	assert_int_equal(litmus_run(t, "linux-6.x", &o, &r), -EINVAL);
+	assert_int_equal(litmus_run(t, "andrea-v2", &o, &r), -EINVAL);
 	assert_null(r);
 	litmus_free(t);
 }

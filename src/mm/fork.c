@@ -229,7 +229,7 @@ static void fork_defer_undo(struct copy_args *ca, pte_t *src, pte_t *dst,
 	if (d->child_pte && ptep_get(dst) == d->child_pte)
 		set_pte(dst, 0);	/* the child has no task: nothing to flush */
 	page_remove_rmap(d->page);
-	put_page(ca->w, d->page);	/* the parent still maps it (or the gather holds it) */
+	put_page(ca->w, d->page);	/* never the last: the parent maps it */
 	if (pte_present(now) && pte_pfn(now) == pte_pfn(d->pte)) {
 		if (d->was_exclusive)
 			SetPageAnonExclusive(d->page);
