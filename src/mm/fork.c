@@ -40,6 +40,7 @@ struct copy_args {
 	struct frame_arena *arena;	/* hoisted: looked up for every PTE */
 	bool cow;		/* is_cow_mapping(src) */
 	bool copy_pinned;	/* policy says copy maybe-pinned pages, and MMF_HAS_PINNED */
+	bool copy_before;	/* the policy may copy a page before sharing it (keep) */
 	bool copy_after;	/* the policy decides after sharing (fork_copy_how) */
 	bool wired;		/* fork_copy=wired, and the VMA is */
 	bool wrprotected;	/* some parent PTE lost write: flush needed */
@@ -153,6 +154,28 @@ static bool fork_wants_copy(const struct copy_args *ca, struct page *page, bool 
 }
 
 /*
+ * Share @page COW with the child: its mapping counted (one atomic), a writable
+ * parent PTE write-protected.  Returns the parent's PTE as it is now.
+ */
+static inline __attribute__((always_inline)) uint64_t
+share_page(struct copy_args *ca, pte_t *src, uint64_t pte, struct page *page, int *done)
+{
+	page_add_map_ref(page);
+	if (ca->cow && pte_write(pte)) {
+		ptep_set_wrprotect(src, pte);
+		pte = pte_wrprotect(pte);
+		*done |= COPIED_WRPROTECT;
+	}
+	return pte;
+}
+
+/* The child's PTE for a page shared COW: old, and never uffd-wp (dup_userfaultfd). */
+static inline uint64_t pte_for_child(uint64_t parent)
+{
+	return pte_mkold(parent) & ~PTE_UFFD_WP;
+}
+
+/*
  * Share @page COW with the child, then ask the policy: COPIED_DEFER with
  * ca->defer filled in if the child is to get a copy.  precow (Andrea's
  * forcecow, L4824-4837): smp_mb before the test, then flush_tlb_page, and the
@@ -165,7 +188,7 @@ static int share_then_decide(struct copy_args *ca, pte_t *dst, uint64_t pte, uin
 {
 	bool precow = ca->w->policy->fork_copy_how == FORK_HOW_PRECOW;
 	bool writable = done & COPIED_WRPROTECT;
-	uint64_t child = pte_mkold(pte) & ~PTE_UFFD_WP;
+	uint64_t child = pte_for_child(pte);
 
 	if (precow)
 		smp_mb();	/* the write-protect before PG_gup and the counts (L4810) */
@@ -183,12 +206,37 @@ static int share_then_decide(struct copy_args *ca, pte_t *dst, uint64_t pte, uin
 	return (done & COPIED_WRPROTECT) | COPIED_DEFER;
 }
 
+/*
+ * copy_present_pte where the policy may copy this VMA's pages for the child
+ * (ca->copy_before, ca->copy_after): out of line, so that the common fork pays
+ * nothing for it.
+ */
+static __attribute__((noinline)) int
+copy_present_pte_policy(struct copy_args *ca, pte_t *dst, pte_t *src, uint64_t pte,
+			uint64_t addr, struct page *page)
+{
+	bool anon = PageAnon(page), exclusive = false;
+	int done = COPIED_SHARED;
+
+	if (anon) {
+		exclusive = PageAnonExclusive(page);
+		if (ca->copy_before && fork_wants_copy(ca, page, exclusive, pte_write(pte)))
+			return copy_present_page(ca, dst, addr, page);
+		if (exclusive)
+			ClearPageAnonExclusive(page);	/* about to be mapped twice */
+	}
+	pte = share_page(ca, src, pte, page, &done);
+	if (ca->copy_after && anon)
+		return share_then_decide(ca, dst, pte, addr, page, exclusive, done);
+	set_pte(dst, pte_for_child(pte));
+	return done;
+}
+
 /* Copy one present PTE.  Both PT locks held.  COPIED_* bits, or -ENOMEM. */
 static int copy_present_pte(struct copy_args *ca, pte_t *dst, pte_t *src, uint64_t pte,
 			    uint64_t addr)
 {
 	struct page *page;
-	bool exclusive = false;
 	int done = COPIED_SHARED;
 
 	/* The child is never uffd-wp registered (dup_userfaultfd): no markers there. */
@@ -197,22 +245,11 @@ static int copy_present_pte(struct copy_args *ca, pte_t *dst, pte_t *src, uint64
 		return COPIED_ZERO;
 	}
 	page = pfn_to_page(ca->arena, pte_pfn(pte));	/* vm_normal_page */
-	if (PageAnon(page)) {
-		exclusive = PageAnonExclusive(page);
-		if (!ca->copy_after && fork_wants_copy(ca, page, exclusive, pte_write(pte)))
-			return copy_present_page(ca, dst, addr, page);
-		if (exclusive)
-			ClearPageAnonExclusive(page);	/* about to be mapped twice */
-	}
-	page_add_map_ref(page);
-	if (ca->cow && pte_write(pte)) {
-		ptep_set_wrprotect(src, pte);
-		pte = pte_wrprotect(pte);
-		done |= COPIED_WRPROTECT;
-	}
-	if (ca->copy_after && PageAnon(page))
-		return share_then_decide(ca, dst, pte, addr, page, exclusive, done);
-	set_pte(dst, pte_mkold(pte) & ~PTE_UFFD_WP);
+	if (unlikely(ca->copy_before | ca->copy_after))
+		return copy_present_pte_policy(ca, dst, src, pte, addr, page);
+	if (PageAnon(page) && PageAnonExclusive(page))
+		ClearPageAnonExclusive(page);	/* about to be mapped twice */
+	set_pte(dst, pte_for_child(share_page(ca, src, pte, page, &done)));
 	return done;
 }
 
@@ -370,6 +407,34 @@ static int copy_pte_table(struct pgtable *src_pt, uint64_t addr, uint64_t end, v
 	return ret < 0 ? ret : 0;
 }
 
+/*
+ * Which of the per-page questions this VMA needs at all: fork asks nothing of a
+ * page unless the policy could copy it here - the common fork of an mm that
+ * never pinned does no more per page than 2.6.29's.
+ */
+static void fork_copy_mode(struct copy_args *ca)
+{
+	const struct gup_policy *pol = ca->w->policy;
+	bool maybe;
+
+	switch (pol->fork_copy) {
+	case FORK_COPY_MAYBE_PINNED:
+		maybe = ca->copy_pinned;
+		break;
+	case FORK_COPY_WIRED:
+		maybe = ca->wired;
+		break;
+	case FORK_COPY_NONE:
+		maybe = false;
+		break;
+	default:
+		maybe = ca->cow;
+		break;
+	}
+	ca->copy_after = maybe && ca->cow && pol->fork_copy_how != FORK_HOW_KEEP;
+	ca->copy_before = maybe && !ca->copy_after;
+}
+
 static int copy_page_range(struct gup_vma *dst_vma, struct gup_vma *src_vma,
 			   bool *wrprotected)
 {
@@ -398,9 +463,8 @@ static int copy_page_range(struct gup_vma *dst_vma, struct gup_vma *src_vma,
 	smp_mb();
 	ca.copy_pinned = w->policy->fork_copy == FORK_COPY_MAYBE_PINNED &&
 			 test_bit(MMF_HAS_PINNED, &src_mm->flags);
-	ca.copy_after = ca.cow && w->policy->fork_copy != FORK_COPY_NONE &&
-			w->policy->fork_copy_how != FORK_HOW_KEEP;
 	ca.wired = ca.cow && vma_wired(src_vma);
+	fork_copy_mode(&ca);
 	ret = walk_pte_tables(src_mm, vma_start(src_vma), vma_end(src_vma),
 			      copy_pte_table, &ca);
 	if (ca.cow)
