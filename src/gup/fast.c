@@ -100,8 +100,23 @@ static bool gup_fast_recheck(const struct gup_policy *pol, struct page *page, pt
 	return now == pte && (!pg_gup || pte_write(now));
 }
 
-/* One PTE: the grabbed page (not yet counted), or NULL to stop the walk here. */
-static struct page *gup_fast_pte(struct gup_world *w, pte_t *ptep, unsigned flags)
+/*
+ * Does the policy ask more of each PTE than the engine's own tests and re-read
+ * (linux-6.x, linux-2.6.29)?  Looked up once per walk: the common walk keeps
+ * its per-page path free of policy loads.
+ */
+static bool gup_fast_guarded(const struct gup_policy *pol)
+{
+	return (pol->fast_guard != FAST_GUARD_NONE && pol->fast_guard != FAST_GUARD_WP_SEQ) ||
+	       pol->fast_barrier || !pol->fast_recheck;
+}
+
+/*
+ * One PTE: the grabbed page (not yet counted), or NULL to stop the walk here.
+ * @guarded: gup_fast_guarded(w->policy).
+ */
+static inline __attribute__((always_inline)) struct page *
+gup_fast_pte(struct gup_world *w, pte_t *ptep, unsigned flags, bool guarded)
 {
 	/* Acquire: pairs with set_pte's release, so whatever initialised the frame
 	 * (zeroing, a COW or migration copy) is seen by the device through the
@@ -132,14 +147,16 @@ static struct page *gup_fast_pte(struct gup_world *w, pte_t *ptep, unsigned flag
 		return NULL;
 	if ((flags & FOLL_LONGTERM) && !page_is_longterm_pinnable(page))
 		return NULL;		/* the slow path migrates it */
-	if (gup_fast_guard_refuses(w->policy, pte, pflags))
+	if (unlikely(guarded) && gup_fast_guard_refuses(w->policy, pte, pflags))
 		return NULL;
 	if (!page_ref_try_add(page, (flags & FOLL_PIN) ? GUP_PIN_COUNTING_BIAS : 1))
 		return NULL;		/* being freed, or would overflow */
 	if (!(flags & FOLL_PIN) && w->debug)
 		atomic_add(1, &page->gup_gets);
 	/* Grab-then-recheck: the PTE we decided on must still be there. */
-	if (!gup_fast_recheck(w->policy, page, ptep, pte, pflags) || !gup_fast_page_allowed(pflags, flags) ||
+	if ((unlikely(guarded) ? !gup_fast_recheck(w->policy, page, ptep, pte, pflags) :
+				 ptep_get(ptep) != pte) ||
+	    !gup_fast_page_allowed(pflags, flags) ||
 	    (!pte_write(pte) && gup_must_unshare(w, NULL, flags, page))) {
 		ungrab(w, page, flags);
 		return NULL;
@@ -166,6 +183,7 @@ static unsigned long gup_fast(struct gup_task *t, uint64_t start, uint64_t end,
 	unsigned long nr = 0;
 	uint32_t seq = 0;
 	bool wp_seq = (flags & FOLL_PIN) && w->policy->fast_guard == FAST_GUARD_WP_SEQ;
+	bool guarded = gup_fast_guarded(w->policy);
 
 	if (wp_seq && !raw_seqcount_try_begin(&mm->write_protect_seq, &seq))
 		return 0;	/* fork is write-protecting right now */
@@ -181,7 +199,7 @@ static unsigned long gup_fast(struct gup_task *t, uint64_t start, uint64_t end,
 		}
 		if (idx + GUP_PREFETCH_AHEAD < PTRS_PER_TABLE)
 			prefetch_pte_page(&w->arena, &pt->ent[idx + GUP_PREFETCH_AHEAD]);
-		page = gup_fast_pte(w, &pt->ent[idx], flags);
+		page = gup_fast_pte(w, &pt->ent[idx], flags, guarded);
 		if (!page)
 			break;
 		pages[nr++] = page;
