@@ -143,7 +143,7 @@ static bool fork_wants_copy(const struct copy_args *ca, struct page *page, bool 
 	case FORK_COPY_PG_GUP:
 		return fork_copy_pg_gup(page, writable);
 	case FORK_COPY_DONTCOW:
-		/* Nick v3: copy_one_pte returns 1 for it (L5760-5761). */
+		/* Nick v3: copy_one_pte returns 1 for it (L5531-5532). */
 		return PageDontCOW(page);
 	case FORK_COPY_WIRED:
 		/* FreeBSD vm_map_copy_entry: "wired down pages can't be set copy-on-write" */
@@ -179,7 +179,7 @@ static inline uint64_t pte_for_child(uint64_t parent)
  * Share @page COW with the child, then ask the policy: COPIED_DEFER with
  * ca->defer filled in if the child is to get a copy.  precow (Andrea's
  * forcecow, L4824-4837): smp_mb before the test, then flush_tlb_page, and the
- * child's PTE is left empty.  decow (Nick v3, L5760-5761): the child's PTE maps
+ * child's PTE is left empty.  decow (Nick v3, L5531-5532): the child's PTE maps
  * the shared page until decow_one_pte replaces it; no barrier, no flush.  Both
  * PT locks held.
  */

@@ -71,7 +71,7 @@ enum fork_copy_rule {
 	 * the page lock not obtained (L4786-4845).  Only a writable parent PTE. */
 	FORK_COPY_PG_GUP,
 	/* Nick v3 (F5): PG_dontcow, set by every GUP that returns pages of a COW
-	 * mapping (L5743-5744); copy_one_pte returns 1 for it (L5760-5761). */
+	 * mapping (L5743-5744); copy_one_pte returns 1 for it (L5531-5532). */
 	FORK_COPY_DONTCOW,
 	/* 5.9+ (70e806e4e645), gVisor: maybe-pinned (MMF_HAS_PINNED, sticky, and
 	 * refcount >= 1024) anon pages; with anon-exclusivity only exclusive ones
