@@ -64,6 +64,8 @@ static const char *const stat_names[GUP_NR_STATS] = {
 	[GUP_STAT_DIO_BYTES] = "dio_bytes",
 	[GUP_STAT_VMSPLICE_PAGES] = "vmsplice_pages",
 	[GUP_STAT_PVM_BYTES] = "pvm_bytes",
+	[GUP_STAT_GUP_DECOW] = "gup_decow",
+	[GUP_STAT_FORK_IO_WAIT] = "fork_io_wait",
 };
 
 /* GUP_DEBUG=1 in the environment turns misuse reports on for every world. */
@@ -152,15 +154,15 @@ static void zero_page_init(struct gup_world *w)
 GUP_API int gup_world_create(const struct gup_world_config *cfg, struct gup_world **out)
 {
 	struct gup_world *w;
-	const struct gup_policy *policy;
+	struct gup_policy policy;
 	int ret;
 
 	if (!cfg || !out || cfg->nr_frames < 16 || cfg->nr_frames > (UINT64_C(1) << 36) ||
 	    cfg->nr_movable > cfg->nr_frames - 8)
 		return -EINVAL;
-	policy = policy_find(cfg->policy);
-	if (!policy)
-		return -EINVAL;
+	ret = policy_build(&policy, cfg->policy, cfg->knobs, NULL, 0);
+	if (ret)
+		return ret;
 	w = aligned_alloc(64, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
@@ -180,7 +182,8 @@ GUP_API int gup_world_create(const struct gup_world_config *cfg, struct gup_worl
 	INIT_LIST_HEAD(&w->disk_list);
 	INIT_LIST_HEAD(&w->file_list);
 	INIT_LIST_HEAD(&w->uffd_list);
-	w->policy = policy;
+	w->policy_knobs = policy;
+	w->policy = &w->policy_knobs;
 	w->report = cfg->report ? cfg->report : stderr;
 	w->debug = cfg->debug || env_debug();
 	frame_arena_set_world(&w->arena, w);
@@ -287,6 +290,30 @@ GUP_API const char *gup_world_policy(const struct gup_world *w)
 GUP_API const char *const *gup_policy_names(void)
 {
 	return policy_names;
+}
+
+GUP_API int gup_policy_check(const char *policy, const char *const *knobs, char *msg,
+			     size_t size)
+{
+	struct gup_policy p;
+
+	return policy_build(&p, policy, knobs, msg, size);
+}
+
+GUP_API const char *gup_policy_summary(const char *policy)
+{
+	const struct gup_policy *p = policy_find(policy);
+
+	return p ? p->summary : NULL;
+}
+
+GUP_API int gup_policy_knobs(const char *policy, const char *const *knobs, char *buf,
+			     size_t size)
+{
+	struct gup_policy p;
+	int ret = policy_build(&p, policy, knobs, NULL, 0);
+
+	return ret ? ret : policy_format(&p, buf, size);
 }
 
 GUP_API int gup_world_meminfo(struct gup_world *w, struct gup_mem_info *info)

@@ -25,7 +25,8 @@ struct vm_stat_shard {
 struct gup_world {
 	struct frame_arena arena;
 	struct pgtable_pool pgtables;
-	const struct gup_policy *policy;	/* constant */
+	const struct gup_policy *policy;	/* constant: &policy_knobs            */
+	struct gup_policy policy_knobs;		/* the preset with the config's knobs */
 	FILE *report;				/* constant */
 	bool debug;				/* constant: misuse reports (gup/debug.c) */
 	atomic64_t nr_misuse;			/* misuse reports issued */

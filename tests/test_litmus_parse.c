@@ -396,17 +396,19 @@ static void test_quantifiers(void **state)
 static void test_policies_from_caller(void **state)
 {
 	static const char text[] =
-		"GUP pol\nResult: andrea-v2=Never nick-v3=Always\n"
+		"GUP pol\nResult: vendor-a=Never vendor-b=Always\n"
 		"{ mm a { } }\nP0@a { }\nP1@a { }\nexists (true)\n";
-	static const char *const mine[] = { "andrea-v2", "nick-v3", NULL };
+	static const char *const mine[] = { "vendor-a", "vendor-b", NULL };
+	static const char want[] = "pol:2:9: unknown policy 'vendor-a' "
+				   "(known: linux-6.x, linux-2.6.29, ";
 	struct litmus_test *t;
 	struct litmus_diag d;
 
 	(void)state;
 	assert_int_equal(litmus_parse("pol", text, sizeof(text) - 1, &t, &d), -EINVAL);
 	assert_null(t);
-	assert_string_equal(d.text, "pol:2:9: unknown policy 'andrea-v2' "
-				    "(known: linux-6.x, linux-2.6.29)");
+	/* The known ones are every preset, the default first. */
+	assert_memory_equal(d.text, want, sizeof(want) - 1);
 	assert_int_equal(litmus_parse_policies("pol", text, sizeof(text) - 1, mine, &t, &d), 0);
 	assert_int_equal(t->nr_expect, 2);
 	assert_int_equal(t->expect[1].obs, LITMUS_ALWAYS);
@@ -495,7 +497,7 @@ static const struct bad_case bad_cases[] = {
 	{ HS T2 "exists (a:buf = 1) $\n", 0, 5, 20, "unexpected character '$'" },
 	/* the header */
 	{ H "Result linux-6.x=Never\n", 0, 2, 8, "expected ':' after Result, got 'linux'" },
-	{ H "Result: linux-5.9=Never\n", 0, 2, 9, "unknown policy 'linux-5.9' (known: " },
+	{ H "Result: linux-4.0=Never\n", 0, 2, 9, "unknown policy 'linux-4.0' (known: " },
 	{ H "Result: linux-6.x=Maybe\n", 0, 2, 19,
 	  "expected Never, Sometimes or Always, got 'Maybe'" },
 	{ H "Result: linux-6.x=Never linux-6.x=Always\n", 0, 2, 25,

@@ -2,10 +2,11 @@
 /*
  * tools/gup.c - the `gup` command.
  *
- *   gup demo [--policy NAME] [--pages N]   a process writes, forks, both diverge
+ *   gup demo [--policy NAME] [--knob K=V]... [--pages N]
+ *                                          a process writes, forks, both diverge
  *   gup litmus [options] FILE|DIR...       run litmus tests (tools/litmus.c)
  *   gup matrix [options] [FILE|DIR...]     the corpus under every preset (tools/matrix.c)
- *   gup policies                           list the policy presets
+ *   gup policies                           the presets and their knobs (tools/policies.c)
  *   gup help | --help | --version
  *
  * The demo uses the public API only; `litmus` uses the internal litmus front end
@@ -29,14 +30,17 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: %s <command> [options]\n"
 		"commands:\n"
-		"  demo [--policy NAME] [--pages N]  write, fork, diverge; print what happened\n",
+		"  demo [--policy NAME] [--knob NAME=VALUE]... [--pages N]\n"
+		"                                    write, fork, diverge; print what happened\n",
 		prog);
 	litmus_usage(f);
 	matrix_usage(f);
 	fprintf(f,
-		"  policies                          list the policy presets\n"
+		"  policies                          the policy presets and their knob values\n"
 		"  help                              this text\n"
-		"options: --version\n");
+		"options: --version\n"
+		"--policy NAME picks a preset (gup policies); --knob NAME=VALUE overrides one of\n"
+		"its knobs (repeatable; docs/policies.md).\n");
 }
 
 static int bad_usage(const char *fmt, const char *arg)
@@ -196,29 +200,50 @@ static int demo_run(struct demo *d)
 	return err ? 1 : 0;
 }
 
-static int cmd_demo(int argc, char **argv)
+/* The demo's options into @cfg and @d; 0, or the exit status of bad input. */
+static int demo_options(int argc, char **argv, struct gup_world_config *cfg, struct demo *d,
+			struct knob_args *knobs)
 {
-	struct gup_world_config cfg = { .nr_frames = 4096, .nr_movable = 2048 };
-	struct demo d = { .pages = 8 };
-	int ret, leaks;
+	char msg[512];
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--policy") && i + 1 < argc) {
-			cfg.policy = argv[++i];
+			cfg->policy = argv[++i];
+			if (gup_policy_check(cfg->policy, knobs->v, msg, sizeof(msg)))
+				return bad_usage("%s", msg);
+		} else if (!strcmp(argv[i], "--knob") && i + 1 < argc) {
+			if (knob_arg_add(knobs, cfg->policy, argv[++i], msg, sizeof(msg)))
+				return bad_usage("%s", msg);
 		} else if (!strcmp(argv[i], "--pages") && i + 1 < argc) {
-			d.pages = parse_count(argv[++i], 1024);
-			if (d.pages < 0)
+			d->pages = parse_count(argv[++i], 1024);
+			if (d->pages < 0)
 				return bad_usage("--pages wants a count in 1..1024, not '%s'", argv[i]);
 		} else {
 			return bad_usage("demo: unknown or incomplete option '%s'", argv[i]);
 		}
 	}
+	cfg->knobs = knobs->v;
+	return 0;
+}
+
+static int cmd_demo(int argc, char **argv)
+{
+	struct gup_world_config cfg = { .nr_frames = 4096, .nr_movable = 2048 };
+	struct demo d = { .pages = 8 };
+	struct knob_args knobs = { .n = 0 };
+	char text[512];
+	int ret, leaks;
+
+	ret = demo_options(argc, argv, &cfg, &d, &knobs);
+	if (ret)
+		return ret;
 	ret = gup_world_create(&cfg, &d.w);
-	if (ret == -EINVAL && cfg.policy)
-		return bad_usage("unknown policy '%s' (see: gup policies)", cfg.policy);
 	if (ret)
 		return die("gup_world_create", ret);
-	printf("libgup demo, policy %s\n", gup_world_policy(d.w));
+	printf("libgup demo, policy %s", gup_world_policy(d.w));
+	if (knobs.n)
+		printf(" with %s", knob_args_text(&knobs, text, sizeof(text)));
+	printf("\n");
 	ret = demo_run(&d);
 	if (d.child)
 		gup_task_exit(d.child);
@@ -227,16 +252,6 @@ static int cmd_demo(int argc, char **argv)
 	leaks = gup_world_destroy(d.w);
 	printf("teardown: %d leaked frame(s)\n", leaks);
 	return ret || leaks ? 1 : 0;
-}
-
-static int cmd_policies(int argc, char **argv)
-{
-	(void)argv;
-	if (argc > 1)
-		return bad_usage("policies: unexpected argument '%s'", argv[1]);
-	for (const char *const *n = gup_policy_names(); *n; n++)
-		printf("%s\n", *n);
-	return 0;
 }
 
 int main(int argc, char **argv)

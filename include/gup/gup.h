@@ -49,7 +49,7 @@ struct gup_world_config {
 	size_t nr_frames;	/* frames in the arena (4 KiB each), >= 16            */
 	size_t nr_movable;	/* how many of them are ZONE_MOVABLE (<= nr_frames-8) */
 	bool prepopulate;	/* touch the arena now, so no host fault happens later */
-	const char *policy;	/* NULL or "linux-6.x" (default), "linux-2.6.29"      */
+	const char *policy;	/* a preset (gup_policy_names); NULL: "linux-6.x"     */
 	FILE *report;		/* leak and checker reports; NULL means stderr          */
 	/*
 	 * Misuse detection (like lockdep and DEBUG_VM): report GUP calls that need
@@ -58,6 +58,13 @@ struct gup_world_config {
 	 * unknown flag bits.  Also on when the environment has GUP_DEBUG=1.
 	 */
 	bool debug;
+	/*
+	 * Overrides of the policy's knobs, "name=value" strings (NULL-terminated;
+	 * NULL: none), applied in order: e.g. "fast_recheck=off".  The knobs and
+	 * their values are listed by gup_policy_knobs and docs/policies.md;
+	 * gup_policy_check says what is wrong with a bad one.
+	 */
+	const char *const *knobs;
 };
 
 /*
@@ -80,6 +87,24 @@ GUP_API int gup_world_destroy(struct gup_world *w);
 /* Name of the world's policy preset, and the list of all presets (NULL-terminated). */
 GUP_API const char *gup_world_policy(const struct gup_world *w);
 GUP_API const char *const *gup_policy_names(void);
+
+/*
+ * gup_policy_check - would @policy (NULL: the default) with the overrides @knobs
+ * (as gup_world_config.knobs) make a world?  Return: 0, or -EINVAL with a one-line
+ * message in @msg (if non-NULL; truncated to @size) naming the unknown preset,
+ * knob or value and listing what is known.
+ */
+GUP_API int gup_policy_check(const char *policy, const char *const *knobs, char *msg,
+			     size_t size);
+/* gup_policy_summary - the preset's one-line description, citing its source; NULL if unknown. */
+GUP_API const char *gup_policy_summary(const char *policy);
+/*
+ * gup_policy_knobs - every knob of @policy with @knobs applied, as "name=value"
+ * separated by spaces, into @buf (truncated to @size, as snprintf).
+ * Return: the length needed, or -EINVAL (as gup_policy_check).
+ */
+GUP_API int gup_policy_knobs(const char *policy, const char *const *knobs, char *buf,
+			     size_t size);
 
 /* ---- address spaces and tasks ------------------------------------------- */
 
@@ -360,6 +385,8 @@ enum gup_stat_item {
 	GUP_STAT_DIO_BYTES,		/* bytes DMA requests moved                   */
 	GUP_STAT_VMSPLICE_PAGES,	/* pages vmsplice queued in a pipe            */
 	GUP_STAT_PVM_BYTES,		/* bytes process_vm_readv/writev copied       */
+	GUP_STAT_GUP_DECOW,		/* read GUPs that broke COW first (read_cow)  */
+	GUP_STAT_FORK_IO_WAIT,		/* forks that waited for O_DIRECT (fork_lock) */
 	GUP_NR_STATS
 };
 

@@ -8,12 +8,19 @@
  * walk reaches stays allocated until the section ends.  Each page is grabbed
  * with a try-add that fails on a zero refcount (a frame being freed), then the
  * PTE is read again: if it changed, the grab is undone and the walk stops
- * (grab-then-recheck).  The refcount RMW is a full barrier; it orders the grab
- * before the re-read, pairing with the PTE clear + flush of zap and migration.
+ * (grab-then-recheck; the policy's fast_recheck).  The refcount RMW is a full
+ * barrier; it orders the grab before the re-read, pairing with the PTE clear +
+ * flush of zap and migration.  Without the re-read the walk is still safe - the
+ * flush of a zap or a migration waits for its irq-off section, so a page it
+ * grabbed stays allocated and counted - only no longer sure to be mapped.
  *
- * FOLL_PIN against fork: fork write-protects under mm->write_protect_seq; a pin
- * that starts during it, or overlaps it, is undone (pins must not land on pages
- * fork is making COW-shared: linux_anchor 1.12).
+ * Against fork, the policy's fast_guard (policy.h has each design's): linux-6.x
+ * (wp_seq): fork write-protects under mm->write_protect_seq; a pin that starts
+ * during it, or overlaps it, is undone (pins must not land on pages fork is
+ * making COW-shared: linux_anchor 1.12).  andrea-v2 (pg_gup): PG_gup, smp_mb and
+ * the recheck against fork's write-protect, smp_mb and PG_gup test.  nick-v3
+ * (dontcow): only pages fork will never share.  kosaki-v2 (writable): only
+ * writable PTEs.  gvisor (slow): no lockless walk at all.
  *
  * Whatever the walk did not get goes to the slow path with FOLL_UNLOCKABLE,
  * unless FOLL_FAST_ONLY.
@@ -42,8 +49,74 @@ static void ungrab(struct gup_world *w, struct page *page, unsigned flags)
 	page_ref_sub(w, page, (flags & FOLL_PIN) ? GUP_PIN_COUNTING_BIAS : 1);
 }
 
-/* One PTE: the grabbed page (not yet counted), or NULL to stop the walk here. */
-static struct page *gup_fast_pte(struct gup_world *w, pte_t *ptep, unsigned flags)
+/*
+ * Before the grab: what the policy's guard refuses from the PTE and the page's
+ * flags alone, leaving it to the slow path.  PG_dontcow is never cleared while
+ * the page lives, so a stale read only sends a page to the slow path.
+ */
+static bool gup_fast_guard_refuses(const struct gup_policy *pol, uint64_t pte, uint64_t pflags)
+{
+	switch (pol->fast_guard) {
+	case FAST_GUARD_DONTCOW:
+		/* Nick v3 (L5845-5846, L3304-3305): an anon page fork might still share. */
+		return (pflags & PG_BIT(PG_anon)) && !(pflags & PG_BIT(PG_dontcow));
+	case FAST_GUARD_WRITABLE:
+		/* KOSAKI v2 (L8647-8679): "Maybe the read only pte is cow mapped page". */
+		return !pte_write(pte);
+	default:
+		return false;
+	}
+}
+
+/* Andrea v2's guard covers anon pages: fork tests PG_gup only on those (L4808-4809). */
+static bool gup_fast_pg_gup(const struct gup_policy *pol, uint64_t pflags)
+{
+	return pol->fast_guard == FAST_GUARD_PG_GUP && (pflags & PG_BIT(PG_anon));
+}
+
+/*
+ * After the grab, before anything the PTE said is trusted: Andrea's PG_gup
+ * (set once, L4334-4335), the guard's barrier (fast_barrier, L4336) and the
+ * re-read of the PTE (fast_recheck, L4346-4351) - which under his guard must
+ * also find the anon page still writable, de-COWing reads in the slow path.
+ * This is a store-buffer pair with fork's write-protect, smp_mb and PG_gup
+ * test: one side sees the other.  Without the re-read the walk keeps a page
+ * whose PTE fork write-protected meanwhile: Linus's R3 (L376-402).  Without the
+ * barrier only the grab's own RMW orders the grab before the re-read.
+ */
+static bool gup_fast_recheck(const struct gup_policy *pol, struct page *page, pte_t *ptep,
+			     uint64_t pte, uint64_t pflags)
+{
+	bool pg_gup = gup_fast_pg_gup(pol, pflags);
+	uint64_t now;
+
+	if (pg_gup && !(pflags & PG_BIT(PG_gup)))
+		SetPageGUP(page);
+	if (pol->fast_barrier)
+		smp_mb();
+	if (!pol->fast_recheck)
+		return true;
+	now = ptep_get(ptep);
+	return now == pte && (!pg_gup || pte_write(now));
+}
+
+/*
+ * Does the policy ask more of each PTE than the engine's own tests and re-read
+ * (linux-6.x, linux-2.6.29)?  Looked up once per walk: the common walk keeps
+ * its per-page path free of policy loads.
+ */
+static bool gup_fast_guarded(const struct gup_policy *pol)
+{
+	return (pol->fast_guard != FAST_GUARD_NONE && pol->fast_guard != FAST_GUARD_WP_SEQ) ||
+	       pol->fast_barrier || !pol->fast_recheck;
+}
+
+/*
+ * One PTE: the grabbed page (not yet counted), or NULL to stop the walk here.
+ * @guarded: gup_fast_guarded(w->policy).
+ */
+static inline __attribute__((always_inline)) struct page *
+gup_fast_pte(struct gup_world *w, pte_t *ptep, unsigned flags, bool guarded)
 {
 	/* Acquire: pairs with set_pte's release, so whatever initialised the frame
 	 * (zeroing, a COW or migration copy) is seen by the device through the
@@ -65,19 +138,25 @@ static struct page *gup_fast_pte(struct gup_world *w, pte_t *ptep, unsigned flag
 	/*
 	 * One read of the flags serves every test below: the bits tested do not
 	 * change while the page stays mapped by the PTE we re-check after the grab
-	 * (PG_referenced is only a hint).
+	 * (PG_referenced is only a hint; PG_gup and PG_dontcow are only ever set
+	 * while the page lives, so a stale read costs a redundant set or a trip
+	 * to the slow path).
 	 */
 	pflags = read_once_u64(&page->flags);
 	if (pflags & PG_BIT(PG_hwpoison))
 		return NULL;
 	if ((flags & FOLL_LONGTERM) && !page_is_longterm_pinnable(page))
 		return NULL;		/* the slow path migrates it */
+	if (unlikely(guarded) && gup_fast_guard_refuses(w->policy, pte, pflags))
+		return NULL;
 	if (!page_ref_try_add(page, (flags & FOLL_PIN) ? GUP_PIN_COUNTING_BIAS : 1))
 		return NULL;		/* being freed, or would overflow */
 	if (!(flags & FOLL_PIN) && w->debug)
 		atomic_add(1, &page->gup_gets);
 	/* Grab-then-recheck: the PTE we decided on must still be there. */
-	if (ptep_get(ptep) != pte || !gup_fast_page_allowed(pflags, flags) ||
+	if ((unlikely(guarded) ? !gup_fast_recheck(w->policy, page, ptep, pte, pflags) :
+				 ptep_get(ptep) != pte) ||
+	    !gup_fast_page_allowed(pflags, flags) ||
 	    (!pte_write(pte) && gup_must_unshare(w, NULL, flags, page))) {
 		ungrab(w, page, flags);
 		return NULL;
@@ -103,8 +182,10 @@ static unsigned long gup_fast(struct gup_task *t, uint64_t start, uint64_t end,
 	struct pgtable *pt = NULL;
 	unsigned long nr = 0;
 	uint32_t seq = 0;
+	bool wp_seq = (flags & FOLL_PIN) && w->policy->fast_guard == FAST_GUARD_WP_SEQ;
+	bool guarded = gup_fast_guarded(w->policy);
 
-	if ((flags & FOLL_PIN) && !raw_seqcount_try_begin(&mm->write_protect_seq, &seq))
+	if (wp_seq && !raw_seqcount_try_begin(&mm->write_protect_seq, &seq))
 		return 0;	/* fork is write-protecting right now */
 	local_irq_disable(&t->irq);
 	for (uint64_t addr = start; addr < end; addr += PAGE_SIZE) {
@@ -118,13 +199,13 @@ static unsigned long gup_fast(struct gup_task *t, uint64_t start, uint64_t end,
 		}
 		if (idx + GUP_PREFETCH_AHEAD < PTRS_PER_TABLE)
 			prefetch_pte_page(&w->arena, &pt->ent[idx + GUP_PREFETCH_AHEAD]);
-		page = gup_fast_pte(w, &pt->ent[idx], flags);
+		page = gup_fast_pte(w, &pt->ent[idx], flags, guarded);
 		if (!page)
 			break;
 		pages[nr++] = page;
 	}
 	local_irq_enable(&t->irq);
-	if ((flags & FOLL_PIN) && nr && read_seqcount_retry(&mm->write_protect_seq, seq)) {
+	if (wp_seq && nr && read_seqcount_retry(&mm->write_protect_seq, seq)) {
 		/* A fork overlapped: these pages may now be COW-shared; undo it all. */
 		for (unsigned long i = 0; i < nr; i++)
 			ungrab(w, pages[i], flags);
@@ -136,6 +217,18 @@ static unsigned long gup_fast(struct gup_task *t, uint64_t start, uint64_t end,
 		count_task_events(w, t, GUP_STAT_GUP_FAST_PAGES, nr);
 	}
 	return nr;
+}
+
+/*
+ * May the lockless walk run at all?  Not where the policy has none: the weak
+ * generic version (L8890-8906), gVisor's Pin.  Not for a long-term pin where
+ * such pins wire the VMA (FreeBSD), which only the slow path can see.
+ */
+static bool gup_fast_permitted(const struct gup_policy *pol, unsigned flags)
+{
+	if (pol->fast_guard == FAST_GUARD_SLOW)
+		return false;
+	return !(flags & FOLL_LONGTERM) || pol->fork_copy != FORK_COPY_WIRED;
 }
 
 long gup_fast_fallback(struct gup_call *c, uint64_t start, unsigned long nr_pages,
@@ -160,7 +253,8 @@ long gup_fast_fallback(struct gup_call *c, uint64_t start, unsigned long nr_page
 		return -EFAULT;
 	if (!nr_pages)
 		return 0;
-	nr_pinned = gup_fast(t, start, end, flags, pages);
+	nr_pinned = gup_fast_permitted(t->w->policy, flags) ? gup_fast(t, start, end, flags, pages)
+							    : 0;
 	if (nr_pinned == nr_pages || (flags & FOLL_FAST_ONLY))
 		return (long)nr_pinned;
 
@@ -168,7 +262,7 @@ long gup_fast_fallback(struct gup_call *c, uint64_t start, unsigned long nr_page
 	count_task_event(t->w, t, GUP_STAT_GUP_FAST_FALLBACK);
 	start += (uint64_t)nr_pinned << PAGE_SHIFT;
 	ret = __gup_longterm_locked(c, start, nr_pages - nr_pinned, pages + nr_pinned, &locked,
-				    flags | FOLL_TOUCH | FOLL_UNLOCKABLE);
+				    flags | FOLL_TOUCH | FOLL_UNLOCKABLE | FOLL_PINNING);
 	if (ret < 0)
 		/* "returning -errno is not an option" once pages are pinned */
 		return nr_pinned ? (long)nr_pinned : ret;

@@ -63,14 +63,14 @@ int check_vma_flags(struct gup_vma *vma, unsigned flags)
 /*
  * gup_must_unshare - a R/O pin must not land on a page that a COW fault could
  * later replace under the pin (linux_anchor 1.10).  Only R/O pins, only where
- * the policy has anon-exclusivity (linux-6.x).
+ * the policy unshares (read_cow=unshare, linux-6.x).
  */
 bool gup_must_unshare(struct gup_world *w, struct gup_vma *vma, unsigned flags,
 		      struct page *page)
 {
 	if ((flags & (FOLL_WRITE | FOLL_PIN)) != FOLL_PIN)
 		return false;
-	if (w->policy->reuse != REUSE_ANON_EXCLUSIVE)
+	if (w->policy->read_cow != READ_COW_UNSHARE)
 		return false;
 	if (!PageAnon(page)) {
 		/* Page cache (or the zero page) in a private mapping, long-term only. */
@@ -83,6 +83,72 @@ bool gup_must_unshare(struct gup_world *w, struct gup_vma *vma, unsigned flags,
 	/* Pairs with the smp_mb in fork's clearing of exclusivity (gup-fast). */
 	smp_rmb();
 	return !PageAnonExclusive(page);
+}
+
+/* Is a read GUP with @flags on @page in the policy's read_cow scope? */
+static bool read_cow_applies(const struct gup_policy *pol, unsigned flags, struct page *page)
+{
+	switch (pol->read_cow) {
+	case READ_COW_ANON:		/* Andrea v2, follow_page (L5063-5069) */
+		return PageAnon(page);
+	case READ_COW_ALL:		/* Nick v3: every GUP that returns pages (L5726) */
+		return true;
+	case READ_COW_PINNING:		/* KOSAKI v2: GUP_FLAGS_PINNING_PAGE (L8860-8883) */
+		return flags & FOLL_PINNING;
+	case READ_COW_PIN:		/* gVisor: every pin, R/O ones too */
+		return flags & FOLL_PIN;
+	default:			/* never; unshare is gup_must_unshare's */
+		return false;
+	}
+}
+
+/*
+ * gup_must_decow - must a GUP that takes a reference without FOLL_WRITE break
+ * COW first (read_cow), so that a COW fault cannot later give the referenced
+ * page away, or leak the other side's writes into it (R1, R2)?  The designs of
+ * 2009 force a write fault (FOLL_WRITE): the PTE ends writable, which is what
+ * Andrea's fork test looks at (L4808-4809).  A mapping without VM_WRITE cannot
+ * be made writable - Andrea's loop would spin there (seed004 §6.5 [obs]) - so
+ * there an unshare fault makes the page ours and the PTE stays R/O; once the
+ * page is exclusive, nothing is left to break.
+ */
+static bool gup_must_decow(struct gup_world *w, struct gup_vma *vma, unsigned flags,
+			   uint64_t pte, struct page *page)
+{
+	if (pte_write(pte) || !(flags & (FOLL_GET | FOLL_PIN)) ||
+	    !is_cow_mapping(vma->vm_flags) || !read_cow_applies(w->policy, flags, page))
+		return false;
+	if (!(vma->vm_flags & VM_WRITE))
+		return !(PageAnon(page) && PageAnonExclusive(page));
+	return true;
+}
+
+/*
+ * gup_mark_page - what a GUP that takes a reference leaves on the page for fork
+ * to find (the policy's fork_copy).  Andrea's PG_gup: on an anon page taken
+ * from a writable PTE, set once (follow_page, L5070-5071); a R/O one was
+ * de-COWed first.  Nick's PG_dontcow: on every anon page of a COW mapping a GUP
+ * returns, de-COWed (L5743-5744); never cleared while the page lives.  PT lock
+ * held: fork, which tests them under the same lock, sees the mark or has
+ * already shared the page (and then this GUP faulted first).
+ */
+static void gup_mark_page(struct gup_world *w, struct gup_vma *vma, unsigned flags,
+			  uint64_t pte, struct page *page)
+{
+	if (!(flags & (FOLL_GET | FOLL_PIN)))
+		return;
+	switch (w->policy->fork_copy) {
+	case FORK_COPY_PG_GUP:
+		if (pte_write(pte) && PageAnon(page) && !PageGUP(page))
+			SetPageGUP(page);
+		break;
+	case FORK_COPY_DONTCOW:
+		if (is_cow_mapping(vma->vm_flags) && PageAnon(page) && !PageDontCOW(page))
+			SetPageDontCOW(page);
+		break;
+	default:
+		break;
+	}
 }
 
 /*
@@ -126,7 +192,8 @@ static int no_page(struct gup_vma *vma, unsigned flags)
 
 /*
  * follow_page_pte - the page at @addr, grabbed per @flags, or an answer:
- * 0 with *pagep NULL: fault it in; -EMLINK: unshare it first; other -errno: fail.
+ * 0 with *pagep NULL: fault it in; -EMLINK: unshare it first; -EXDEV: break COW
+ * first (gup_must_decow); other -errno: fail.
  * With FOLL_GET/FOLL_PIN unset (no pages array), nothing is grabbed.
  */
 static int follow_page_pte(struct gup_call *c, struct gup_vma *vma, uint64_t addr,
@@ -166,14 +233,24 @@ static int follow_page_pte(struct gup_call *c, struct gup_vma *vma, uint64_t add
 		ret = -EMLINK;
 		goto out_unlock;
 	}
+	if (gup_must_decow(w, vma, flags, pte, page)) {
+		ret = -EXDEV;
+		goto out_unlock;
+	}
 	if (PageHWPoison(page)) {
 		ret = (flags & FOLL_HWPOISON) ? -EHWPOISON : -EFAULT;
 		goto out_unlock;
 	}
-	/* Invariant 3: a pinned anon page is exclusive (sanity_check_pinned_pages). */
+	/*
+	 * Invariant 3: a pinned anon page is exclusive (sanity_check_pinned_pages) -
+	 * where R/O pins unshare and exclusivity decides reuse; a knob that turns
+	 * either off makes a shared pin possible, not a bug.
+	 */
 	GUP_BUG_ON((flags & FOLL_PIN) && PageAnon(page) && !PageAnonExclusive(page) &&
+		   w->policy->read_cow == READ_COW_UNSHARE &&
 		   w->policy->reuse == REUSE_ANON_EXCLUSIVE,
 		   "pinning a shared anon page at %#llx", (unsigned long long)addr);
+	gup_mark_page(w, vma, flags, pte, page);
 	ret = try_grab_page(w, c->task, page, flags);
 	if (ret)
 		goto out_unlock;
@@ -238,6 +315,16 @@ static int faultin_page(struct gup_call *c, struct gup_vma *vma, uint64_t addr,
 	return 0;
 }
 
+/* Break COW before a read GUP takes its reference (gup_must_decow): as faultin_page. */
+static int faultin_decow(struct gup_call *c, struct gup_vma *vma, uint64_t addr,
+			 unsigned flags, int *locked)
+{
+	count_task_event(c->mm->w, c->task, GUP_STAT_GUP_DECOW);
+	if (vma->vm_flags & VM_WRITE)
+		return faultin_page(c, vma, addr, flags | FOLL_WRITE, false, locked);
+	return faultin_page(c, vma, addr, flags, true, locked);
+}
+
 /* ---- the page loop ---- */
 
 static bool gup_signal_pending(struct gup_call *c)
@@ -271,6 +358,9 @@ static long __get_user_pages(struct gup_call *c, uint64_t start, unsigned long n
 			ret = check_vma_flags(vma, flags);
 			if (ret)
 				break;
+			/* FreeBSD: a long-term pin wires the entry (vslock); a hold does not. */
+			if ((flags & FOLL_LONGTERM) && c->mm->w->policy->fork_copy == FORK_COPY_WIRED)
+				vma_wire(vma);
 		}
 retry:
 		if (gup_signal_pending(c)) {
@@ -283,6 +373,8 @@ retry:
 			ret = faultin_page(c, vma, start, flags, false, locked);
 		else if (ret == -EMLINK)
 			ret = faultin_page(c, vma, start, flags, true, locked);
+		else if (ret == -EXDEV)
+			ret = faultin_decow(c, vma, start, flags, locked);
 		else if (!ret)
 			goto got_page;
 		switch (ret) {

@@ -36,9 +36,16 @@
 #define FOLL_FAST_ONLY		(1u << 20)	/* gup-fast without fallback         */
 #define FOLL_UNLOCKABLE		(1u << 21)	/* GUP may drop the mmap lock        */
 #define FOLL_MADV_POPULATE	(1u << 22)	/* MADV_POPULATE_* error semantics   */
+/*
+ * The caller keeps the pages after GUP returns: gup-fast's slow path, as KOSAKI's
+ * GUP_FLAGS_PINNING_PAGE (seed004 L8772, L8680-8702).  read_cow=pinning de-COWs
+ * these calls only, sparing access_process_vm and the like (R15).
+ */
+#define FOLL_PINNING		(1u << 23)
 
 #define INTERNAL_GUP_FLAGS	(FOLL_TOUCH | FOLL_TRIED | FOLL_REMOTE | FOLL_PIN | \
-				 FOLL_FAST_ONLY | FOLL_UNLOCKABLE | FOLL_MADV_POPULATE)
+				 FOLL_FAST_ONLY | FOLL_UNLOCKABLE | FOLL_MADV_POPULATE | \
+				 FOLL_PINNING)
 
 /* Every flag the slow path knows. */
 #define GUP_FOLL_EXTERNAL	((1u << 13) - 1)

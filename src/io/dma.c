@@ -96,6 +96,26 @@ static int64_t dio_transfer(struct gup_dio *req)
 	return done;
 }
 
+/* ---- KOSAKI's fork-exclusion lock (policy fork_lock) ---- */
+
+/*
+ * Keep fork out of @t's mm while this transfer's pages are referenced: taken
+ * before GUP, as direct_io_worker took it (L8737-8743; v1: L6061-6073).  The
+ * structure is kept too (mmgrab): the completion may come after the mm's last
+ * task exited.
+ */
+static void dio_exclude_fork(struct gup_task *t)
+{
+	down_read(&t->mm->mm_pinned_sem);
+	mmgrab(t->mm);
+}
+
+static void dio_allow_fork(struct gup_mm *mm)
+{
+	up_read(&mm->mm_pinned_sem);	/* non-owner: the completion's thread (L8719-8725) */
+	mmdrop(mm);
+}
+
 /*
  * Release what the request holds, then publish its result.  After the release
  * store of DIO_DONE the request belongs to its reaper.
@@ -107,6 +127,8 @@ static void dio_complete(struct gup_dio *req, int64_t result)
 	io_release_pages(req->pages, req->nr_pages, req->pinned, req->to_memory);
 	if (req->release)
 		req->release(req);
+	if (req->excl_mm)
+		dio_allow_fork(req->excl_mm);	/* KOSAKI v2: only now may fork run */
 	atomic_dec(&req->disk->users);
 	if (result > 0)
 		count_vm_events(e->w, GUP_STAT_DIO_BYTES, (uint64_t)result);
@@ -290,8 +312,14 @@ static int dio_grab_user(struct gup_dio *req, struct gup_task *t, const struct g
 	return 0;
 }
 
-GUP_API int gup_dio_submit(struct gup_task *t, struct gup_disk *d, int op, uint64_t pos,
-			   const struct gup_iovec *iov, unsigned nr_segs, struct gup_dio **out)
+/*
+ * Build, reference and queue a transfer.  Under fork_lock=dio_complete the
+ * request keeps fork out until it completes; under dio_submit the lock spans
+ * this call only (@excl: the caller took it).
+ */
+static int dio_submit(struct gup_task *t, struct gup_disk *d, int op, uint64_t pos,
+		      const struct gup_iovec *iov, unsigned nr_segs, bool excl,
+		      struct gup_dio **out)
 {
 	unsigned long nr;
 	struct dma_engine *e;
@@ -299,8 +327,6 @@ GUP_API int gup_dio_submit(struct gup_task *t, struct gup_disk *d, int op, uint6
 	long total;
 	int ret;
 
-	if (!t || !d || !out || t->w != d->w || !dio_op_ok(op))
-		return -EINVAL;
 	total = io_iov_check(iov, nr_segs, SECTOR_SIZE);
 	if (total < 0)
 		return (int)total;
@@ -314,8 +340,14 @@ GUP_API int gup_dio_submit(struct gup_task *t, struct gup_disk *d, int op, uint6
 	req = dio_alloc(e, nr, nr);
 	if (!req)
 		return -ENOMEM;
+	if (excl) {
+		dio_exclude_fork(t);
+		req->excl_mm = t->mm;
+	}
 	ret = dio_grab_user(req, t, iov, nr_segs, op == GUP_DIO_READ);
 	if (ret) {
+		if (req->excl_mm)
+			dio_allow_fork(req->excl_mm);
 		dio_free(req);
 		return ret;
 	}
@@ -323,6 +355,36 @@ GUP_API int gup_dio_submit(struct gup_task *t, struct gup_disk *d, int op, uint6
 	dio_queue(req, d, op, pos);
 	*out = req;
 	return 0;
+}
+
+static bool dio_args_ok(struct gup_task *t, struct gup_disk *d, int op)
+{
+	return t && d && t->w == d->w && dio_op_ok(op);
+}
+
+/*
+ * An asynchronous transfer.  KOSAKI v1 (fork_lock=dio_submit) held his lock
+ * across direct_io_worker only, which returns -EIOCBQUEUED for AIO while the
+ * transfer is in flight: fork may run then (R10, L7003-7013).
+ */
+GUP_API int gup_dio_submit(struct gup_task *t, struct gup_disk *d, int op, uint64_t pos,
+			   const struct gup_iovec *iov, unsigned nr_segs, struct gup_dio **out)
+{
+	enum fork_lock_rule rule;
+	struct gup_dio *req = NULL;
+	int ret;
+
+	if (!dio_args_ok(t, d, op) || !out)
+		return -EINVAL;
+	rule = t->w->policy->fork_lock;
+	if (rule == FORK_LOCK_DIO_SUBMIT)
+		dio_exclude_fork(t);
+	ret = dio_submit(t, d, op, pos, iov, nr_segs, rule == FORK_LOCK_DIO_COMPLETE, &req);
+	if (rule == FORK_LOCK_DIO_SUBMIT)
+		dio_allow_fork(t->mm);
+	if (!ret)
+		*out = req;
+	return ret;
 }
 
 static bool dio_is_done(void *arg)
@@ -356,13 +418,27 @@ GUP_API long gup_dio_wait(struct gup_dio *req)
 	return res;
 }
 
+/*
+ * A synchronous transfer: direct_io_worker waited for it, so even KOSAKI v1's
+ * lock (fork_lock=dio_submit) spans the whole transfer (L6061-6073).
+ */
 static long dio_sync(struct gup_task *t, struct gup_disk *d, int op, uint64_t pos,
 		     const struct gup_iovec *iov, unsigned nr_segs)
 {
+	bool v1 = dio_args_ok(t, d, op) && t->w->policy->fork_lock == FORK_LOCK_DIO_SUBMIT;
+	struct gup_mm *mm = t ? t->mm : NULL;
 	struct gup_dio *req;
-	int ret = gup_dio_submit(t, d, op, pos, iov, nr_segs, &req);
+	long ret;
 
-	return ret ? ret : gup_dio_wait(req);
+	if (v1)
+		dio_exclude_fork(t);
+	ret = v1 ? dio_submit(t, d, op, pos, iov, nr_segs, false, &req) :
+		   gup_dio_submit(t, d, op, pos, iov, nr_segs, &req);
+	if (!ret)
+		ret = gup_dio_wait(req);
+	if (v1)
+		dio_allow_fork(mm);
+	return ret;
 }
 
 GUP_API long gup_dio_read(struct gup_task *t, struct gup_disk *d, uint64_t pos,

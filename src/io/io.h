@@ -103,6 +103,8 @@ struct gup_dio {
 	bool pinned;			/* FOLL_PIN, else FOLL_GET                   */
 	void (*release)(struct gup_dio *req);	/* extra release (fixed buffers)   */
 	void *release_arg;
+	/* fork_lock=dio_complete: mm_pinned_sem held for read, and a mm_count, until done. */
+	struct gup_mm *excl_mm;
 	_Atomic int64_t result;		/* bytes or -errno, before @state = DONE     */
 	_Atomic uint32_t state;		/* enum dio_state                            */
 };

@@ -213,6 +213,7 @@ int xrun_build(struct xrun *x)
 	const struct litmus_test *t = x->r->t;
 	struct gup_world_config wc = { .nr_frames = x->r->nr_frames,
 				       .policy = x->r->res->policy,
+				       .knobs = x->r->o->knobs,
 				       .report = x->report, .debug = true };
 	int err = gup_world_create(&wc, &x->w);
 

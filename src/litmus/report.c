@@ -77,7 +77,8 @@ static void text_search(FILE *f, const struct litmus_result *r)
 		how = s->complete ? (r->explore.preemption_bound >= 0 ?
 				     ": complete within the bound" : ": complete") :
 				    ": incomplete (cut by the execution limit)";
-	fprintf(f, "Policy %s\nSearch %s%s\n", r->policy, search, how);
+	fprintf(f, "Policy %s%s%s\nSearch %s%s\n", r->policy, r->knobs ? " with " : "",
+		r->knobs ? r->knobs : "", search, how);
 	fprintf(f, "Executions %lu (%lu counted, %lu redundant, %lu filtered, %lu deadlocked, "
 		"%lu at the step bound; %lu choices cut by the preemption bound)\n",
 		s->execs, r->execs_sat + r->execs_unsat, s->redundant, r->filtered,
@@ -157,8 +158,14 @@ static void text_execution(FILE *f, const struct litmus_result *r, const struct 
 			   const char *what)
 {
 	fprintf(f, "%s schedule %s\n", what, tr->schedule);
-	fprintf(f, "%s replay gup litmus --policy %s --replay %s %s\n", what, r->policy,
-		tr->schedule, r->test->path);
+	fprintf(f, "%s replay gup litmus --policy %s", what, r->policy);
+	for (const char *k = r->knobs; k && *k;) {
+		size_t len = strcspn(k, " ");
+
+		fprintf(f, " --knob %.*s", (int)len, k);
+		k += len + (k[len] == ' ');
+	}
+	fprintf(f, " --replay %s %s\n", tr->schedule, r->test->path);
 	fprintf(f, "%s trace:\n", what);
 	text_trace(f, r, tr);
 }
@@ -304,6 +311,7 @@ int litmus_report_json(FILE *f, const struct litmus_result *r, const char *check
 	json_key(f, "test", t->name, true);
 	json_key(f, "file", t->path, true);
 	json_key(f, "policy", r->policy, true);
+	json_key(f, "knobs", r->knobs, true);
 	json_key(f, "kind", litmus_kind_name(t->quant), true);
 	json_states(f, r);
 	fprintf(f, "\"ok\": %s, \"positive\": %lu, \"negative\": %lu, ", r->ok ? "true" : "false",

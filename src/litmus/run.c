@@ -550,6 +550,26 @@ static const char *policy_name(const char *policy)
 	return NULL;
 }
 
+/* The overrides as one line, "a=b c=d" (malloc'ed). */
+static char *knobs_text(const char *const *knobs)
+{
+	size_t len = 1;
+	char *text;
+
+	for (const char *const *k = knobs; *k; k++)
+		len += strlen(*k) + 1;
+	text = malloc(len);
+	if (!text)
+		return NULL;
+	text[0] = '\0';
+	for (const char *const *k = knobs; *k; k++) {
+		if (k != knobs)
+			strcat(text, " ");
+		strcat(text, *k);
+	}
+	return text;
+}
+
 static void explain_error(struct litmus_result *res)
 {
 	const char *what;
@@ -589,13 +609,20 @@ int litmus_run(const struct litmus_test *t, const char *policy,
 		litmus_run_opts_init(&defaults);
 		o = &defaults;
 	}
-	if (!t || !policy || !policy_name(policy))
+	if (!t || !policy || !policy_name(policy) || gup_policy_check(policy, o->knobs, NULL, 0))
 		return -EINVAL;
 	res = calloc(1, sizeof(*res));
 	if (!res)
 		return -ENOMEM;
 	res->test = t;
 	res->policy = policy_name(policy);
+	if (o->knobs && o->knobs[0]) {
+		res->knobs = knobs_text(o->knobs);
+		if (!res->knobs) {
+			free(res);
+			return -ENOMEM;
+		}
+	}
 	res->explore = o->explore;
 	r.o = o;
 	r.res = res;
@@ -638,6 +665,7 @@ void litmus_result_free(struct litmus_result *r)
 	trace_free(t, r->counter);
 	trace_free(t, r->stuck);
 	trace_free(t, r->error);
+	free(r->knobs);
 	free(r->err_text);
 	free(r->error_text);
 	free(r->misuse_text);

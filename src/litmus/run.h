@@ -38,6 +38,12 @@ struct litmus_result;
 struct litmus_run_opts {
 	struct explore_config explore;
 	/*
+	 * Overrides of the policy's knobs ("name=value", NULL-terminated; NULL: none),
+	 * applied to the world of every execution (docs/policies.md).  Borrowed: they
+	 * must outlive the run.
+	 */
+	const char *const *knobs;
+	/*
 	 * Called now and then (every 0.2 s or so) while the run goes on, from the
 	 * running thread; for a progress line.  NULL: not called.
 	 */
@@ -75,6 +81,7 @@ struct litmus_trace {
 struct litmus_result {
 	const struct litmus_test *test;
 	const char *policy;			/* the preset's name (static) */
+	char *knobs;				/* its overrides, "a=b c=d"; NULL if none */
 	struct explore_config explore;		/* as run (replay borrowed from the caller) */
 	int err;				/* 0, or why the run stopped (-errno) */
 	char *err_text;				/* and what it says about it */
@@ -103,10 +110,10 @@ struct litmus_result {
 };
 
 /*
- * litmus_run - run @t under @policy (a preset name) with @o (NULL: the
- * default search).  Return: 0 and *@out (free it with litmus_result_free), the
- * run's own failures being in (*out)->err; -EINVAL (unknown policy, bad
- * options); -ENOMEM.
+ * litmus_run - run @t under @policy (a preset name, with @o's knob overrides)
+ * with @o (NULL: the default search).  Return: 0 and *@out (free it with
+ * litmus_result_free), the run's own failures being in (*out)->err; -EINVAL
+ * (unknown policy or knob, bad options); -ENOMEM.
  */
 int litmus_run(const struct litmus_test *t, const char *policy,
 	       const struct litmus_run_opts *o, struct litmus_result **out);

@@ -26,7 +26,9 @@ struct gup_mm *mm_alloc(struct gup_world *w)
 	}
 	mm->w = w;
 	atomic_set(&mm->mm_users, 1);
+	atomic_set(&mm->mm_count, 1);
 	init_rwsem(&mm->mmap_lock);
+	init_rwsem(&mm->mm_pinned_sem);
 	vma_tree_init(&mm->vmas);
 	spin_lock_init(&mm->page_table_lock);
 	spin_lock_init(&mm->tasks_lock);
@@ -81,11 +83,43 @@ void mmput(struct gup_mm *mm)
 	list_del(&mm->list);
 	w->nr_mms--;
 	spin_unlock(&w->lock);
+	mmdrop(mm);	/* the users' reference to the structure */
+}
+
+void mmgrab(struct gup_mm *mm)
+{
+	atomic_inc(&mm->mm_count);
+}
+
+void mmdrop(struct gup_mm *mm)
+{
+	if (!atomic_dec_and_test(&mm->mm_count))
+		return;
 	rwsem_destroy(&mm->mmap_lock);
+	rwsem_destroy(&mm->mm_pinned_sem);
 	free(mm);
 }
 
 /* ---- VMAs ---- */
+
+/*
+ * Is @vma wired (FreeBSD's map entries, gup_vma.wired)?  Only the policy that
+ * wires looks: for every other one the field stays false and reading it would
+ * be a scheduling point for nothing.
+ */
+bool vma_wired(struct gup_vma *vma)
+{
+	if (vma->mm->w->policy->fork_copy != FORK_COPY_WIRED)
+		return false;
+	return read_once_bool(&vma->wired);
+}
+
+/* A FOLL_LONGTERM pin wires @vma (mmap lock held, for read at least). */
+void vma_wire(struct gup_vma *vma)
+{
+	if (!vma_wired(vma))
+		write_once_bool(&vma->wired, true);
+}
 
 struct gup_vma *vma_alloc(struct gup_mm *mm)
 {
@@ -133,6 +167,8 @@ struct gup_vma *vma_dup(struct gup_mm *mm, struct gup_vma *src)
 	vma->shmem = src->shmem;
 	if (vma->shmem)
 		shmem_obj_get(vma->shmem);
+	if (vma_wired(src))	/* a split keeps it; fork's copy drops it (dup_mmap) */
+		write_once_bool(&vma->wired, true);
 	vma->uffd = src->uffd;	/* a split keeps the registration; fork drops it */
 	if (vma->uffd)
 		uffd_vma_get(vma->uffd);
@@ -172,7 +208,7 @@ static bool vma_can_merge(struct gup_vma *a, struct gup_vma *b)
 {
 	if (vma_end(a) != vma_start(b) || a->vm_flags != b->vm_flags ||
 	    a->vm_ops != b->vm_ops || a->vm_private != b->vm_private ||
-	    a->shmem != b->shmem || a->uffd != b->uffd)
+	    a->shmem != b->shmem || a->uffd != b->uffd || vma_wired(a) != vma_wired(b))
 		return false;
 	if (a->vm_ops || a->shmem)
 		return linear_page_index(a, vma_end(a)) == b->pgoff;

@@ -5,6 +5,10 @@
  * LOCK ORDER (outermost first; the one table of the project, mirrored in
  * docs/locking.md).  A lock may be taken while holding only locks above it.
  *
+ *   0. mm->mm_pinned_sem       rwsem, only under policy fork_lock: O_DIRECT
+ *                              holds it for read while its pages are in use
+ *                              (released by the I/O's completion, another
+ *                              thread), fork for write (KOSAKI, seed004 F16).
  *   1. mm->mmap_lock           rwsem.  fork: parent's before the child's.
  *   1a. file->invalidate_lock  rwsem: truncate/punch-hole (w), faults filling
  *                              the cache (r) (filemap.h).
@@ -107,6 +111,13 @@ struct gup_vma {
 	 */
 	struct gup_uffd *uffd;
 	struct gup_vma *doomed_next;	/* munmap: unlinked, freed after the flush */
+	/*
+	 * FreeBSD's wired map entry (policy fork_copy=wired): a FOLL_LONGTERM pin
+	 * through this VMA wired it, so fork copies its pages eagerly.  The one field
+	 * written under the mmap lock held for read (by GUP), hence atomic; sticky,
+	 * since an unpin does not know its VMA (there is no vsunlock here).
+	 */
+	_Atomic bool wired;
 };
 
 static inline uint64_t vma_start(const struct gup_vma *v) { return v->node.start; }
@@ -244,6 +255,18 @@ static inline void task_stat_add(struct gup_task *t, enum gup_stat_item item, ui
 struct gup_mm {
 	struct gup_world *w;		/* constant                                 */
 	atomic_t mm_users;		/* gup_mm_get/put; tasks hold one each       */
+	/*
+	 * References to the structure itself (Linux's mm_count): all the users
+	 * together hold one, and an I/O that must release mm_pinned_sem at its
+	 * completion holds one (mmgrab), so the structure outlives exit_mmap.
+	 */
+	atomic_t mm_count;
+	/*
+	 * KOSAKI's fork-exclusion lock (policy fork_lock; seed004 L8737-8813): held
+	 * for read by O_DIRECT from submission to completion (or to the end of the
+	 * submission, KOSAKI v1), for write by fork.  Lock order 0, above mmap_lock.
+	 */
+	struct rw_semaphore mm_pinned_sem;
 	struct rw_semaphore mmap_lock;
 	struct vma_tree vmas;		/* under mmap_lock                           */
 	struct pgtable *pgd;		/* constant after creation                   */
@@ -308,6 +331,9 @@ int64_t mm_rss(struct gup_mm *mm);
 /* mm.c */
 struct gup_mm *mm_alloc(struct gup_world *w);
 void mmput(struct gup_mm *mm);
+/* mmgrab/mmdrop: keep the structure (not the address space) alive. */
+void mmgrab(struct gup_mm *mm);
+void mmdrop(struct gup_mm *mm);
 struct gup_vma *vma_alloc(struct gup_mm *mm);
 void vma_free(struct gup_vma *vma);
 int vma_link(struct gup_mm *mm, struct gup_vma *vma);
@@ -317,6 +343,9 @@ int split_vma(struct gup_vma *vma, uint64_t addr, struct gup_vma **upper);
 /* Merge @vma with its neighbours where compatible.  mmap lock (w). */
 struct gup_vma *vma_merge_neighbours(struct gup_vma *vma);
 struct gup_vma *vma_dup(struct gup_mm *mm, struct gup_vma *src);
+/* FreeBSD's wired entries (policy fork_copy=wired): is @vma wired; wire it. */
+bool vma_wired(struct gup_vma *vma);
+void vma_wire(struct gup_vma *vma);
 
 /* mmap.c */
 int do_mmap(struct gup_mm *mm, uint64_t addr, uint64_t len, int prot, int flags,

@@ -451,3 +451,15 @@ void fx_assert_no_fail(struct fx_fail *f)
 	if (n)
 		fail_msg("%u failure(s) in threads; first: %s", n, f->first);
 }
+
+/* ---- files ---- */
+
+void fx_repo_path(char *buf, size_t size, const char *sub)
+{
+	/* This file is tests/common/fixture.c, as the build names it. */
+	const char *file = __FILE__;
+	const char *slash = strrchr(file, '/');
+	int dir = slash ? (int)(slash - file) : 1;
+
+	snprintf(buf, size, "%.*s/../../%s", dir, slash ? file : ".", sub);
+}

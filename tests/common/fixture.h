@@ -21,6 +21,7 @@
  *   GUP refs   fx_foll_pin, fx_foll_unpin, fx_foll_get, fx_foll_put
  *   threads    fx_thread_start, fx_now_ns, fx_cpu_relax, struct fx_spin,
  *              fx_wait_at_least, struct fx_fail
+ *   files      fx_repo_path
  */
 #ifndef GUP_TESTS_FIXTURE_H
 #define GUP_TESTS_FIXTURE_H
@@ -263,5 +264,10 @@ void fx_assert_no_fail(struct fx_fail *f);
  * every thread adding 1 to a counter first, a start barrier.  Thread-safe.
  */
 bool fx_wait_at_least(_Atomic unsigned *p, unsigned want);
+
+/* ---- files --------------------------------------------------------------------- */
+
+/* The path of @sub (e.g. "tests/litmus") in the repository the tests were built from. */
+void fx_repo_path(char *buf, size_t size, const char *sub);
 
 #endif /* GUP_TESTS_FIXTURE_H */
