@@ -692,6 +692,27 @@ static void test_matrix_command(void **state)
 	assert_non_null(strstr(out, "| t-wrong | Always (3) **differs: Never expected** |"));
 	free(out);
 
+	/*
+	 * Where the thread disagreed: R3 settles Linus's race against the first
+	 * PG_gup patch (Sometimes without the recheck) and Andrea's fix (Never),
+	 * each with its run; the claims the model cannot decide say why.
+	 */
+	{
+		char r3[512];
+
+		repo_path(r3, sizeof(r3), "tests/litmus/R3-fork-vs-gup-fast.litmus");
+		snprintf(args, sizeof(args), "--check --policy linux-6.x '%s'", r3);
+		assert_int_equal(gup_cmd(env, "matrix", args, &out), 0);
+		assert_non_null(strstr(out, "on andrea-v2 --knob fast_recheck=off: Sometimes in "));
+		assert_non_null(strstr(out, "    witness: gup litmus --policy andrea-v2 --knob "
+					    "fast_recheck=off --replay "));
+		assert_non_null(strstr(out, "on andrea-v2: Never in "));
+		assert_non_null(strstr(out, "; pending: the explorer is sequentially consistent"));
+		assert_non_null(strstr(out, "R6-swap-cache on linus-refcount: not in this corpus"));
+		assert_null(strstr(out, "NOT settled"));
+		free(out);
+	}
+
 	snprintf(args, sizeof(args), "'%s' '%s'", ok, bad);
 	assert_int_equal(gup_cmd(env, "matrix", args, &out), 2);
 	assert_non_null(strstr(out, "bad.litmus:4:4: "));

@@ -57,6 +57,8 @@ struct matrix_cmd {
 	struct mx_cell *cells;		/* [test][preset] */
 	struct mx_cost costs[MAX_PRESETS];
 	int cost_err[MAX_PRESETS];
+	struct mx_claim_out *claims;	/* matrix_claims(), in order */
+	unsigned nr_claims;
 	/* the work queue of the threads */
 	pthread_mutex_t lock;
 	unsigned next;			/* under lock: the next cell to run */
@@ -241,6 +243,7 @@ static double mx_now(void)
 /* Every cell, on @c->jobs threads (the calling one among them). */
 static int mx_run_all(struct matrix_cmd *c)
 {
+	const struct mx_claim *defs;
 	pthread_t th[MAX_JOBS];
 	unsigned started = 0;
 	double t0 = mx_now();
@@ -258,8 +261,40 @@ static int mx_run_all(struct matrix_cmd *c)
 	/* The cost side: one free-mode workload per preset, one at a time (it times fork). */
 	for (unsigned p = 0; p < c->nr_presets; p++)
 		c->cost_err[p] = matrix_cost(c->presets[p], &c->costs[p]);
+	/* Where the thread disagreed: each claim's own run. */
+	defs = matrix_claims(&c->nr_claims);
+	c->claims = calloc(c->nr_claims, sizeof(*c->claims));
+	if (!c->claims)
+		return mx_bad("%s", "out of memory");
+	for (unsigned i = 0; i < c->nr_claims; i++)
+		matrix_claim_run(&defs[i], &c->corpus, &c->run, &c->claims[i]);
 	c->wall = mx_now() - t0;
 	return 0;
+}
+
+/* Claims that can be checked and are not borne out by their run. */
+static unsigned mx_claims_failed(const struct matrix_cmd *c)
+{
+	unsigned n, bad = 0;
+	const struct mx_claim *defs = matrix_claims(&n);
+
+	for (unsigned i = 0; i < c->nr_claims; i++)
+		bad += c->claims[i].found && !defs[i].pending &&
+		       !matrix_claim_settled(&defs[i], &c->claims[i]);
+	return bad;
+}
+
+static void mx_print_claims(const struct matrix_cmd *c, bool markdown)
+{
+	unsigned n;
+	const struct mx_claim *defs = matrix_claims(&n);
+
+	if (markdown)
+		printf("\n| who | claim | run | verdict | witness |\n|---|---|---|---|---|\n");
+	else
+		printf("\nwhere the thread disagreed\n");
+	for (unsigned i = 0; i < c->nr_claims; i++)
+		matrix_claim_print(stdout, &defs[i], &c->claims[i], markdown);
 }
 
 static const char *const cost_head[] = {
@@ -439,6 +474,44 @@ static void mx_json_str(const char *s)
 	putchar('"');
 }
 
+static void mx_print_claims_json(const struct matrix_cmd *c)
+{
+	unsigned n;
+	const struct mx_claim *defs = matrix_claims(&n);
+
+	for (unsigned i = 0; i < c->nr_claims; i++) {
+		const struct mx_claim *cl = &defs[i];
+		const struct mx_claim_out *o = &c->claims[i];
+
+		printf("%s\n  {\"who\": ", i ? "," : "");
+		mx_json_str(cl->who);
+		printf(", \"claim\": ");
+		mx_json_str(cl->claim);
+		printf(", \"test\": ");
+		mx_json_str(cl->test);
+		printf(", \"preset\": ");
+		mx_json_str(cl->preset);
+		printf(", \"knobs\": [");
+		for (int k = 0; cl->knobs[k]; k++) {
+			printf(k ? ", " : "");
+			mx_json_str(cl->knobs[k]);
+		}
+		printf("], \"found\": %s, \"observation\": \"%s\", \"executions\": %lu, "
+		       "\"settles\": \"%s\", \"settled\": %s, \"pending\": ",
+		       o->found ? "true" : "false",
+		       o->found && !o->err ? litmus_obs_name(o->obs) : "none", o->execs,
+		       litmus_obs_name(cl->settles),
+		       !cl->pending && matrix_claim_settled(cl, o) ? "true" : "false");
+		if (cl->pending)
+			mx_json_str(cl->pending);
+		else
+			printf("null");
+		printf(", \"witness\": ");
+		mx_json_str(o->schedule);
+		printf("}");
+	}
+}
+
 static void mx_print_json(const struct matrix_cmd *c)
 {
 	static const char *const verdicts[] = { "as expected", "differs", "unstated" };
@@ -487,13 +560,16 @@ static void mx_print_json(const struct matrix_cmd *c)
 		       c->cost_err[p], (unsigned long long)k->fork_copied, k->atomics_per_page,
 		       k->barriers_per_page, k->fallbacks_per_page, k->fork_ms_during_io);
 	}
-	printf("],\n \"as_expected\": %u, \"differ\": %u, \"unstated\": %u, \"time\": %.3f}\n",
-	       as, diff, un, c->wall);
+	printf("],\n \"claims\": [");
+	mx_print_claims_json(c);
+	printf("],\n \"as_expected\": %u, \"differ\": %u, \"unstated\": %u, "
+	       "\"claims_not_settled\": %u, \"time\": %.3f}\n",
+	       as, diff, un, mx_claims_failed(c), c->wall);
 }
 
 static int mx_report(const struct matrix_cmd *c)
 {
-	unsigned as, diff, un;
+	unsigned as, diff, un, claims_bad = mx_claims_failed(c);
 
 	mx_counts(c, &as, &diff, &un);
 	switch (c->format) {
@@ -502,11 +578,15 @@ static int mx_report(const struct matrix_cmd *c)
 		break;
 	case MX_MARKDOWN:
 		mx_print_markdown(c);
+		mx_print_claims(c, true);
 		break;
 	default:
 		mx_print_text(c);
+		mx_print_claims(c, false);
 		break;
 	}
+	/* A claim that should be settled and is not counts as a failed cell. */
+	diff += claims_bad;
 	if (c->format != MX_JSON) {
 		printf("\n");
 		if (c->check)
@@ -536,6 +616,7 @@ int cmd_matrix(int argc, char **argv)
 		ret = mx_report(c);
 	corpus_release(&c->corpus);
 	free(c->cells);
+	free(c->claims);
 	free(c);
 	return ret;
 }
