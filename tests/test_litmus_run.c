@@ -340,6 +340,32 @@ static const char stuck_text[] =
 	"}\n"
 	"exists (P1:a = app:buf)\n";
 
+/*
+ * Sleep sets and names given at first touch: the child's madvise names its
+ * objects first in one branch, the parent's load in the other, so a sleeping
+ * step's names mean other objects in the sibling branch.  The search must
+ * still find the parent reading the child's store (it once said Never).
+ */
+static const char names_text[] =
+	"GUP names\n"
+	"{ mm parent { other: anon private rw 4096; flag: anon shared rw 4096 = 0x00*4096; } }\n"
+	"P0@parent { fork(child); f = load(flag, 1); }\n"
+	"P1@child { madvise(other, 4096, MADV_DONTNEED); store(flag, 0x01); }\n"
+	"exists (P0:f = 0x01)\n";
+
+static void test_sleep_sets_and_names(void **state)
+{
+	struct litmus_test *t = parse_text("names", names_text);
+	struct litmus_result *r = run(t, "linux-6.x", NULL);
+
+	(void)state;
+	assert_counts(r);
+	assert_true(r->stats.complete);
+	assert_int_equal(r->obs, LITMUS_SOMETIMES);
+	litmus_result_free(r);
+	litmus_free(t);
+}
+
 static void test_deadlock_is_an_outcome(void **state)
 {
 	struct litmus_test *t;
@@ -775,6 +801,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_replay_reproduces_witness),
 		cmocka_unit_test(test_forall_and_filter),
 		cmocka_unit_test(test_gone_and_not_exists),
+		cmocka_unit_test(test_sleep_sets_and_names),
 		cmocka_unit_test(test_deadlock_is_an_outcome),
 		cmocka_unit_test(test_reports),
 		cmocka_unit_test_prestate_setup_teardown(test_matrix_command, cmd_setup,

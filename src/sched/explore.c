@@ -124,8 +124,15 @@ struct acc {
 	uint16_t cls;
 };
 
+/*
+ * A step's accesses, kept in a state for the sleep sets.  Objects are named at
+ * first touch in each execution, so only the names given before the step's
+ * state (@base of them) mean the same object in a sibling branch; a name the
+ * step gave itself may stand for another object there.
+ */
 struct acclist {
 	uint32_t n;
+	uint32_t base;			/* objects named when the step's state was pushed */
 	struct acc a[];
 };
 
@@ -187,6 +194,7 @@ struct state {
 	struct acclist *sleepstep[MAXA];/* the steps of the sleeping actors */
 	/* An actor blocked on a lock here: the state before its holders took it, + 1. */
 	uint32_t lockreloc[MAXA];
+	uint32_t nobj;			/* objects named when it was pushed */
 };
 
 struct explorer {
@@ -516,20 +524,34 @@ static struct acc acc_write(void)
 	return (struct acc){ .mode = AM_WRITE };
 }
 
+/*
+ * Could a sleeping step's access @x (of @a) and the access @y of the step just
+ * taken touch the same object?  Names up to @a->base are shared with the
+ * branch that recorded @a; a name above it there and one above it here may be
+ * one object under two names, so they are taken to be.
+ */
+static bool sleep_conflict(const struct acclist *a, struct acc x, struct acc y)
+{
+	if (x.obj > a->base && y.obj > a->base)
+		return !(x.mode == AM_READ && y.mode == AM_READ);
+	return acc_conflict(x, y);
+}
+
 static bool steps_independent(const struct acclist *a, const struct acc *b, size_t nb)
 {
 	for (uint32_t i = 0; i < a->n; i++)
 		for (size_t j = 0; j < nb; j++)
-			if (acc_conflict(a->a[i], b[j]))
+			if (sleep_conflict(a, a->a[i], b[j]))
 				return false;
 	return true;
 }
 
-static struct acclist *acclist_of(const struct acc *a, size_t n)
+static struct acclist *acclist_of(const struct acc *a, size_t n, uint32_t base)
 {
 	struct acclist *l = xrealloc(NULL, sizeof(*l) + n * sizeof(l->a[0]));
 
 	l->n = (uint32_t)n;
+	l->base = base;
 	if (n)
 		memcpy(l->a, a, n * sizeof(*a));
 	return l;
@@ -537,7 +559,7 @@ static struct acclist *acclist_of(const struct acc *a, size_t n)
 
 static struct acclist *acclist_dup(const struct acclist *l)
 {
-	return acclist_of(l->a, l->n);
+	return acclist_of(l->a, l->n, l->base);
 }
 
 /* ---- the schedule string: runs of one actor, "a:n,a:n,..." ---- */
@@ -819,7 +841,8 @@ static void ev_close(struct explorer *ex)
 			wake_writers(ex, ex->accptr[e->acc_off + i], e->actor);
 	dpor_close(ex, k);
 	if (k < ex->npath && !ex->path[k].step[e->actor])
-		ex->path[k].step[e->actor] = acclist_of(&ex->acc[e->acc_off], e->acc_n);
+		ex->path[k].step[e->actor] = acclist_of(&ex->acc[e->acc_off], e->acc_n,
+							ex->path[k].nobj);
 }
 
 /* ---- choosing ---- */
@@ -939,6 +962,7 @@ static struct state *path_push(struct explorer *ex)
 	}
 	s = &ex->path[ex->npath++];
 	memset(s, 0, sizeof(*s));
+	s->nobj = ex->nobj;
 	return s;
 }
 
