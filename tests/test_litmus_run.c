@@ -323,6 +323,44 @@ static void test_gone_and_not_exists(void **state)
 	litmus_free(t);
 }
 
+/*
+ * Memory with no initial bytes: the first write faults a frame in from inside
+ * an execution.  The litmus world has no ZONE_MOVABLE, and the allocator used
+ * to learn that by locking all its shards under the fault's mmap lock: more
+ * locks than the explorer tracks, and every run stopped with -EOVERFLOW.
+ */
+static const char untouched_text[] =
+	"GUP t-untouched\n"
+	"{\n"
+	"	mm parent {\n"
+	"		buf: anon private rw 4096;\n"
+	"	}\n"
+	"}\n"
+	"P0@parent {\n"
+	"	store(buf, 0xff*8);\n"
+	"}\n"
+	"P1@parent {\n"
+	"	r = load(buf+2048, 8);\n"
+	"}\n"
+	"forall (P1:r = 0x00*8 /\\ parent:buf = 0xff*8)\n";
+
+static void test_untouched_memory(void **state)
+{
+	struct litmus_test *t = parse_text("untouched", untouched_text);
+	struct litmus_result *r = run(t, "linux-6.x", NULL);
+
+	(void)state;
+	assert_counts(r);
+	assert_true(r->stats.complete);
+	assert_int_equal(r->obs, LITMUS_ALWAYS);
+	litmus_result_free(r);
+	r = run(t, "linux-2.6.29", NULL);
+	assert_true(r->stats.complete);
+	assert_int_equal(r->obs, LITMUS_ALWAYS);
+	litmus_result_free(r);
+	litmus_free(t);
+}
+
 /* A monitor waits for a fault nobody takes: every execution deadlocks. */
 static const char stuck_text[] =
 	"GUP t-stuck\n"
@@ -754,6 +792,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_replay_reproduces_witness),
 		cmocka_unit_test(test_forall_and_filter),
 		cmocka_unit_test(test_gone_and_not_exists),
+		cmocka_unit_test(test_untouched_memory),
 		cmocka_unit_test(test_deadlock_is_an_outcome),
 		cmocka_unit_test(test_reports),
 		cmocka_unit_test_prestate_setup_teardown(test_matrix_command, cmd_setup,
