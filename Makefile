@@ -321,7 +321,7 @@ FUZZ_TIME  ?= 60
 FUZZ_BIN   := $(BUILD)/fuzz/litmus_parse_fuzz
 # The front end only (the interpreter, when it comes, needs the whole engine).
 FUZZ_SRCS  := fuzz/litmus_parse_fuzz.c $(addprefix src/litmus/,lex.c ops.c parse.c print.c) \
-	      src/policy/policy.c
+	      src/policy/policy.c src/stats.c
 
 .PHONY: fuzz fuzz-run
 

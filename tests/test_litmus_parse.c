@@ -363,6 +363,10 @@ static void test_sink_conditions(void **state)
 	assert_int_equal(k->kids[3]->val.num, -EFAULT);
 	assert_int_equal(k->kids[6]->val.num, INT64_MIN);
 	assert_int_equal(k->kids[7]->val.num, INT64_MAX);
+	assert_int_equal(k->kids[8]->loc.kind, LL_STAT);
+	assert_int_equal(k->kids[8]->loc.obj, GUP_STAT_FORK_PAGE_COPIED);
+	assert_int_equal(k->kids[8]->val.kind, LV_INT);
+	assert_int_equal(k->kids[8]->val.num, 0);
 	litmus_free(t);
 }
 
@@ -598,13 +602,24 @@ static const struct bad_case bad_cases[] = {
 	{ HS T2 "exists (a:buf = 1\n", 0, 6, 1,
 	  "expected ')' or a connective (/\\ or \\/), got end of file" },
 	{ HS T2 "exists (true) foo\n", 0, 5, 15, "unexpected 'foo' after the final condition" },
+	{ HS T2 "exists (vm_stat(forks) = 1)\n", 0, 5, 17,
+	  "unknown counter 'forks' (gup_stat_name's names" },
+	{ HS T2 "exists (vm_stat(fork) = -1)\n", 0, 5, 25, "a counter is never negative" },
+	{ HS T2 "exists (vm_stat(fork) = -EFAULT)\n", 0, 5, 25, "a counter is never negative" },
+	{ HS T2 "exists (vm_stat(fork) = 0x11*8)\n", 0, 5, 29,
+	  "a counter is compared with a count, not bytes" },
+	{ HS T2 "exists (vm_stat(fork) = \"ab\")\n", 0, 5, 25,
+	  "expected a count (a counter is compared with an integer), got a string" },
+	{ HS T2 "exists (vm_stat(fork = 1)\n", 0, 5, 22, "expected ')' after the counter's name" },
+	{ HS T2 "exists (vm_stat() = 1)\n", 0, 5, 17, "expected a counter's name, got ')'" },
+	{ HS T2 "exists (vm_stat = 1)\n", 0, 5, 9, "unknown location 'vm_stat'" },
 	{ HS T2 "exists (a:buf+4095 = 1 2)\n", 0, 5, 9,
 	  "2 bytes at 4095 lie outside 'buf' (4096 bytes)" },
 	{ HS T2 "exists (d+510 = 0*4)\n", 0, 5, 9, "4 bytes at 510 lie outside 'd' (512 bytes)" },
 	{ HS T2 "exists (a:buf = -1)\n", 0, 5, 17, "expected bytes (like 0x42*512" },
 	{ HS T2 "exists (a = 1)\n", 0, 5, 11, "expected ':' and a mapping after the mm, got '='" },
 	{ HS T2 "exists (a:buf = 1 /\\)\n", 0, 5, 21,
-	  "expected a location (MM:MAPPING, PN:RESULT, a disk or a file), got ')'" },
+	  "expected a location (MM:MAPPING, PN:RESULT, a disk, a file or vm_stat(NAME)), got ')'" },
 	{ HS T2 "filter (true)\n(true)\n", 0, 6, 1, "expected the final condition" },
 };
 

@@ -323,6 +323,101 @@ static void test_gone_and_not_exists(void **state)
 	litmus_free(t);
 }
 
+/*
+ * Memory with no initial bytes: the first write faults a frame in from inside
+ * an execution.  The litmus world has no ZONE_MOVABLE, and the allocator used
+ * to learn that by locking all its shards under the fault's mmap lock: more
+ * locks than the explorer tracks, and every run stopped with -EOVERFLOW.
+ */
+static const char untouched_text[] =
+	"GUP t-untouched\n"
+	"{\n"
+	"	mm parent {\n"
+	"		buf: anon private rw 4096;\n"
+	"	}\n"
+	"}\n"
+	"P0@parent {\n"
+	"	store(buf, 0xff*8);\n"
+	"}\n"
+	"P1@parent {\n"
+	"	r = load(buf+2048, 8);\n"
+	"}\n"
+	"forall (P1:r = 0x00*8 /\\ parent:buf = 0xff*8)\n";
+
+static void test_untouched_memory(void **state)
+{
+	struct litmus_test *t = parse_text("untouched", untouched_text);
+	struct litmus_result *r = run(t, "linux-6.x", NULL);
+
+	(void)state;
+	assert_counts(r);
+	assert_true(r->stats.complete);
+	assert_int_equal(r->obs, LITMUS_ALWAYS);
+	litmus_result_free(r);
+	r = run(t, "linux-2.6.29", NULL);
+	assert_true(r->stats.complete);
+	assert_int_equal(r->obs, LITMUS_ALWAYS);
+	litmus_result_free(r);
+	litmus_free(t);
+}
+
+/*
+ * The world's counters at the end: a page pinned long-term is copied at fork
+ * on linux-6.x and shared on linux-2.6.29.  The memory locations, read first
+ * in the condition, are read by an observer taking FOLL_GET references: they
+ * must not show in nr_foll_get_acquired, which nothing of the test touches.
+ */
+#define STAT_TEST(final)						\
+	"GUP t-stat\n"							\
+	"{\n"								\
+	"	mm parent {\n"						\
+	"		buf: anon private rw 8192 = 0x00*8192;\n"		\
+	"	}\n"							\
+	"}\n"								\
+	"P0@parent {\n"							\
+	"	p = pin_user_pages(buf, 1, FOLL_WRITE|FOLL_LONGTERM);\n"	\
+	"	fork(child);\n"						\
+	"	unpin(p);\n"						\
+	"}\n"								\
+	"P1@child {\n"							\
+	"	r = load(buf+4096, 8);\n"					\
+	"}\n"								\
+	final
+
+static const char stat_forall_text[] = STAT_TEST(
+	"forall (child:buf = 0x00*8 /\\ parent:buf+4096 = 0x00*8\n"
+	"	/\\ vm_stat(nr_foll_get_acquired) = 0 /\\ vm_stat(fork) = 1)\n");
+static const char stat_copied_text[] = STAT_TEST("exists (vm_stat(fork_page_copied) = 1)\n");
+
+static void test_stat_locations(void **state)
+{
+	struct litmus_test *t = parse_text("stat-forall", stat_forall_text);
+	struct litmus_result *r = run(t, "linux-6.x", NULL);
+
+	(void)state;
+	assert_counts(r);
+	assert_int_equal(r->obs, LITMUS_ALWAYS);
+	litmus_result_free(r);
+	r = run(t, "linux-2.6.29", NULL);
+	assert_int_equal(r->obs, LITMUS_ALWAYS);
+	litmus_result_free(r);
+	litmus_free(t);
+
+	/* The copies fork made, and how a counter shows in the states. */
+	t = parse_text("stat", stat_copied_text);
+	r = run(t, "linux-6.x", NULL);
+	assert_counts(r);
+	assert_int_equal(r->obs, LITMUS_ALWAYS);
+	assert_int_equal(r->nr_states, 1);
+	assert_string_equal(r->states[0].text, "vm_stat(fork_page_copied)=1;");
+	litmus_result_free(r);
+	r = run(t, "linux-2.6.29", NULL);
+	assert_int_equal(r->obs, LITMUS_NEVER);
+	assert_string_equal(r->states[0].text, "vm_stat(fork_page_copied)=0;");
+	litmus_result_free(r);
+	litmus_free(t);
+}
+
 /* A monitor waits for a fault nobody takes: every execution deadlocks. */
 static const char stuck_text[] =
 	"GUP t-stuck\n"
@@ -802,6 +897,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_forall_and_filter),
 		cmocka_unit_test(test_gone_and_not_exists),
 		cmocka_unit_test(test_sleep_sets_and_names),
+		cmocka_unit_test(test_untouched_memory),
+		cmocka_unit_test(test_stat_locations),
 		cmocka_unit_test(test_deadlock_is_an_outcome),
 		cmocka_unit_test(test_reports),
 		cmocka_unit_test_prestate_setup_teardown(test_matrix_command, cmd_setup,

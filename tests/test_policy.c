@@ -836,6 +836,37 @@ static void test_litmus_carries_knobs(void **state)
 	litmus_free(t);
 }
 
+/*
+ * R10 (Andrea L6987-7013, KAMEZAWA L7789-7796): KOSAKI v2's lock, released by
+ * the completion, keeps fork off an asynchronous read in flight; KOSAKI v1's,
+ * released when the submission returns (--knob fork_lock=dio_submit), lets
+ * fork share the page under the read.  The matrix runs presets only: this is
+ * where the corpus's R10 test is run with the override.
+ */
+static void test_litmus_r10_lock_release(void **state)
+{
+	static const char *const v1[] = { "fork_lock=dio_submit", NULL };
+	struct litmus_test *t = corpus("R10-aio-escapes-lock");
+	struct litmus_result *r = NULL;
+	struct litmus_run_opts o;
+
+	(void)state;
+	litmus_run_opts_init(&o);
+	assert_int_equal(litmus_run(t, "kosaki-v2", &o, &r), 0);
+	assert_int_equal(r->err, 0);
+	assert_int_equal(r->errors, 0);
+	assert_int_equal(r->obs, LITMUS_NEVER);
+	litmus_result_free(r);
+	o.knobs = v1;
+	assert_int_equal(litmus_run(t, "kosaki-v2", &o, &r), 0);
+	assert_int_equal(r->err, 0);
+	assert_int_equal(r->errors, 0);
+	assert_int_equal(r->obs, LITMUS_SOMETIMES);
+	assert_string_equal(r->knobs, "fork_lock=dio_submit");
+	litmus_result_free(r);
+	litmus_free(t);
+}
+
 /* ---- the commands ------------------------------------------------------------------- */
 
 static char gup_path[512];
@@ -934,6 +965,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_freebsd_wired_entries),
 		cmocka_unit_test(test_every_preset_checks_clean),
 		cmocka_unit_test(test_litmus_carries_knobs),
+		cmocka_unit_test(test_litmus_r10_lock_release),
 		cmocka_unit_test(test_commands),
 	};
 	const char *slash = strrchr(argv[0], '/');

@@ -234,12 +234,14 @@ enum litmus_loc_kind {
 	LL_RESULT,	/* PN:NAME      - the value of a named result             */
 	LL_DISK,	/* DISK+OFF     - bytes on the platter                     */
 	LL_FILE,	/* FILE+OFF     - bytes of the file (as pread would see)   */
+	LL_STAT,	/* vm_stat(NAME) - a counter of the world (gup_stat_name) */
 };
 
 struct litmus_loc {
 	struct litmus_pos pos;
 	enum litmus_loc_kind kind;
-	unsigned obj;		/* LL_MEM: mm; LL_RESULT: thread; LL_DISK/FILE: index */
+	unsigned obj;		/* LL_MEM: mm; LL_RESULT: thread; LL_DISK/FILE: index;
+				 * LL_STAT: the enum gup_stat_item */
 	unsigned region;	/* LL_MEM */
 	unsigned op;		/* LL_RESULT: index of the op in the thread */
 	uint64_t off;		/* LL_MEM, LL_DISK, LL_FILE */

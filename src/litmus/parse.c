@@ -1072,6 +1072,18 @@ static void parse_value(struct parser *p, const struct litmus_loc *loc, struct l
 	enum litmus_res_kind res = LR_BYTES;
 
 	v->pos = peek(p)->pos;
+	if (loc->kind == LL_STAT) {
+		/* A counter: a count, never an error or bytes. */
+		if (peek_is(p, T_MINUS))
+			fail(p, v->pos, "a counter is never negative");
+		if (!peek_is(p, T_INT))
+			fail_expected(p, peek(p), "a count (a counter is compared with an integer)");
+		v->kind = LV_INT;
+		v->num = parse_int_value(p);
+		if (peek_is(p, T_STAR) || peek_is(p, T_INT) || peek_is(p, T_STRING))
+			fail(p, peek(p)->pos, "a counter is compared with a count, not bytes");
+		return;
+	}
 	if (loc->kind == LL_RESULT)
 		res = litmus_op_info(p->threads[loc->obj].ops[loc->op].kind)->result;
 	if (res == LR_INT || (res != LR_BYTES && !peek_is(p, T_IDENT)) ||
@@ -1115,7 +1127,29 @@ static void check_loc_extent(struct parser *p, const struct litmus_loc *loc,
 		     (unsigned long long)extent);
 }
 
-/* PN:RESULT, MM:REGION [+ OFF], DISK [+ OFF] or FILE [+ OFF] */
+/*
+ * vm_stat ( NAME ), the word already read: a counter of the world, by its name
+ * in gup_stat_name() ("fork_page_copied").
+ */
+static void parse_stat_loc(struct parser *p, struct litmus_loc *loc)
+{
+	struct tok name;
+
+	expect(p, T_LPAREN, "'(' after vm_stat");
+	name = expect_ident(p, "a counter's name");
+	for (int i = 0; i < GUP_NR_STATS; i++) {
+		if (tok_eq(&name, gup_stat_name((enum gup_stat_item)i))) {
+			loc->kind = LL_STAT;
+			loc->obj = (unsigned)i;
+			expect(p, T_RPAREN, "')' after the counter's name");
+			return;
+		}
+	}
+	fail(p, name.pos, "unknown counter '%.*s' (gup_stat_name's names, e.g. "
+	     "fork_page_copied, cow_copy)", (int)name.len, name.text);
+}
+
+/* PN:RESULT, MM:REGION [+ OFF], DISK [+ OFF], FILE [+ OFF] or vm_stat(NAME) */
 static void parse_loc(struct parser *p, struct litmus_loc *loc)
 {
 	struct litmus_test *T = p->t;
@@ -1126,7 +1160,13 @@ static void parse_loc(struct parser *p, struct litmus_loc *loc)
 
 	loc->pos = t.pos;
 	if (t.kind != T_IDENT)
-		fail_expected(p, &t, "a location (MM:MAPPING, PN:RESULT, a disk or a file)");
+		fail_expected(p, &t, "a location (MM:MAPPING, PN:RESULT, a disk, a file or "
+			      "vm_stat(NAME))");
+	/* Not a name of the test: those are never followed by '('. */
+	if (tok_is(&t, "vm_stat") && peek_is(p, T_LPAREN)) {
+		parse_stat_loc(p, loc);
+		return;
+	}
 	if (n >= 0) {
 		struct tok r;
 
@@ -1159,7 +1199,7 @@ static void parse_loc(struct parser *p, struct litmus_loc *loc)
 		break;
 	default:
 		fail(p, t.pos, "unknown location '%.*s' (expected MM:MAPPING, PN:RESULT, a "
-		     "disk or a file)", (int)t.len, t.text);
+		     "disk, a file or vm_stat(NAME))", (int)t.len, t.text);
 	}
 	loc->obj = (unsigned)i;
 	if (accept(p, T_PLUS))

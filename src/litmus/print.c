@@ -304,6 +304,9 @@ void litmus_print_loc(FILE *f, const struct litmus_test *t, const struct litmus_
 	case LL_FILE:
 		fputs(t->files[l->obj].name, f);
 		break;
+	case LL_STAT:
+		fprintf(f, "vm_stat(%s)", gup_stat_name((enum gup_stat_item)l->obj));
+		return;
 	}
 	if (l->off)
 		fprintf(f, "+%" PRIu64, l->off);

@@ -8,10 +8,12 @@
  * results as the threads recorded them; memory as a debugger reads it, by an
  * observer task with remote GUP and FOLL_FORCE (a page-table walk that sees
  * the zero page as zeroes and never waits for a uffd handler); disks on the
- * platter; files as pread returns them.  A location that does not exist (an
- * mm whose tasks all exited or that was never forked, an unmapped range) is
- * gone, and an operation that never ran leaves its result unset: every atom on
- * either is false, `!=` included (docs/litmus.md).
+ * platter; files as pread returns them; the world's counters (vm_stat) first
+ * of all, so that the observer's own GUP calls do not count in them.  A
+ * location that does not exist (an mm whose tasks all exited or that was
+ * never forked, an unmapped range) is gone, and an operation that never ran
+ * leaves its result unset: every atom on either is false, `!=` included
+ * (docs/litmus.md).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -96,14 +98,45 @@ static void read_bytes(struct xrun *x, const struct rloc *rl, struct rval *v)
 	v->len = (size_t)n;
 }
 
-void state_read(struct runner *r)
+/*
+ * The counters, before anything else is read: the observer's own GUP calls
+ * count too (gup_slow_pages, nr_foll_get_*), and must not show in them.
+ */
+static void read_stats(struct runner *r)
 {
-	struct xrun *x = r->x;
+	uint64_t snap[GUP_NR_STATS];
+	bool read = false;
 
 	for (unsigned i = 0; i < r->nr_locs; i++) {
 		const struct litmus_loc *l = r->locs[i].loc;
 		struct rval *v = &r->vals[i];
 
+		if (l->kind != LL_STAT)
+			continue;
+		if (!read && gup_world_stats(r->x->w, snap) == 0)
+			read = true;
+		if (!read)
+			continue;	/* stays gone: cannot happen with a live world */
+		v->kind = RV_INT;
+		v->num = (int64_t)snap[l->obj];
+	}
+}
+
+void state_read(struct runner *r)
+{
+	struct xrun *x = r->x;
+
+	for (unsigned i = 0; i < r->nr_locs; i++) {
+		memset(&r->vals[i], 0, sizeof(r->vals[i]));
+		r->vals[i].kind = RV_GONE;
+	}
+	read_stats(r);
+	for (unsigned i = 0; i < r->nr_locs; i++) {
+		const struct litmus_loc *l = r->locs[i].loc;
+		struct rval *v = &r->vals[i];
+
+		if (l->kind == LL_STAT)
+			continue;
 		memset(v, 0, sizeof(*v));
 		if (l->kind == LL_RESULT)
 			*v = x->threads[l->obj].ops[l->op].val;	/* borrowed */
@@ -115,7 +148,7 @@ void state_read(struct runner *r)
 void state_free_vals(struct runner *r)
 {
 	for (unsigned i = 0; i < r->nr_locs; i++)
-		if (r->locs[i].loc->kind != LL_RESULT)
+		if (r->locs[i].loc->kind != LL_RESULT && r->locs[i].loc->kind != LL_STAT)
 			free(r->vals[i].bytes);
 }
 
