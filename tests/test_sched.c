@@ -538,6 +538,20 @@ static void test_rwsem_fifo(void **state)
 	rwsem_destroy(&sem);
 }
 
+/* @sem held for read by the caller, and a writer thread queued behind it. */
+static struct sched_thread *reader_then_queued_writer(struct rw_semaphore *sem,
+						      struct rw_task *w, _Atomic uint64_t *order)
+{
+	struct sched_thread *tw;
+
+	init_rwsem(sem);
+	down_read(sem);
+	rw_task_init(w, sem, true, order);
+	tw = start(rw_task_main, w);
+	assert_true(spin_until_u64(&sem->count, RWSEM_WAITERS, RWSEM_WAITERS));
+	return tw;
+}
+
 static void test_rwsem_trylock_vs_queued_writer(void **state)
 {
 	struct rw_semaphore sem;
@@ -546,11 +560,7 @@ static void test_rwsem_trylock_vs_queued_writer(void **state)
 	struct sched_thread *tw;
 
 	(void)state;
-	init_rwsem(&sem);
-	down_read(&sem);
-	rw_task_init(&w, &sem, true, &order);
-	tw = start(rw_task_main, &w);
-	assert_true(spin_until_u64(&sem.count, RWSEM_WAITERS, RWSEM_WAITERS));
+	tw = reader_then_queued_writer(&sem, &w, &order);
 	assert_false(down_read_trylock(&sem));
 	assert_false(down_write_trylock(&sem));
 	up_read(&sem);
@@ -1326,11 +1336,7 @@ static void test_hook_rwsem_release_kinds(void **state)
 	struct sched_thread *tw;
 
 	(void)state;
-	init_rwsem(&sem);
-	down_read(&sem);
-	rw_task_init(&w, &sem, true, &order);
-	tw = start(rw_task_main, &w);
-	assert_true(spin_until_u64(&sem.count, RWSEM_WAITERS, RWSEM_WAITERS));
+	tw = reader_then_queued_writer(&sem, &w, &order);
 	assert_null(sched_hook_install(&ch.hook));
 	counting_reset(&ch);
 	up_read(&sem);
