@@ -54,6 +54,15 @@ struct explore_config {
 	 * "Locks").  For comparisons; the outcomes are the same.
 	 */
 	bool order_locks;
+	/*
+	 * The "sb" memory model instead of sequential consistency: each actor's
+	 * relaxed stores (WRITE_ONCE, atomic_set, atomic_add/sub/inc/dec, set_bit,
+	 * clear_bit) wait in a store buffer of its own and reach memory later, in
+	 * order, as steps the scheduler chooses; full barriers, value-returning
+	 * RMWs, lock operations and releases wait for the buffer to drain
+	 * (explore.c, "Store buffers").  At most EXPLORE_MAX_ACTORS / 2 actors.
+	 */
+	bool store_buffers;
 	int preemption_bound;		/* DFS: < 0 for none                      */
 	uint64_t seed;			/* RANDOM, PCT                            */
 	unsigned long max_execs;	/* DFS: 0 unlimited; RANDOM/PCT: 0 = 1000 */
