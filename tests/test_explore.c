@@ -647,6 +647,171 @@ static void test_spin_without_writer_ends(void **state)
 	assert_int_equal(s.deadlocks + s.bounds, st.execs);
 }
 
+/* ---- the "sb" memory model: store buffers ---- */
+
+/* DFS, complete, with or without POR, under SC or store buffers. */
+static struct explore_stats run_mem(struct scen *s, bool por, bool sb)
+{
+	struct explore_config cfg = { .strategy = EXPLORE_DFS, .por = por,
+				      .preemption_bound = -1, .store_buffers = sb };
+	struct explore_stats st;
+
+	reset_results(s);
+	assert_int_equal(explore_run(&cfg, &scen_ops, s, &st), 0);
+	assert_true(st.complete);
+	assert_int_equal(s->deadlocks + s->bounds, 0);
+	return st;
+}
+
+/* Store buffering (Dekker): each stores its flag, then reads the other's. */
+static void sb_left(void *arg)
+{
+	struct scen *s = arg;
+
+	write_once_u64(&s->x, 1);
+	if (s->n)
+		smp_mb();
+	s->rc[0] = (int)read_once_u64(&s->y);
+}
+
+static void sb_right(void *arg)
+{
+	struct scen *s = arg;
+
+	write_once_u64(&s->y, 1);
+	if (s->n)
+		smp_mb();
+	s->rc[1] = (int)read_once_u64(&s->x);
+}
+
+static uint64_t out_rc01(struct scen *s)
+{
+	return (uint64_t)(s->rc[0] * 10 + s->rc[1]);
+}
+
+static void test_sb_store_buffering(void **state)
+{
+	struct scen s = { .nactors = 2, .body = { sb_left, sb_right }, .outcome = out_rc01,
+			  .want = 0 };
+	struct explore_config cfg = { .strategy = EXPLORE_REPLAY, .preemption_bound = -1,
+				      .store_buffers = true };
+	struct explore_stats st;
+	char witness[256];
+
+	(void)state;
+	for (int por = 0; por < 2; por++) {
+		/* Sequential consistency: one of the two sees the other's store. */
+		run_mem(&s, por, false);
+		assert_int_equal(s.nout, 3);
+		assert_true(seen(&s, 1) && seen(&s, 10) && seen(&s, 11));
+		/* Store buffers: both loads may pass their own store. */
+		run_mem(&s, por, true);
+		assert_int_equal(s.nout, 4);
+		assert_true(seen(&s, 0) && seen(&s, 1) && seen(&s, 10) && seen(&s, 11));
+	}
+	/* The witness names the flushers, and replays. */
+	assert_true(s.witness[0] != '\0');
+	snprintf(witness, sizeof(witness), "%s", s.witness);
+	assert_non_null(strstr(witness, "8:") ? witness : strstr(witness, "9:"));
+	cfg.replay = witness;
+	reset_results(&s);
+	assert_int_equal(explore_run(&cfg, &scen_ops, &s, &st), 0);
+	assert_int_equal(s.nout, 1);
+	assert_int_equal(s.outs[0], 0);
+	/* smp_mb between the store and the load forbids it again. */
+	s.n = 1;
+	run_mem(&s, true, true);
+	assert_false(seen(&s, 0));
+	assert_int_equal(s.nout, 3);
+}
+
+/* Message passing: data, then the flag; the reader takes the flag, then the data. */
+static void mp_writer(void *arg)
+{
+	struct scen *s = arg;
+
+	write_once_u64(&s->x, 1);
+	if (s->n == 1)
+		smp_store_release(&s->flag, 1);
+	else if (s->n == 2)
+		write_once_u64(&s->flag, 1);
+	else {
+		spin_lock(&s->lock);
+		write_once_u64(&s->flag, 1);
+		spin_unlock(&s->lock);
+	}
+}
+
+static void mp_reader(void *arg)
+{
+	struct scen *s = arg;
+
+	if (s->n == 3) {
+		spin_lock(&s->lock);
+		s->rc[0] = (int)read_once_u64(&s->flag);
+		spin_unlock(&s->lock);
+	} else {
+		s->rc[0] = (int)smp_load_acquire(&s->flag);
+	}
+	s->rc[1] = (int)read_once_u64(&s->x);
+}
+
+static void test_sb_stores_stay_in_order(void **state)
+{
+	struct scen s = { .nactors = 2, .body = { mp_writer, mp_reader },
+			  .outcome = out_rc01 };
+
+	(void)state;
+	/* A release, two relaxed stores (a FIFO buffer), a lock: never flag without data. */
+	for (s.n = 1; s.n <= 3; s.n++) {
+		run_mem(&s, true, true);
+		assert_false(seen(&s, 10));
+		assert_true(seen(&s, 11));
+		run_mem(&s, false, true);
+		assert_false(seen(&s, 10));
+	}
+}
+
+/* An actor sees its own buffered stores, and nobody loses an add or a bit. */
+static void sb_own(void *arg)
+{
+	struct scen *s = arg;
+	int id = explore_current_actor();
+
+	atomic_inc(&s->cnt);
+	set_bit((unsigned)id, &s->x);
+	s->rc[id] = atomic_read(&s->cnt) >= 1 && test_bit((unsigned)id, &s->x);
+	atomic_inc(&s->cnt);
+	clear_bit((unsigned)id + 8, &s->x);
+}
+
+static uint64_t out_own(struct scen *s)
+{
+	return (uint64_t)atomic_read(&s->cnt) * 10000 + atomic_load(&s->x) * 10 +
+	       (uint64_t)(s->rc[0] && s->rc[1] && (s->nactors < 3 || s->rc[2]));
+}
+
+static void init_own(struct scen *s)
+{
+	atomic_store(&s->x, 0x700);
+}
+
+static void test_sb_coherent_and_atomic(void **state)
+{
+	struct scen s = { .nactors = 3, .body = { sb_own, sb_own, sb_own },
+			  .init = init_own, .outcome = out_own };
+
+	(void)state;
+	run_mem(&s, true, true);
+	assert_int_equal(s.nout, 1);
+	assert_int_equal(s.outs[0], 6 * 10000 + 7 * 10 + 1);
+	/* Without POR, two actors (three interleave in billions of ways). */
+	s.nactors = 2;
+	run_mem(&s, false, true);
+	assert_int_equal(s.nout, 1);
+	assert_int_equal(s.outs[0], 4 * 10000 + 0x403 * 10 + 1);
+}
+
 /* ---- replay, random, PCT ---- */
 
 static void test_replay_reproduces(void **state)
@@ -743,6 +908,9 @@ int main(void)
 		cmocka_unit_test(test_timeout_on_virtual_clock),
 		cmocka_unit_test(test_spawn_and_join),
 		cmocka_unit_test(test_spin_without_writer_ends),
+		cmocka_unit_test(test_sb_store_buffering),
+		cmocka_unit_test(test_sb_stores_stay_in_order),
+		cmocka_unit_test(test_sb_coherent_and_atomic),
 		cmocka_unit_test(test_replay_reproduces),
 		cmocka_unit_test(test_random_and_pct_find_it),
 		cmocka_unit_test(test_preemption_bound_zero),

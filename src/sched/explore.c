@@ -64,6 +64,27 @@
  * recording, its outcome not counted).  Objects are named by first touch in each
  * execution, so names agree across executions that share a prefix.
  *
+ * Store buffers (explore_config.store_buffers, the "sb" memory model).  A relaxed
+ * store (sched_sb_defer: WRITE_ONCE, atomic_set, the atomics that return
+ * nothing, set_bit, clear_bit) does not reach memory when the actor makes it: it
+ * waits in the actor's buffer, oldest first, and the actor goes on.  Emptying
+ * the buffer is the work of a flusher, one per actor (actor FLUSH0 + i for
+ * actor i), enabled while its buffer holds a store: each step writes the oldest
+ * store to memory, an ordinary step of the search that races, backtracks and
+ * sleeps like any other, and the storing step happens-before it.  So a later
+ * load of another object can run before an earlier store is seen by anyone:
+ * the store-buffering shape (Dekker) that a full barrier forbids.  The actor
+ * waits, at a state of its own, until its buffer is empty before a point that
+ * orders (a fence, a value-returning RMW, a lock operation, an unbuffered
+ * store, a block, an irq edge), before a release (sched_release: spin_unlock,
+ * up_read, wake_up_all...), before it ends, and before any access to an object
+ * its buffer holds (coherence: no forwarding, the store is drained instead -
+ * fewer weak behaviours, each of them allowed).  This is the Linux kernel
+ * memory model's view of store-to-load order for these primitives (arm64,
+ * POWER); x86-TSO allows less, since its locked set_bit and atomic_inc are
+ * full barriers.  Loads are never reordered, and flusher choices are not
+ * preemptions.  The scheduler context (setup, teardown) stores directly.
+ *
  * Locking: none.  Everything here runs on one OS thread, the caller's of
  * explore_run; only the scheduler switches stacks, and only at points.
  */
@@ -80,6 +101,9 @@
 
 #define MAXA		EXPLORE_MAX_ACTORS
 #define BIT(a)		((amask_t)1 << (a))
+/* Store buffers: actor i's flusher is actor FLUSH0 + i (see "Store buffers"). */
+#define FLUSH0		(MAXA / 2)
+#define SB_MAX		16
 
 typedef uint32_t amask_t;
 
@@ -107,6 +131,15 @@ enum acc_mode { AM_READ, AM_WRITE, AM_UPDATE };
 #define UCLS_LOCK	2u		/* a blocking acquisition or a release */
 #define UCLS_IRQ	3u		/* irq sections' edges, a shootdown's look */
 #define UCLS_BIT	0x100u		/* | SCHED_BIT_DETAIL(nr, set) */
+
+/* A store waiting in a store buffer (sched_sb_defer's arguments). */
+struct sb_entry {
+	void *p;
+	uint64_t v;
+	uint8_t size, op;
+	uint32_t vc[MAXA];		/* the storing step's clock: it happens-before the flush */
+	long ev;			/* the storing step's event, or -1 */
+};
 
 /* A lock an actor holds: the event that acquired it (its state is path[acq]). */
 struct hold {
@@ -161,6 +194,8 @@ struct actor {
 	const void *resume;		/* what it waited on: read at its next step */
 	uint32_t vc[MAXA];		/* vector clock: steps of each actor it knows */
 	int nest;
+	struct sb_entry sb[SB_MAX];	/* its store buffer: sb_n stores from sb_head */
+	unsigned sb_head, sb_n;
 };
 
 struct event {
@@ -169,6 +204,7 @@ struct event {
 	size_t acc_off, acc_n;
 	uint32_t vc[MAXA];		/* the actor's clock once the step closed */
 	size_t hold_off, hold_n;	/* the locks held during the step (ex->holds) */
+	long src;			/* a flush: the event that made the store, or -1 */
 };
 
 struct objrec {
@@ -666,6 +702,16 @@ static void add_backtrack(struct explorer *ex, size_t j, int p)
 }
 
 /*
+ * Whose locks a step of @c holds: a flusher's, its actor's.  A buffered store
+ * reaches memory before its actor's next acquisition or release (both drain),
+ * so it is flushed inside the very sections it was made in.
+ */
+static int lock_actor(const struct explorer *ex, int c)
+{
+	return ex->cfg->store_buffers && c >= FLUSH0 ? c - FLUSH0 : c;
+}
+
+/*
  * Where to reverse a race between event @j and the later event @k, or @j itself.
  * If @j ran inside a critical section of a lock that @k's actor took between
  * the two (one of the holds exclusive), that actor can only come first by
@@ -674,7 +720,7 @@ static void add_backtrack(struct explorer *ex, size_t j, int p)
 static size_t lock_reloc(const struct explorer *ex, size_t j, size_t k)
 {
 	const struct event *ej = &ex->ev[j];
-	const struct actor *q = ex->act[ex->ev[k].actor];
+	const struct actor *q = ex->act[lock_actor(ex, ex->ev[k].actor)];
 	size_t t = j;
 
 	for (size_t a = 0; a < ej->hold_n; a++) {
@@ -703,8 +749,17 @@ static bool happens_before(const struct explorer *ex, size_t j, const uint32_t *
 /* Event @j of another actor, unordered before the step of @e, conflicts with it. */
 static void dpor_race(struct explorer *ex, size_t j, const struct event *e, const uint32_t *before)
 {
-	if (ex->cfg->por && ex->ev[j].actor != e->actor && !happens_before(ex, j, before))
-		add_backtrack(ex, lock_reloc(ex, j, (size_t)(e - ex->ev)), e->actor);
+	int p = e->actor;
+
+	if (!ex->cfg->por || ex->ev[j].actor == p || happens_before(ex, j, before))
+		return;
+	/*
+	 * A flush of a store made after @j is not its flusher's next step at @j
+	 * (that is an older store, or none): the store's actor must run first.
+	 */
+	if (e->src > (long)j)
+		p = lock_actor(ex, p);
+	add_backtrack(ex, lock_reloc(ex, j, (size_t)(e - ex->ev)), p);
 }
 
 /*
@@ -803,7 +858,7 @@ static void ev_hold(struct explorer *ex, struct event *e, struct hold h)
 
 static void ev_open(struct explorer *ex, int actor)
 {
-	struct actor *a = ex->act[actor];
+	const struct actor *a = ex->act[actor], *holder;
 	struct event *e;
 
 	ex->nsteps++;
@@ -820,8 +875,10 @@ static void ev_open(struct explorer *ex, int actor)
 	e->acc_n = 0;
 	e->hold_off = ex->nholds;
 	e->hold_n = 0;
-	for (int i = 0; i < a->nholds; i++)
-		ev_hold(ex, e, a->holds[i]);
+	e->src = -1;
+	holder = ex->act[lock_actor(ex, actor)];
+	for (int i = 0; i < holder->nholds; i++)
+		ev_hold(ex, e, holder->holds[i]);
 	ex->ev_open = true;
 }
 
@@ -904,14 +961,23 @@ static void await_disabled(struct explorer *ex, amask_t m)
 	p->backtrack |= lost;
 }
 
+/* Is @c the flusher of a store buffer (see "Store buffers")? */
+static bool is_flusher(const struct explorer *ex, int c)
+{
+	return ex->cfg->store_buffers && c >= FLUSH0;
+}
+
 static amask_t enabled_mask(struct explorer *ex)
 {
 	amask_t m = 0;
 
 	await_poll(ex);
-	for (int i = 0; i < ex->nact; i++)
+	for (int i = 0; i < ex->nact; i++) {
 		if (ex->act[i]->state == A_RUNNABLE)
 			m |= BIT(i);
+		if (ex->act[i]->sb_n)
+			m |= BIT(FLUSH0 + i);	/* only under store_buffers */
+	}
 	return m;
 }
 
@@ -1029,7 +1095,8 @@ static int choose_new(struct explorer *ex, amask_t m, int prev)
 		const struct state *p = &ex->path[i - 1];
 
 		s->preempt = p->preempt + (p->prev >= 0 && p->chosen != p->prev &&
-					   (p->enabled & BIT(p->prev)));
+					   (p->enabled & BIT(p->prev)) &&
+					   !is_flusher(ex, p->chosen));
 		if (cfg->strategy == EXPLORE_DFS && cfg->por)
 			state_sleep(ex, s, i);
 	}
@@ -1166,6 +1233,7 @@ static bool fire_timeouts(struct explorer *ex)
 }
 
 static void run_actor(struct explorer *ex, struct actor *from, int c);
+static void sb_flush_step(struct explorer *ex, int c);
 
 /*
  * The running actor @a is at a state (a point, a block, its end): close its step,
@@ -1183,7 +1251,12 @@ static void reschedule(struct explorer *ex, struct actor *a)
 		if (b->state == A_BLOCKED && b->bk == BK_ANY && b != a && b->any_mark < ex->nsteps)
 			b->state = A_RUNNABLE;
 	}
-	c = main_wants(ex) ? -1 : choose(ex, a->id);
+	for (;;) {
+		c = main_wants(ex) ? -1 : choose(ex, a->id);
+		if (!is_flusher(ex, c))
+			break;
+		sb_flush_step(ex, c);	/* a flush is a step, not a switch */
+	}
 	run_actor(ex, a, c);
 }
 
@@ -1229,6 +1302,185 @@ static void run_actor(struct explorer *ex, struct actor *from, int c)
 	/* Resumed: whoever switched here set ex->cur to us. */
 }
 
+/* ---- store buffers ---- */
+
+static bool sb_holds(const struct actor *a, const void *obj)
+{
+	for (unsigned i = 0; i < a->sb_n; i++)
+		if (a->sb[(a->sb_head + i) % SB_MAX].p == obj)
+			return true;
+	return false;
+}
+
+/*
+ * Must @a's buffer drain before the access its point announces?  Loads and
+ * the updates that order nothing pass the buffer, unless they touch what it
+ * holds; everything else orders.
+ */
+static bool sb_must_drain(const struct actor *a, enum sched_point_kind kind, const void *obj)
+{
+	if (!a->sb_n)
+		return false;
+	switch (kind) {
+	case SP_READ:
+	case SP_MEM_READ:
+	case SP_MEM_WRITE:
+	case SP_ADD:
+	case SP_BITS:
+	case SP_YIELD:
+		return obj && sb_holds(a, obj);
+	default:
+		return true;
+	}
+}
+
+/* The access a buffered store makes when it reaches memory. */
+static struct acc sb_acc(const struct sb_entry *e)
+{
+	switch (e->op) {
+	case SB_ADD:
+		return (struct acc){ .mode = AM_UPDATE, .cls = UCLS_ADD };
+	case SB_SET_BIT:
+	case SB_CLEAR_BIT:
+		return (struct acc){
+			.mode = AM_UPDATE,
+			.cls = (uint16_t)(UCLS_BIT |
+					  (SCHED_BIT_DETAIL(e->v, e->op == SB_SET_BIT) & 0xff)),
+		};
+	default:
+		return acc_write();
+	}
+}
+
+/* The store reaches memory: what the primitive would have done. */
+static void sb_apply(const struct sb_entry *e)
+{
+	switch (e->op) {
+	case SB_STORE:
+		if (e->size == 1)
+			__atomic_store_n((uint8_t *)e->p, (uint8_t)e->v, __ATOMIC_RELAXED);
+		else if (e->size == 4)
+			__atomic_store_n((uint32_t *)e->p, (uint32_t)e->v, __ATOMIC_RELAXED);
+		else
+			__atomic_store_n((uint64_t *)e->p, e->v, __ATOMIC_RELAXED);
+		break;
+	case SB_ADD:
+		if (e->size == 4)
+			__atomic_fetch_add((uint32_t *)e->p, (uint32_t)e->v, __ATOMIC_RELAXED);
+		else
+			__atomic_fetch_add((uint64_t *)e->p, e->v, __ATOMIC_RELAXED);
+		break;
+	case SB_SET_BIT:
+		__atomic_fetch_or((uint64_t *)e->p, UINT64_C(1) << e->v, __ATOMIC_RELAXED);
+		break;
+	default:
+		__atomic_fetch_and((uint64_t *)e->p, ~(UINT64_C(1) << e->v), __ATOMIC_RELAXED);
+		break;
+	}
+}
+
+static void sb_pop(struct actor *a)
+{
+	a->sb_head = (a->sb_head + 1) % SB_MAX;
+	a->sb_n--;
+}
+
+/* Flusher @c writes the oldest store of its actor's buffer to memory: one step. */
+static void sb_flush_step(struct explorer *ex, int c)
+{
+	struct actor *f = ex->act[c], *o = ex->act[c - FLUSH0];
+	struct sb_entry *e = &o->sb[o->sb_head];
+	struct acc x = sb_acc(e);
+
+	if (ex->recording)
+		vc_join(f->vc, e->vc);		/* the storing step came first */
+	f->pend = e->p;
+	f->pend_mode = x.mode;
+	f->pend_cls = x.cls;
+	f->pend_lines = 0;
+	open_step(ex, c);
+	if (ex->ev_open)
+		ex->ev[ex->nev - 1].src = e->ev;
+	sb_apply(e);
+	sb_pop(o);
+	ev_close(ex);
+}
+
+/* Inside a wait base no switch may happen: the running step drains the buffer. */
+static void sb_drain_inline(struct explorer *ex, struct actor *a)
+{
+	while (a->sb_n) {
+		struct sb_entry *e = &a->sb[a->sb_head];
+
+		record(ex, e->p, sb_acc(e), 0);
+		sb_apply(e);
+		sb_pop(a);
+	}
+}
+
+static bool sb_drained(void *arg)
+{
+	return ((const struct actor *)arg)->sb_n == 0;
+}
+
+/* @a waits, at a state, until its flusher has emptied its buffer. */
+static void sb_wait_drained(struct explorer *ex, struct actor *a)
+{
+	a->state = A_BLOCKED;
+	a->bk = BK_AWAIT;
+	a->bkey = NULL;
+	a->enabler = -1;
+	a->cond = sb_drained;
+	a->cond_arg = a;
+	a->fatal = NULL;
+	a->deadline = 0;
+	reschedule(ex, a);
+	a->bk = BK_NONE;
+	a->cond = NULL;
+}
+
+static bool ex_sb_defer(void *arg, void *p, unsigned size, enum sched_sb_op op, uint64_t v)
+{
+	struct explorer *ex = arg;
+	struct sb_entry *e;
+	struct actor *a;
+
+	if (!ex->cfg->store_buffers || ex->cur < 0 || !ex->recording ||
+	    (size != 1 && size != 4 && size != 8))
+		return false;
+	a = ex->act[ex->cur];
+	if (a->nest > 0 || a->sb_n == SB_MAX)
+		return false;		/* the store goes now, after a drain if need be */
+	e = &a->sb[(a->sb_head + a->sb_n++) % SB_MAX];
+	e->p = p;
+	e->v = v;
+	e->size = (uint8_t)size;
+	e->op = (uint8_t)op;
+	memcpy(e->vc, a->vc, sizeof(e->vc));
+	e->ev = -1;
+	if (ex->ev_open) {
+		e->ev = (long)ex->nev - 1;
+		e->vc[a->id] = ex->ev[ex->nev - 1].local;
+	}
+	return true;
+}
+
+static void ex_sb_drain(void *arg)
+{
+	struct explorer *ex = arg;
+	struct actor *a;
+
+	if (ex->cur < 0 || !ex->act[ex->cur]->sb_n)
+		return;
+	a = ex->act[ex->cur];
+	if (a->nest > 0) {
+		sb_drain_inline(ex, a);
+		return;
+	}
+	a->pend = NULL;
+	sb_wait_drained(ex, a);
+}
+
 /* ---- the hook ---- */
 
 static void ex_point_at(void *arg, enum sched_point_kind kind, const void *obj, uint64_t detail)
@@ -1238,6 +1490,7 @@ static void ex_point_at(void *arg, enum sched_point_kind kind, const void *obj, 
 	struct acc x;
 	enum point_timing t;
 	uint64_t lines;
+	bool drain;
 
 	ex->st->points++;
 	if (ex->cur < 0)
@@ -1266,9 +1519,12 @@ static void ex_point_at(void *arg, enum sched_point_kind kind, const void *obj, 
 	}
 	/* A spin-wait's own point, or one inside a wait base: no switch here. */
 	if (a->nest > 0 || (kind == SP_YIELD && obj)) {
+		if (sb_must_drain(a, kind, obj))
+			sb_drain_inline(ex, a);
 		record(ex, obj, x, lines);
 		return;
 	}
+	drain = sb_must_drain(a, kind, obj);
 	if (kind == SP_YIELD || t == PT_NONE)
 		obj = NULL;	/* cond_resched / a fence: a state with no access */
 	a->pend = obj;
@@ -1277,7 +1533,10 @@ static void ex_point_at(void *arg, enum sched_point_kind kind, const void *obj, 
 	a->pend_lines = lines;
 	if (obj && x.mode != AM_READ)
 		wake_writers(ex, obj, a->id);	/* announced: re-check after it lands */
-	reschedule(ex, a);
+	if (drain)
+		sb_wait_drained(ex, a);		/* the access waits for the buffer */
+	else
+		reschedule(ex, a);
 }
 
 static void ex_point(void *arg, enum sched_point_kind kind, const void *obj)
@@ -1291,7 +1550,9 @@ static void main_run(struct explorer *ex)
 	while (!main_wants(ex)) {
 		int c = choose(ex, -1);
 
-		if (c >= 0)
+		if (is_flusher(ex, c))
+			sb_flush_step(ex, c);
+		else if (c >= 0)
 			run_actor(ex, NULL, c);
 		else if (ex->end_now || !fire_timeouts(ex))
 			return;		/* nobody can run: the caller re-checks */
@@ -1465,6 +1726,10 @@ static void actor_main(void *p)
 	struct explorer *ex = ex_self();
 
 	a->t->fn(a->t->arg);
+	if (a->sb_n) {
+		a->pend = NULL;
+		sb_wait_drained(ex, a);	/* its stores are in memory before it ends */
+	}
 	a->state = A_DONE;
 	/* The end is a write on the thread: a joiner's next step reads it. */
 	record(ex, a->t, acc_write(), 0);
@@ -1486,8 +1751,8 @@ static int ex_spawn(void *arg, struct sched_thread *t)
 	struct actor *a;
 	int err;
 
-	if (ex->nact == MAXA)
-		return -EAGAIN;
+	if (ex->nact == MAXA || (ex->cfg->store_buffers && ex->nact == FLUSH0))
+		return -EAGAIN;		/* under store_buffers the flushers take the rest */
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
@@ -1568,6 +1833,8 @@ static const struct sched_coop explore_coop = {
 	.cpu = ex_cpu,
 	.await = ex_await,
 	.lock_note = ex_lock_note,
+	.sb_defer = ex_sb_defer,
+	.sb_drain = ex_sb_drain,
 };
 
 /* ---- executions ---- */
@@ -1596,6 +1863,13 @@ static void exec_reset(struct explorer *ex)
 	ex->main_wait = MW_EXEC;
 	ex->main_key = NULL;
 	ex->main_join = NULL;
+	for (int i = FLUSH0; ex->cfg->store_buffers && i < MAXA; i++) {
+		struct actor *f = ex->act[i];
+
+		memset(f->vc, 0, sizeof(f->vc));
+		f->pend = f->resume = NULL;
+		f->enabler = -1;
+	}
 	if (!ex->objcap) {
 		ex->objcap = 1024;
 		ex->objs = calloc(ex->objcap, sizeof(*ex->objs));
@@ -1630,6 +1904,10 @@ static void exec_run(struct explorer *ex)
 			return;
 		}
 		c = choose(ex, -1);
+		if (is_flusher(ex, c)) {
+			sb_flush_step(ex, c);
+			continue;
+		}
 		if (c >= 0) {
 			run_actor(ex, NULL, c);
 			continue;
@@ -1666,7 +1944,8 @@ static bool dfs_next(struct explorer *ex)
 
 		while (left) {
 			int c = lowest(left);
-			bool preempts = s->prev >= 0 && c != s->prev && (s->enabled & BIT(s->prev));
+			bool preempts = s->prev >= 0 && c != s->prev &&
+					(s->enabled & BIT(s->prev)) && !is_flusher(ex, c);
 
 			left &= ~BIT(c);
 			if (cfg->preemption_bound >= 0 && preempts &&
@@ -1726,6 +2005,8 @@ static void explorer_free(struct explorer *ex)
 	free(ex->replay);
 	free(ex->change);
 	free(ex->accptr);
+	for (int i = FLUSH0; ex->cfg->store_buffers && i < MAXA; i++)
+		free(ex->act[i]);
 }
 
 int explore_run(const struct explore_config *cfg, const struct explore_ops *ops, void *arg,
@@ -1754,6 +2035,16 @@ int explore_run(const struct explore_config *cfg, const struct explore_ops *ops,
 	if (cfg->strategy == EXPLORE_REPLAY && replay_parse(&ex, cfg->replay)) {
 		explorer_free(&ex);
 		return -EINVAL;
+	}
+	for (int i = FLUSH0; cfg->store_buffers && i < MAXA; i++) {
+		/* Flushers: actors without a body (see "Store buffers"). */
+		ex.act[i] = calloc(1, sizeof(*ex.act[i]));
+		if (!ex.act[i]) {
+			explorer_free(&ex);
+			return -ENOMEM;
+		}
+		ex.act[i]->id = i;
+		ex.act[i]->enabler = -1;
 	}
 	limit = cfg->max_execs;
 	if (!limit && (cfg->strategy == EXPLORE_RANDOM || cfg->strategy == EXPLORE_PCT))

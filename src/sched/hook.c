@@ -58,6 +58,22 @@ void sched_point_at_slow(enum sched_point_kind kind, const void *obj, uint64_t d
 #pragma GCC diagnostic pop
 #endif
 
+bool sched_sb_defer_slow(void *p, unsigned size, enum sched_sb_op op, uint64_t v)
+{
+	const struct sched_hook *hook = sched_hook_cur;
+
+	return hook != NULL && hook->coop != NULL && hook->coop->sb_defer != NULL &&
+	       hook->coop->sb_defer(hook->arg, p, size, op, v);
+}
+
+void sched_release_slow(void)
+{
+	const struct sched_hook *hook = sched_hook_cur;
+
+	if (hook != NULL && hook->coop != NULL && hook->coop->sb_drain != NULL)
+		hook->coop->sb_drain(hook->arg);
+}
+
 /* Swap the calling thread's hook; the caller owns @hook's lifetime while installed. */
 const struct sched_hook *sched_hook_install(const struct sched_hook *hook)
 {

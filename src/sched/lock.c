@@ -138,6 +138,7 @@ bool mutex_trylock(struct mutex *m)
 
 void mutex_unlock(struct mutex *m)
 {
+	sched_release();
 	/* seq_cst store then seq_cst load: the unlock half of the protocol above. */
 	atomic_store_explicit(&m->fast.locked, 0, memory_order_seq_cst);
 	sched_lock_note(m, SLN_RELEASED);
@@ -375,9 +376,11 @@ void rwsem_up_read_wake(struct rw_semaphore *sem)
 
 void up_write(struct rw_semaphore *sem)
 {
+	uint64_t old;
+
+	sched_release();
 	/* seq_cst (release): our section happens-before the next owner's. */
-	uint64_t old = atomic_fetch_sub_explicit(&sem->count, RWSEM_WRITER,
-						 memory_order_seq_cst);
+	old = atomic_fetch_sub_explicit(&sem->count, RWSEM_WRITER, memory_order_seq_cst);
 
 	assert(old & RWSEM_WRITER);
 	sched_lock_note(sem, SLN_RELEASED);
@@ -392,8 +395,11 @@ void up_write(struct rw_semaphore *sem)
  */
 void downgrade_write(struct rw_semaphore *sem)
 {
-	uint64_t old = atomic_fetch_add_explicit(&sem->count, RWSEM_READER - RWSEM_WRITER,
-						 memory_order_seq_cst);
+	uint64_t old;
+
+	sched_release();
+	old = atomic_fetch_add_explicit(&sem->count, RWSEM_READER - RWSEM_WRITER,
+					memory_order_seq_cst);
 
 	assert(old & RWSEM_WRITER);
 	sched_lock_note(sem, SLN_RELEASED);

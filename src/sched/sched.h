@@ -117,6 +117,14 @@ enum sched_lock_note {
 struct sched_thread;
 struct sched_coop;
 
+/* A relaxed store a store buffer may hold (sched_sb_defer): what it does to memory. */
+enum sched_sb_op {
+	SB_STORE,	/* WRITE_ONCE, atomic_set: the value                       */
+	SB_ADD,		/* atomic_add/sub/inc/dec: a two's complement delta         */
+	SB_SET_BIT,	/* set_bit: the bit number                                 */
+	SB_CLEAR_BIT,	/* clear_bit: the bit number                               */
+};
+
 struct sched_hook {
 	/* Called at every scheduling point of the OS thread it is installed on. */
 	void (*point)(void *arg, enum sched_point_kind kind, const void *obj);
@@ -162,6 +170,13 @@ struct sched_coop {
 		      _Atomic bool *fatal, uint64_t deadline_ns);
 	/* A lock's holders and waiters changed (sched_lock_note). */
 	void (*lock_note)(void *arg, const void *lock, enum sched_lock_note what);
+	/*
+	 * Optional, the "sb" memory model (explore.c, "Store buffers"): take a
+	 * relaxed store of the running actor into its store buffer (true), or let
+	 * it go to memory now (false); and wait until the buffer has drained.
+	 */
+	bool (*sb_defer)(void *arg, void *p, unsigned size, enum sched_sb_op op, uint64_t v);
+	void (*sb_drain)(void *arg);
 };
 
 /* The cooperative scheduler of this OS thread, or NULL (free mode). */
@@ -210,6 +225,33 @@ static inline void sched_point_at(enum sched_point_kind kind, const void *obj, u
 {
 	if (unlikely(sched_hook_cur != NULL))
 		sched_point_at_slow(kind, obj, detail);
+}
+
+bool sched_sb_defer_slow(void *p, unsigned size, enum sched_sb_op op, uint64_t v);
+void sched_release_slow(void);
+
+/*
+ * The stores that Linux's memory model leaves unordered against later loads
+ * (WRITE_ONCE, atomic_set, the atomics that return nothing, set_bit and
+ * clear_bit) ask here first: under the explorer's "sb" model the store waits in
+ * the actor's store buffer and the primitive returns at once (true).  Free mode
+ * and sequential consistency: false, the store happens now.
+ */
+static inline bool sched_sb_defer(void *p, unsigned size, enum sched_sb_op op, uint64_t v)
+{
+	return unlikely(sched_hook_cur != NULL) && sched_sb_defer_slow(p, size, op, v);
+}
+
+/*
+ * Before a release whose scheduling point comes after it (spin_unlock,
+ * clear_bit_unlock, up_read...): everything the actor stored before is in
+ * memory first, as release ordering requires.  Only the "sb" model has
+ * anything to wait for; every other release is a point the explorer drains at.
+ */
+static inline void sched_release(void)
+{
+	if (unlikely(sched_hook_cur != NULL))
+		sched_release_slow();
 }
 
 /* The lines of a 4 KiB frame that bytes [@off, @off + @n) cover (all: out of range). */
@@ -279,6 +321,8 @@ static inline T read_once_##name(_Atomic T *p)                                  
 }                                                                               \
 static inline void write_once_##name(_Atomic T *p, T v)                         \
 {                                                                               \
+	if (sched_sb_defer((void *)p, sizeof(T), SB_STORE, (uint64_t)v))        \
+		return;                                                         \
 	sched_point(SP_WRITE, (const void *)p);                                 \
 	atomic_store_explicit(p, v, memory_order_relaxed);                      \
 }                                                                               \
@@ -410,16 +454,23 @@ static inline T pfx##_read(const AT *v)                                         
 }                                                                                        \
 static inline void pfx##_set(AT *v, T i)                                                 \
 {                                                                                        \
+	if (sched_sb_defer((void *)&v->counter, sizeof(T), SB_STORE, (uint64_t)i))       \
+		return;                                                                  \
 	sched_point(SP_WRITE, (const void *)v);                                          \
 	atomic_store_explicit(&v->counter, i, memory_order_relaxed);                     \
 }                                                                                        \
 static inline void pfx##_add(T i, AT *v)                                                 \
 {                                                                                        \
+	if (sched_sb_defer((void *)&v->counter, sizeof(T), SB_ADD, (uint64_t)(int64_t)i))\
+		return;                                                                  \
 	sched_point(SP_ADD, (const void *)v);                                            \
 	atomic_fetch_add_explicit(&v->counter, i, memory_order_relaxed);                 \
 }                                                                                        \
 static inline void pfx##_sub(T i, AT *v)                                                 \
 {                                                                                        \
+	if (sched_sb_defer((void *)&v->counter, sizeof(T), SB_ADD,                       \
+			   UINT64_C(0) - (uint64_t)(int64_t)i))                          \
+		return;                                                                  \
 	sched_point(SP_ADD, (const void *)v);                                            \
 	atomic_fetch_sub_explicit(&v->counter, i, memory_order_relaxed);                 \
 }                                                                                        \
@@ -491,12 +542,16 @@ SCHED_DEFINE_ATOMIC(atomic64, atomic64_t, int64_t)
 /* Bit operations on an unsigned 64-bit word (page flags, mm flags). */
 static inline void set_bit(unsigned nr, _Atomic uint64_t *addr)
 {
+	if (sched_sb_defer((void *)addr, sizeof(*addr), SB_SET_BIT, nr))
+		return;
 	sched_point_at(SP_BITS, (const void *)addr, SCHED_BIT_DETAIL(nr, true));
 	atomic_fetch_or_explicit(addr, UINT64_C(1) << nr, memory_order_relaxed);
 }
 
 static inline void clear_bit(unsigned nr, _Atomic uint64_t *addr)
 {
+	if (sched_sb_defer((void *)addr, sizeof(*addr), SB_CLEAR_BIT, nr))
+		return;
 	sched_point_at(SP_BITS, (const void *)addr, SCHED_BIT_DETAIL(nr, false));
 	atomic_fetch_and_explicit(addr, ~(UINT64_C(1) << nr), memory_order_relaxed);
 }
@@ -527,6 +582,7 @@ static inline bool test_and_set_bit_lock(unsigned nr, _Atomic uint64_t *addr)
 
 static inline void clear_bit_unlock(unsigned nr, _Atomic uint64_t *addr)
 {
+	sched_release();
 	atomic_fetch_and_explicit(addr, ~(UINT64_C(1) << nr), memory_order_release);
 	sched_point(SP_UNLOCK, (const void *)addr);
 }
@@ -670,6 +726,7 @@ static inline void spin_lock(spinlock_t *lock)
 
 static inline void spin_unlock(spinlock_t *lock)
 {
+	sched_release();
 	atomic_store_explicit(&lock->locked, 0, memory_order_release);
 	sched_lock_note(lock, SLN_RELEASED);
 	sched_point(SP_UNLOCK, lock);
@@ -795,9 +852,12 @@ static inline int down_read_killable(struct rw_semaphore *sem, _Atomic bool *fat
 
 static inline void up_read(struct rw_semaphore *sem)
 {
+	uint64_t old;
+
+	sched_release();
 	/* seq_cst (release): our section happens-before the next writer's. */
-	uint64_t old = atomic_fetch_sub_explicit(&sem->count, RWSEM_READER,
-						 memory_order_seq_cst);
+	old = atomic_fetch_sub_explicit(&sem->count, RWSEM_READER,
+					memory_order_seq_cst);
 
 	/* Last reader out with sleepers queued: only a writer can be at the head. */
 	sched_lock_note(sem, SLN_RELEASED);
@@ -941,6 +1001,7 @@ static inline void local_irq_disable(struct irq_state *irq)
 
 static inline void local_irq_enable(struct irq_state *irq)
 {
+	sched_release();
 	/* Everything done in the section happens-before a flusher that sees us leave. */
 	atomic_store_explicit(&irq->seq,
 			      atomic_load_explicit(&irq->seq, memory_order_relaxed) + 1,

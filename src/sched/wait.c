@@ -271,6 +271,9 @@ int wait_event_pure_timeout_fn(struct wait_queue_head *wq, bool (*cond)(void *ar
 
 void wake_up_all(struct wait_queue_head *wq)
 {
+	/* A wake that wakes is a full barrier (Linux's try_to_wake_up): the waker's
+	 * stores reach memory before the woken re-check their condition. */
+	sched_release();
 	/* K: an RMW reads the newest count; its release half pairs with W. */
 	if (atomic_fetch_add_explicit(&wq->nr_waiting, 0, memory_order_seq_cst) != 0) {
 		wb_lock(&wq->wb);
