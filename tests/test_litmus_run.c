@@ -841,6 +841,74 @@ static void test_command(void **state)
 	unlink(bad);
 }
 
+/* `gup litmus ARGS` exits with @status and prints each string of the NULL-ended list. */
+static void litmus_says(const struct cmd_env *env, const char *args, int status, ...)
+{
+	const char *want;
+	va_list ap;
+	char *out;
+
+	assert_int_equal(gup_litmus(env, args, &out), status);
+	va_start(ap, status);
+	while ((want = va_arg(ap, const char *))) {
+		if (!strstr(out, want))
+			print_error("gup litmus %s\nwant ...%s...\ngot:\n%s\n", args, want, out);
+		assert_non_null(strstr(out, want));
+	}
+	va_end(ap);
+	free(out);
+}
+
+/* gup litmus --memory, and --check against a model that is not the file's. */
+static void test_command_memory(void **state)
+{
+	const struct cmd_env *env = *state;
+	char sc[512], sb[512], bad[512], args[1200], *out;
+
+	snprintf(sc, sizeof(sc), "%s/sc.litmus", env->dir);
+	snprintf(sb, sizeof(sb), "%s/sb.litmus", env->dir);
+	snprintf(bad, sizeof(bad), "%s/bad.litmus", env->dir);
+	write_test(sc, "GUP t-sc\nResult: linux-6.x=Always\n", memory_text);
+	write_test(sb, "GUP t-sb\nResult: linux-6.x=Always\nMemory: sb\n", memory_text);
+	write_test(bad, "GUP t-bad\nMemory: tso\n", memory_text);
+
+	/* Forcing the file's own model changes nothing: checked as usual. */
+	snprintf(args, sizeof(args), "--check --memory sc '%s'", sc);
+	litmus_says(env, args, 0, "\nSearch DFS with POR, preemption bound 3: complete",
+		    "ok   t-sc linux-6.x Always\n", "\n1 passed, 0 failed\n", NULL);
+
+	/* Another model: run, reported, its replay forced too, but not checked. */
+	snprintf(args, sizeof(args), "--check --memory sb '%s'", sc);
+	litmus_says(env, args, 0, "\nSearch DFS with POR, preemption bound 3, sb memory model: ",
+		    "replay gup litmus --policy linux-6.x --memory sb --replay ",
+		    "skip t-sc linux-6.x: memory model sb forced (the Result: lines are for the "
+		    "file's, sc)\n", "\n0 passed, 0 failed, 1 skipped\n", NULL);
+	snprintf(args, sizeof(args), "--check --memory sc '%s'", sb);
+	litmus_says(env, args, 0, "replay gup litmus --policy linux-6.x --memory sc --replay ",
+		    "skip t-sb linux-6.x: memory model sc forced (the Result: lines are for the "
+		    "file's, sb)\n", NULL);
+
+	/* The file's line alone: the sb model, and a replay that needs no option. */
+	snprintf(args, sizeof(args), "'%s'", sb);
+	litmus_says(env, args, 0, "\nSearch DFS with POR, preemption bound 3, sb memory model: ",
+		    "replay gup litmus --policy linux-6.x --replay ", NULL);
+	snprintf(args, sizeof(args), "--json '%s'", sb);
+	assert_int_equal(gup_litmus(env, args, &out), 0);
+	assert_json(out);
+	assert_non_null(strstr(out, "\"memory\": \"sb\""));
+	assert_non_null(strstr(out, ", sb memory model\""));
+	free(out);
+
+	snprintf(args, sizeof(args), "--memory tso '%s'", sc);
+	litmus_says(env, args, 2, "gup litmus: --memory wants sc or sb, not 'tso'\n", NULL);
+	litmus_says(env, "--memory", 2, "gup litmus: --memory needs sc or sb\n", NULL);
+	snprintf(args, sizeof(args), "'%s'", bad);
+	litmus_says(env, args, 2, "bad.litmus:2:9: unknown memory model 'tso' (sc or sb)\n", NULL);
+	unlink(sc);
+	unlink(sb);
+	unlink(bad);
+}
+
 /* gup matrix: the table, its marks, --check, its formats, bad input. */
 static void test_matrix_command(void **state)
 {
@@ -988,6 +1056,8 @@ int main(int argc, char **argv)
 							 cmd_teardown, argv[0]),
 		cmocka_unit_test_prestate_setup_teardown(test_command, cmd_setup, cmd_teardown,
 							 argv[0]),
+		cmocka_unit_test_prestate_setup_teardown(test_command_memory, cmd_setup,
+							 cmd_teardown, argv[0]),
 	};
 
 	(void)argc;
