@@ -231,6 +231,9 @@ static void test_sink_header_and_state(void **state)
 	assert_int_equal(t->expect[1].obs, LITMUS_SOMETIMES);
 	assert_int_equal(t->expect[1].pos.line, 5);
 	assert_int_equal(t->expect[1].pos.col, 9);
+	assert_int_equal(t->memory, LITMUS_MEM_SB);
+	assert_int_equal(t->memory_pos.line, 6);
+	assert_int_equal(t->memory_pos.col, 1);
 
 	assert_int_equal(t->nr_disks, 2);
 	assert_int_equal(t->disks[0].size, 8192);
@@ -419,6 +422,52 @@ static void test_policies_from_caller(void **state)
 	litmus_free(t);
 }
 
+/* A Memory: line picks the model; without one it is sc; the printer keeps it. */
+static void test_memory_line(void **state)
+{
+	static const struct {
+		const char *head;
+		enum litmus_memory want;
+		unsigned line;		/* of the Memory: line, 0 if none */
+	} cases[] = {
+		{ "GUP m\n", LITMUS_MEM_SC, 0 },
+		{ "GUP m\nMemory: sb\n", LITMUS_MEM_SB, 2 },
+		{ "GUP m\nMemory: sc\n", LITMUS_MEM_SC, 2 },
+		{ "GUP m \"why\"\nResult: linux-6.x=Never\nMemory:sb // the model\n"
+		  "Result: linux-2.6.29=Sometimes\n", LITMUS_MEM_SB, 3 },
+		{ "GUP m\n  Memory (* here *) : sb (* store buffers *)\n", LITMUS_MEM_SB, 2 },
+	};
+	static const char rest[] = "{ mm a { buf: anon private rw 4096; } }\n"
+				   "P0@a { store(buf, 1); }\nP1@a { x = load(buf, 1); }\n"
+				   "exists (P1:x = 0)\n";
+
+	(void)state;
+	assert_string_equal(litmus_memory_name(LITMUS_MEM_SC), "sc");
+	assert_string_equal(litmus_memory_name(LITMUS_MEM_SB), "sb");
+	assert_int_equal(litmus_memory_lookup("sb", 2), LITMUS_MEM_SB);
+	assert_int_equal(litmus_memory_lookup("sbx", 2), LITMUS_MEM_SB);
+	assert_int_equal(litmus_memory_lookup("tso", 3), -1);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[512];
+		int n = snprintf(text, sizeof(text), "%s%s", cases[i].head, rest);
+		struct litmus_test *t = parse_ok("m.litmus", text, (size_t)n);
+		char *printed = print_str(t, NULL);
+
+		assert_int_equal(t->memory, cases[i].want);
+		assert_int_equal(t->memory_pos.line, cases[i].line);
+		assert_int_equal(t->nr_expect, i == 3 ? 2 : 0);
+		/* Printed only when written, always after the Result: line. */
+		if (cases[i].line)
+			assert_non_null(strstr(printed, cases[i].want == LITMUS_MEM_SB ?
+						       "\nMemory: sb\n\n{" : "\nMemory: sc\n\n{"));
+		else
+			assert_null(strstr(printed, "Memory"));
+		free(printed);
+		litmus_free(t);
+		assert_round_trip("m.litmus", text, (size_t)n);
+	}
+}
+
 static void test_api_edges(void **state)
 {
 	struct litmus_test *t = (struct litmus_test *)&t;
@@ -508,6 +557,19 @@ static const struct bad_case bad_cases[] = {
 	  "policy 'linux-6.x' has a result already (line 2)" },
 	{ H "Result: linux-6.x Never\n", 0, 2, 19, "expected '=' after the policy name" },
 	{ H "Result:\n" ST, 0, 2, 7, "Result: needs POLICY=Observation entries" },
+	{ H "Memory sb\n", 0, 2, 8, "expected ':' after Memory, got 'sb'" },
+	{ H "Memory\n" ST, 0, 3, 1, "expected ':' after Memory, got '{'" },
+	{ H "Memory: tso\n" ST, 0, 2, 9, "unknown memory model 'tso' (sc or sb)" },
+	{ H "Memory: SB\n" ST, 0, 2, 9, "unknown memory model 'SB' (sc or sb)" },
+	{ H "Memory: 1\n" ST, 0, 2, 9, "expected a memory model (sc or sb), got integer 1" },
+	{ H "Memory:\n" ST, 0, 2, 7, "Memory: needs sc or sb on its line" },
+	{ H "Memory: // sb\nsb\n" ST, 0, 2, 7, "Memory: needs sc or sb on its line" },
+	{ H "Memory: sb sc\n" ST, 0, 2, 12,
+	  "unexpected 'sc' after the memory model (a Memory: line names one)" },
+	{ H "Memory: sb;\n" ST, 0, 2, 11, "unexpected ';' after the memory model" },
+	{ H "Memory: sb\nResult: linux-6.x=Never\n  Memory: sc\n" ST, 0, 4, 3,
+	  "a second Memory: line (the first is line 2)" },
+	{ H "Memory: sc\nMemory: sc\n" ST, 0, 3, 1, "a second Memory: line (the first is line 2)" },
 	/* the initial state */
 	{ H "mm a { }\n", 0, 2, 1, "expected '{' (the initial state), got 'mm'" },
 	{ H "{ disc d 512; }\n", 0, 2, 3, "expected a declaration (disk, file, memfd, pipe, uffd, "
@@ -950,6 +1012,7 @@ int main(void)
 		cmocka_unit_test(test_sink_conditions),
 		cmocka_unit_test(test_quantifiers),
 		cmocka_unit_test(test_policies_from_caller),
+		cmocka_unit_test(test_memory_line),
 		cmocka_unit_test(test_api_edges),
 		cmocka_unit_test(test_patterns),
 		cmocka_unit_test(test_malformed),

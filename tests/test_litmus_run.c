@@ -660,6 +660,88 @@ static void test_reports(void **state)
 	litmus_free(t);
 }
 
+/* ---- the memory model --------------------------------------------------------------------- */
+
+/*
+ * Every execution is a witness (the condition is true), so a run shows a
+ * replay command whatever the model lets the load see.
+ */
+static const char memory_text[] = "GUP t-memory\n" STORE_LOAD "exists (true)\n";
+
+/* A run of @t under @memory: the model used, its Search line and replay command. */
+static void check_memory_run(const struct litmus_test *t, enum litmus_run_memory memory,
+			     bool sb, const char *replay)
+{
+	struct litmus_run_opts o;
+	struct litmus_result *r;
+	char *text, *json, *line;
+
+	litmus_run_opts_init(&o);
+	o.memory = memory;
+	o.explore.store_buffers = !sb;	/* not read: o.memory decides */
+	r = run(t, "linux-6.x", &o);
+	assert_int_equal(r->explore.store_buffers, sb);
+	assert_int_equal(litmus_result_memory(r), sb ? LITMUS_MEM_SB : LITMUS_MEM_SC);
+	assert_non_null(r->witness);
+	text = report_str(litmus_report_text, r);
+	json = report_str(report_json_nocheck, r);
+	/* sc: the Search line every report had before the model existed. */
+	assert_non_null(strstr(text, sb ? "\nSearch DFS with POR, preemption bound 3, sb memory "
+					  "model: complete within the bound\n" :
+					  "\nSearch DFS with POR, preemption bound 3: complete "
+					  "within the bound\n"));
+	line = strstr(text, "\nWitness replay gup litmus --policy linux-6.x ");
+	assert_non_null(line);
+	line += strlen("\nWitness replay gup litmus --policy linux-6.x ");
+	if (strncmp(line, replay, strlen(replay)))
+		print_error("want ...%s...\ngot  %.80s\n", replay, line);
+	assert_int_equal(strncmp(line, replay, strlen(replay)), 0);
+	assert_json(json);
+	assert_non_null(strstr(json, sb ? "\"memory\": \"sb\"" : "\"memory\": \"sc\""));
+	free(text);
+	free(json);
+	litmus_result_free(r);
+}
+
+/*
+ * The runner takes the test's Memory: line unless the caller forces a model,
+ * and the report says which it used.  Nothing here depends on what the sb
+ * model lets an execution do: only on which model the explorer was asked for.
+ */
+static void test_memory_model(void **state)
+{
+	struct litmus_test *sc = parse_text("sc.litmus", memory_text);
+	struct litmus_test *sb;
+	struct litmus_run_opts o;
+	struct litmus_result *r = (void *)1;
+	char text[sizeof(memory_text) + 16];
+
+	(void)state;
+	snprintf(text, sizeof(text), "GUP t-memory\nMemory: sb\n%s", strchr(memory_text, '{'));
+	sb = parse_text("sb.litmus", text);
+	assert_int_equal(sb->memory, LITMUS_MEM_SB);
+
+	check_memory_run(sc, LITMUS_RUN_MEMORY_TEST, false, "--replay ");
+	check_memory_run(sc, LITMUS_RUN_MEMORY_SC, false, "--replay ");
+	check_memory_run(sc, LITMUS_RUN_MEMORY_SB, true, "--memory sb --replay ");
+	check_memory_run(sb, LITMUS_RUN_MEMORY_TEST, true, "--replay ");
+	check_memory_run(sb, LITMUS_RUN_MEMORY_SB, true, "--replay ");
+	check_memory_run(sb, LITMUS_RUN_MEMORY_SC, false, "--memory sc --replay ");
+
+	/* NULL options: the test's model too. */
+	r = run(sb, "linux-6.x", NULL);
+	assert_true(r->explore.store_buffers);
+	litmus_result_free(r);
+	litmus_run_opts_init(&o);
+	assert_int_equal(o.memory, LITMUS_RUN_MEMORY_TEST);
+	o.memory = (enum litmus_run_memory)3;
+	r = (void *)1;
+	assert_int_equal(litmus_run(sc, "linux-6.x", &o, &r), -EINVAL);
+	assert_null(r);
+	litmus_free(sc);
+	litmus_free(sb);
+}
+
 /* ---- the command ----------------------------------------------------------------------------- */
 
 struct cmd_env {
@@ -756,6 +838,74 @@ static void test_command(void **state)
 	free(out);
 	unlink(ok);
 	unlink(wrong);
+	unlink(bad);
+}
+
+/* `gup litmus ARGS` exits with @status and prints each string of the NULL-ended list. */
+static void litmus_says(const struct cmd_env *env, const char *args, int status, ...)
+{
+	const char *want;
+	va_list ap;
+	char *out;
+
+	assert_int_equal(gup_litmus(env, args, &out), status);
+	va_start(ap, status);
+	while ((want = va_arg(ap, const char *))) {
+		if (!strstr(out, want))
+			print_error("gup litmus %s\nwant ...%s...\ngot:\n%s\n", args, want, out);
+		assert_non_null(strstr(out, want));
+	}
+	va_end(ap);
+	free(out);
+}
+
+/* gup litmus --memory, and --check against a model that is not the file's. */
+static void test_command_memory(void **state)
+{
+	const struct cmd_env *env = *state;
+	char sc[512], sb[512], bad[512], args[1200], *out;
+
+	snprintf(sc, sizeof(sc), "%s/sc.litmus", env->dir);
+	snprintf(sb, sizeof(sb), "%s/sb.litmus", env->dir);
+	snprintf(bad, sizeof(bad), "%s/bad.litmus", env->dir);
+	write_test(sc, "GUP t-sc\nResult: linux-6.x=Always\n", memory_text);
+	write_test(sb, "GUP t-sb\nResult: linux-6.x=Always\nMemory: sb\n", memory_text);
+	write_test(bad, "GUP t-bad\nMemory: tso\n", memory_text);
+
+	/* Forcing the file's own model changes nothing: checked as usual. */
+	snprintf(args, sizeof(args), "--check --memory sc '%s'", sc);
+	litmus_says(env, args, 0, "\nSearch DFS with POR, preemption bound 3: complete",
+		    "ok   t-sc linux-6.x Always\n", "\n1 passed, 0 failed\n", NULL);
+
+	/* Another model: run, reported, its replay forced too, but not checked. */
+	snprintf(args, sizeof(args), "--check --memory sb '%s'", sc);
+	litmus_says(env, args, 0, "\nSearch DFS with POR, preemption bound 3, sb memory model: ",
+		    "replay gup litmus --policy linux-6.x --memory sb --replay ",
+		    "skip t-sc linux-6.x: memory model sb forced (the Result: lines are for the "
+		    "file's, sc)\n", "\n0 passed, 0 failed, 1 skipped\n", NULL);
+	snprintf(args, sizeof(args), "--check --memory sc '%s'", sb);
+	litmus_says(env, args, 0, "replay gup litmus --policy linux-6.x --memory sc --replay ",
+		    "skip t-sb linux-6.x: memory model sc forced (the Result: lines are for the "
+		    "file's, sb)\n", NULL);
+
+	/* The file's line alone: the sb model, and a replay that needs no option. */
+	snprintf(args, sizeof(args), "'%s'", sb);
+	litmus_says(env, args, 0, "\nSearch DFS with POR, preemption bound 3, sb memory model: ",
+		    "replay gup litmus --policy linux-6.x --replay ", NULL);
+	snprintf(args, sizeof(args), "--json '%s'", sb);
+	assert_int_equal(gup_litmus(env, args, &out), 0);
+	assert_json(out);
+	assert_non_null(strstr(out, "\"memory\": \"sb\""));
+	assert_non_null(strstr(out, ", sb memory model\""));
+	free(out);
+
+	snprintf(args, sizeof(args), "--memory tso '%s'", sc);
+	litmus_says(env, args, 2, "gup litmus: --memory wants sc or sb, not 'tso'\n", NULL);
+	litmus_says(env, "--memory", 2, "gup litmus: --memory needs sc or sb\n", NULL);
+	snprintf(args, sizeof(args), "'%s'", bad);
+	litmus_says(env, args, 2, "bad.litmus:2:9: unknown memory model 'tso' (sc or sb)\n", NULL);
+	unlink(sc);
+	unlink(sb);
 	unlink(bad);
 }
 
@@ -901,10 +1051,13 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_stat_locations),
 		cmocka_unit_test(test_deadlock_is_an_outcome),
 		cmocka_unit_test(test_reports),
+		cmocka_unit_test(test_memory_model),
 		cmocka_unit_test_prestate_setup_teardown(test_matrix_command, cmd_setup,
 							 cmd_teardown, argv[0]),
 		cmocka_unit_test_prestate_setup_teardown(test_command, cmd_setup, cmd_teardown,
 							 argv[0]),
+		cmocka_unit_test_prestate_setup_teardown(test_command_memory, cmd_setup,
+							 cmd_teardown, argv[0]),
 	};
 
 	(void)argc;

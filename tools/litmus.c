@@ -48,6 +48,8 @@ void litmus_usage(FILE *f)
 	      "      --knob NAME=VALUE override a knob of every policy run (repeatable; the\n"
 	      "                        Result: lines are not checked then)\n"
 	      "      --check           compare with the Result: lines; exit 1 on a mismatch\n"
+	      "      --memory sc|sb    the memory model (default: the file's Memory: line, or\n"
+	      "                        sc; --check skips a run whose model is not the file's)\n"
 	      "      --json | --dot    JSON results, or a Graphviz picture of each witness\n"
 	      "      --bound N|none    DFS preemption bound (default 3)\n"
 	      "      --no-por          DFS without partial-order reduction\n"
@@ -160,6 +162,22 @@ static int opt_knob(struct litmus_cmd *c, int argc, char **argv, int *i)
 	return 0;
 }
 
+/* --memory sc|sb: force a model on every test, whatever its Memory: line says. */
+static int opt_memory(struct litmus_cmd *c, int argc, char **argv, int *i)
+{
+	const char *name;
+	int m;
+
+	if (*i + 1 >= argc)
+		return bad("%s needs sc or sb", argv[*i]);
+	name = argv[++*i];
+	m = litmus_memory_lookup(name, strlen(name));
+	if (m < 0)
+		return bad("--memory wants sc or sb, not '%s'", name);
+	c->run.memory = m == LITMUS_MEM_SB ? LITMUS_RUN_MEMORY_SB : LITMUS_RUN_MEMORY_SC;
+	return 0;
+}
+
 /* The options that pick or tune the search. */
 static int opt_search(struct litmus_cmd *c, int argc, char **argv, int *i)
 {
@@ -233,6 +251,8 @@ static int parse_options(struct litmus_cmd *c, int argc, char **argv, int *first
 			err = opt_policy(c, argc, argv, &i);
 		else if (!strcmp(o, "--knob"))
 			err = opt_knob(c, argc, argv, &i);
+		else if (!strcmp(o, "--memory"))
+			err = opt_memory(c, argc, argv, &i);
 		else if (!strcmp(o, "--check"))
 			c->check = true;
 		else if (!strcmp(o, "--json") || !strcmp(o, "--dot"))
@@ -277,20 +297,41 @@ static void clear_progress(struct litmus_cmd *c)
 	c->progress_shown = false;
 }
 
+/*
+ * Why @r cannot be checked against the Result: lines (they hold for the presets
+ * as they are, under the file's memory model), or NULL and its entry in *@want.
+ */
+static const char *why_unchecked(const struct litmus_result *r, enum litmus_obs *want,
+				 char *buf, size_t size)
+{
+	if (r->knobs)
+		return "knobs overridden (the Result: lines are the presets')";
+	if (litmus_result_memory(r) != r->test->memory) {
+		snprintf(buf, size, "memory model %s forced (the Result: lines are for the "
+			 "file's, %s)", litmus_memory_name(litmus_result_memory(r)),
+			 litmus_memory_name(r->test->memory));
+		return buf;
+	}
+	if (!litmus_expected(r->test, r->policy, want))
+		return "no Result: for this policy";
+	return NULL;
+}
+
 /* Compare with the Result: line; "ok", "FAIL" or NULL (nothing expected). */
 static const char *check_one(struct litmus_cmd *c, const struct litmus_result *r)
 {
 	enum litmus_obs want;
 	FILE *out = c->format == OUT_TEXT ? stdout : stderr;
+	char buf[128];
+	const char *why;
 
 	if (!c->check)
 		return NULL;
-	if (r->knobs || !litmus_expected(r->test, r->policy, &want)) {
+	why = why_unchecked(r, &want, buf, sizeof(buf));
+	if (why) {
 		c->skipped++;
 		if (c->format != OUT_JSON)
-			fprintf(out, "skip %s %s: %s\n", r->test->name, r->policy,
-				r->knobs ? "knobs overridden (the Result: lines are the presets')" :
-					   "no Result: for this policy");
+			fprintf(out, "skip %s %s: %s\n", r->test->name, r->policy, why);
 		return NULL;
 	}
 	if (want == r->obs && !r->err && !r->errors) {

@@ -50,6 +50,15 @@ enum litmus_obs {
 	LITMUS_ALWAYS,		/* every final state satisfies it         */
 };
 
+/*
+ * The memory model a test asks for (a Memory: line; sc when it has none): what
+ * the explorer's store_buffers is set to (src/sched/explore.h).
+ */
+enum litmus_memory {
+	LITMUS_MEM_SC,		/* sequential consistency: a store is seen at once */
+	LITMUS_MEM_SB,		/* store buffers: a relaxed store may be seen late */
+};
+
 /* One `policy=Observation` of a Result: line. */
 struct litmus_expect {
 	struct litmus_pos pos;
@@ -294,6 +303,8 @@ struct litmus_test {
 	size_t desc_len;
 	const struct litmus_expect *expect;
 	unsigned nr_expect;
+	enum litmus_memory memory;
+	struct litmus_pos memory_pos;	/* of the Memory: line; line 0 if none */
 
 	const struct litmus_disk *disks;
 	unsigned nr_disks;

@@ -162,6 +162,10 @@ const char *litmus_obs_name(enum litmus_obs obs);
 /* "EFAULT" for EFAULT (positive); NULL if the language has no name for it. */
 const char *litmus_errno_name(int64_t err);
 const char *litmus_quant_name(enum litmus_quant q);
+/* "sc", "sb": the words of a Memory: line. */
+const char *litmus_memory_name(enum litmus_memory m);
+/* The model called @name (@len bytes), or -1. */
+int litmus_memory_lookup(const char *name, size_t len);
 
 /* ---- patterns --------------------------------------------------------------------- */
 

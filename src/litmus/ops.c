@@ -251,6 +251,21 @@ const char *litmus_obs_name(enum litmus_obs obs)
 	return (unsigned)obs < 3 ? names[obs] : "?";
 }
 
+static const char *const memory_names[] = { "sc", "sb" };
+
+const char *litmus_memory_name(enum litmus_memory m)
+{
+	return (unsigned)m < 2 ? memory_names[m] : "?";
+}
+
+int litmus_memory_lookup(const char *name, size_t len)
+{
+	for (int m = 0; m < 2; m++)
+		if (strlen(memory_names[m]) == len && memcmp(memory_names[m], name, len) == 0)
+			return m;
+	return -1;
+}
+
 const char *litmus_quant_name(enum litmus_quant q)
 {
 	static const char *const names[] = { "exists", "~exists", "forall" };

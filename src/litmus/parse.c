@@ -464,6 +464,35 @@ static void parse_result_line(struct parser *p)
 	} while (lx_on_line(&p->lx, kw.pos.line));
 }
 
+/* Memory: sc | sb, alone on its line; at most one per test. */
+static void parse_memory_line(struct parser *p)
+{
+	struct litmus_test *T = p->t;
+	struct tok kw = next(p);
+	struct tok colon, m;
+	char buf[48];
+	int model;
+
+	if (T->memory_pos.line)
+		fail(p, kw.pos, "a second Memory: line (the first is line %u)",
+		     T->memory_pos.line);
+	colon = expect(p, T_COLON, "':' after Memory");
+	if (!lx_on_line(&p->lx, kw.pos.line))
+		fail(p, colon.pos, "Memory: needs sc or sb on its line");
+	m = next(p);
+	if (m.kind != T_IDENT)
+		fail_expected(p, &m, "a memory model (sc or sb)");
+	model = litmus_memory_lookup(m.text, m.len);
+	if (model < 0)
+		fail(p, m.pos, "unknown memory model %s (sc or sb)",
+		     tok_describe(&m, buf, sizeof(buf)));
+	if (lx_on_line(&p->lx, kw.pos.line))
+		fail(p, peek(p)->pos, "unexpected %s after the memory model (a Memory: line "
+		     "names one)", tok_describe(peek(p), buf, sizeof(buf)));
+	T->memory = (enum litmus_memory)model;
+	T->memory_pos = kw.pos;
+}
+
 static void parse_header(struct parser *p)
 {
 	struct litmus_test *T = p->t;
@@ -481,8 +510,14 @@ static void parse_header(struct parser *p)
 		T->desc = lx_strdup(&p->lx, (const char *)d.str, d.str_len);
 		T->desc_len = d.str_len;
 	}
-	while (tok_is(peek(p), "Result"))
-		parse_result_line(p);
+	for (;;) {
+		if (tok_is(peek(p), "Result"))
+			parse_result_line(p);
+		else if (tok_is(peek(p), "Memory"))
+			parse_memory_line(p);
+		else
+			break;
+	}
 }
 
 /* ---- the initial state ------------------------------------------------------------------------ */

@@ -5,9 +5,10 @@
  * The output parses to the same tree (positions aside), and printing that tree
  * gives the same text again: the round trip the tests and the fuzzer check.
  * Canonical choices: declarations grouped by kind in the order their references
- * need (disks, files, pipes, mms, uffds), one Result: line, sizes in decimal,
- * byte values in hex, flags by name, errors by name, and parentheses around
- * every connective nested in another and every atom under a negation.
+ * need (disks, files, pipes, mms, uffds), one Result: line and after it the
+ * Memory: line if the test has one, sizes in decimal, byte values in hex, flags
+ * by name, errors by name, and parentheses around every connective nested in
+ * another and every atom under a negation.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -126,6 +127,8 @@ static void print_header(FILE *f, const struct litmus_test *t)
 				litmus_obs_name(t->expect[i].obs));
 		fputc('\n', f);
 	}
+	if (t->memory != LITMUS_MEM_SC || t->memory_pos.line)
+		fprintf(f, "Memory: %s\n", litmus_memory_name(t->memory));
 }
 
 static void print_region(FILE *f, const struct litmus_test *t, const struct litmus_region *r)

@@ -165,6 +165,9 @@ static void text_execution(FILE *f, const struct litmus_result *r, const struct 
 		fprintf(f, " --knob %.*s", (int)len, k);
 		k += len + (k[len] == ' ');
 	}
+	/* A model other than the file's was forced: the replay must force it too. */
+	if (litmus_result_memory(r) != r->test->memory)
+		fprintf(f, " --memory %s", litmus_memory_name(litmus_result_memory(r)));
 	fprintf(f, " --replay %s %s\n", tr->schedule, r->test->path);
 	fprintf(f, "%s trace:\n", what);
 	text_trace(f, r, tr);
@@ -312,6 +315,7 @@ int litmus_report_json(FILE *f, const struct litmus_result *r, const char *check
 	json_key(f, "file", t->path, true);
 	json_key(f, "policy", r->policy, true);
 	json_key(f, "knobs", r->knobs, true);
+	json_key(f, "memory", litmus_memory_name(litmus_result_memory(r)), true);
 	json_key(f, "kind", litmus_kind_name(t->quant), true);
 	json_states(f, r);
 	fprintf(f, "\"ok\": %s, \"positive\": %lu, \"negative\": %lu, ", r->ok ? "true" : "false",

@@ -47,6 +47,21 @@ void litmus_run_opts_init(struct litmus_run_opts *o)
 	o->explore.strategy = EXPLORE_DFS;
 	o->explore.por = true;
 	o->explore.preemption_bound = LITMUS_DEFAULT_BOUND;
+	o->memory = LITMUS_RUN_MEMORY_TEST;
+}
+
+/* Store buffers or not: what the caller forces, else what the test asks for. */
+static bool run_store_buffers(const struct litmus_test *t, enum litmus_run_memory m)
+{
+	switch (m) {
+	case LITMUS_RUN_MEMORY_SC:
+		return false;
+	case LITMUS_RUN_MEMORY_SB:
+		return true;
+	case LITMUS_RUN_MEMORY_TEST:
+		break;
+	}
+	return t->memory == LITMUS_MEM_SB;
 }
 
 /* ---- what a run needs once: layout, bytes, locations ----------------------------- */
@@ -609,7 +624,8 @@ int litmus_run(const struct litmus_test *t, const char *policy,
 		litmus_run_opts_init(&defaults);
 		o = &defaults;
 	}
-	if (!t || !policy || !policy_name(policy) || gup_policy_check(policy, o->knobs, NULL, 0))
+	if (!t || !policy || !policy_name(policy) || gup_policy_check(policy, o->knobs, NULL, 0) ||
+	    (unsigned)o->memory > LITMUS_RUN_MEMORY_SB)
 		return -EINVAL;
 	res = calloc(1, sizeof(*res));
 	if (!res)
@@ -624,6 +640,7 @@ int litmus_run(const struct litmus_test *t, const char *policy,
 		}
 	}
 	res->explore = o->explore;
+	res->explore.store_buffers = run_store_buffers(t, o->memory);
 	r.o = o;
 	r.res = res;
 	err = runner_prepare(&r);
@@ -634,7 +651,7 @@ int litmus_run(const struct litmus_test *t, const char *policy,
 	}
 	r.t0 = now_ns();
 	r.next_progress = r.t0 + PROGRESS_NS;
-	err = explore_run(&o->explore, &run_ops, &r, &res->stats);
+	err = explore_run(&res->explore, &run_ops, &r, &res->stats);
 	if (!res->err)
 		res->err = err;
 	res->secs = (double)(now_ns() - r.t0) / 1e9;
@@ -692,9 +709,15 @@ bool litmus_expected(const struct litmus_test *t, const char *policy, enum litmu
 	return false;
 }
 
-void litmus_search_name(const struct explore_config *c, char *buf, size_t size)
+enum litmus_memory litmus_result_memory(const struct litmus_result *r)
 {
-	int n = 0;
+	return r->explore.store_buffers ? LITMUS_MEM_SB : LITMUS_MEM_SC;
+}
+
+/* The strategy and its parameters; the length written (as snprintf counts it). */
+static int search_strategy(const struct explore_config *c, char *buf, size_t size)
+{
+	int n;
 
 	switch (c->strategy) {
 	case EXPLORE_DFS:
@@ -705,21 +728,27 @@ void litmus_search_name(const struct explore_config *c, char *buf, size_t size)
 		else
 			n += snprintf(buf + n, size - (size_t)n, "no preemption bound");
 		if (c->max_execs)
-			snprintf(buf + n, size - (size_t)n, ", at most %lu executions",
-				 c->max_execs);
-		return;
+			n += snprintf(buf + n, size - (size_t)n, ", at most %lu executions",
+				      c->max_execs);
+		return n;
 	case EXPLORE_RANDOM:
-		snprintf(buf, size, "random walks, %lu of them, seed %" PRIu64,
-			 c->max_execs ? c->max_execs : 1000, c->seed);
-		return;
+		return snprintf(buf, size, "random walks, %lu of them, seed %" PRIu64,
+				c->max_execs ? c->max_execs : 1000, c->seed);
 	case EXPLORE_PCT:
-		snprintf(buf, size, "PCT depth %u, %lu walks, seed %" PRIu64,
-			 c->pct_depth ? c->pct_depth : 3, c->max_execs ? c->max_execs : 1000,
-			 c->seed);
-		return;
+		return snprintf(buf, size, "PCT depth %u, %lu walks, seed %" PRIu64,
+				c->pct_depth ? c->pct_depth : 3,
+				c->max_execs ? c->max_execs : 1000, c->seed);
 	case EXPLORE_REPLAY:
-		snprintf(buf, size, "replay of one schedule");
-		return;
+		return snprintf(buf, size, "replay of one schedule");
 	}
-	snprintf(buf, size, "?");
+	return snprintf(buf, size, "?");
+}
+
+void litmus_search_name(const struct explore_config *c, char *buf, size_t size)
+{
+	int n = search_strategy(c, buf, size);
+
+	/* sc says nothing: the lines every report had before the sb model. */
+	if (c->store_buffers && n >= 0 && (size_t)n < size)
+		snprintf(buf + n, size - (size_t)n, ", sb memory model");
 }

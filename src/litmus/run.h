@@ -35,8 +35,17 @@ struct litmus_result;
  */
 #define LITMUS_MAX_STUCK	5000
 
+/* The memory model of a run: the test's own, or one the caller forces. */
+enum litmus_run_memory {
+	LITMUS_RUN_MEMORY_TEST,	/* the test's Memory: line (sc without one)   */
+	LITMUS_RUN_MEMORY_SC,	/* sequential consistency, whatever it says   */
+	LITMUS_RUN_MEMORY_SB,	/* store buffers, whatever it says            */
+};
+
 struct litmus_run_opts {
+	/* The search.  explore.store_buffers is not read: `memory` decides it. */
 	struct explore_config explore;
+	enum litmus_run_memory memory;
 	/*
 	 * Overrides of the policy's knobs ("name=value", NULL-terminated; NULL: none),
 	 * applied to the world of every execution (docs/policies.md).  Borrowed: they
@@ -51,7 +60,10 @@ struct litmus_run_opts {
 	void *progress_arg;
 };
 
-/* The default search: DFS with POR under a preemption bound of 2. */
+/*
+ * The default search: DFS with POR under a preemption bound of
+ * LITMUS_DEFAULT_BOUND, in the memory model the test asks for.
+ */
 void litmus_run_opts_init(struct litmus_run_opts *o);
 
 /* A distinct final state: the values of the condition's locations. */
@@ -82,7 +94,8 @@ struct litmus_result {
 	const struct litmus_test *test;
 	const char *policy;			/* the preset's name (static) */
 	char *knobs;				/* its overrides, "a=b c=d"; NULL if none */
-	struct explore_config explore;		/* as run (replay borrowed from the caller) */
+	struct explore_config explore;		/* as run (replay borrowed from the caller);
+						 * store_buffers: the model used */
 	int err;				/* 0, or why the run stopped (-errno) */
 	char *err_text;				/* and what it says about it */
 	struct explore_stats stats;
@@ -123,8 +136,13 @@ void litmus_result_free(struct litmus_result *r);
 const char *litmus_kind_name(enum litmus_quant q);
 /* The Result: entry for @policy: true and *@obs, or false if the test has none. */
 bool litmus_expected(const struct litmus_test *t, const char *policy, enum litmus_obs *obs);
-/* "DFS with POR, preemption bound 2" and the like, into @buf. */
+/*
+ * "DFS with POR, preemption bound 2" and the like, into @buf; ", sb memory
+ * model" after it when @c has store buffers (nothing for sc).
+ */
 void litmus_search_name(const struct explore_config *c, char *buf, size_t size);
+/* The model @r ran under: LITMUS_MEM_SC or LITMUS_MEM_SB. */
+enum litmus_memory litmus_result_memory(const struct litmus_result *r);
 
 /*
  * Reporters.  Text: herd7's block (Test ... Time), then our lines (Policy,
