@@ -128,7 +128,12 @@ static void text_trace(FILE *f, const struct litmus_result *r, const struct litm
 	for (unsigned i = 0; i < t->nr_threads; i++)
 		if (tr->actor[i] >= 0)
 			fprintf(f, " %d=P%u", tr->actor[i], i);
-	fputs(" (any other is a device); [begin,end] order the operations\n", f);
+	if (litmus_result_memory(r) == LITMUS_MEM_SB)
+		fprintf(f, " (%d + n flushes n's store buffer; any other is a device);",
+			EXPLORE_MAX_ACTORS / 2);
+	else
+		fputs(" (any other is a device);", f);
+	fputs(" [begin,end] order the operations\n", f);
 	for (unsigned i = 0; i < t->nr_threads; i++) {
 		const struct litmus_thread *th = &t->threads[i];
 

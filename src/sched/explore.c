@@ -82,8 +82,11 @@
  * fewer weak behaviours, each of them allowed).  This is the Linux kernel
  * memory model's view of store-to-load order for these primitives (arm64,
  * POWER); x86-TSO allows less, since its locked set_bit and atomic_inc are
- * full barriers.  Loads are never reordered, and flusher choices are not
- * preemptions.  The scheduler context (setup, teardown) stores directly.
+ * full barriers.  Loads are never reordered.  By default a flusher goes
+ * right after its actor's store (the first execution is sequentially
+ * consistent); for the preemption bound an actor and its flusher are one CPU
+ * (choice_preempts), so a bound that finds an interleaving under sequential
+ * consistency finds it here too.  The scheduler context stores directly.
  *
  * Locking: none.  Everything here runs on one OS thread, the caller's of
  * explore_run; only the scheduler switches stacks, and only at points.
@@ -986,12 +989,37 @@ static int lowest(amask_t m)
 	return m ? __builtin_ctz(m) : -1;
 }
 
-/* Without a recorded choice: the actor that ran, if it can, else the first. */
-static int default_choice(amask_t m, int prev)
+/*
+ * Without a recorded choice: the actor that ran, if it can, else the first.
+ * Under store buffers its flusher goes first: by default a store reaches
+ * memory at once, as under sequential consistency.
+ */
+static int default_choice(const struct explorer *ex, amask_t m, int prev)
 {
+	if (prev >= 0 && is_flusher(ex, FLUSH0 + prev) && (m & BIT(FLUSH0 + prev)))
+		return FLUSH0 + prev;
 	if (prev >= 0 && (m & BIT(prev)))
 		return prev;
 	return lowest(m);
+}
+
+/*
+ * Does choosing @c at @s count against the preemption bound?  Switching away
+ * from the actor that ran (prev) while it could go on does.  Under store
+ * buffers its flusher counts as part of it: keeping a store in the buffer
+ * while the actor goes on is free, and so is flushing it while it runs, but
+ * turning to anyone else while either can run is a switch.
+ */
+static bool choice_preempts(const struct explorer *ex, const struct state *s, int c)
+{
+	amask_t mine;
+
+	if (s->prev < 0 || c == s->prev)
+		return false;
+	mine = BIT(s->prev);
+	if (is_flusher(ex, FLUSH0 + s->prev))
+		mine |= BIT(FLUSH0 + s->prev);
+	return (s->enabled & mine) && !(BIT(c) & mine);
 }
 
 static int pick_random(struct explorer *ex, amask_t m)
@@ -1094,9 +1122,7 @@ static int choose_new(struct explorer *ex, amask_t m, int prev)
 	if (i > 0) {
 		const struct state *p = &ex->path[i - 1];
 
-		s->preempt = p->preempt + (p->prev >= 0 && p->chosen != p->prev &&
-					   (p->enabled & BIT(p->prev)) &&
-					   !is_flusher(ex, p->chosen));
+		s->preempt = p->preempt + choice_preempts(ex, p, p->chosen);
 		if (cfg->strategy == EXPLORE_DFS && cfg->por)
 			state_sleep(ex, s, i);
 	}
@@ -1107,7 +1133,7 @@ static int choose_new(struct explorer *ex, amask_t m, int prev)
 		ex->recording = false;
 		ex->npath--;
 		state_free(s);
-		return default_choice(m, prev);
+		return default_choice(ex, m, prev);
 	}
 	switch (cfg->strategy) {
 	case EXPLORE_RANDOM:
@@ -1117,14 +1143,14 @@ static int choose_new(struct explorer *ex, amask_t m, int prev)
 		c = pick_pct(ex, cand, prev);
 		break;
 	case EXPLORE_REPLAY:
-		c = i < ex->nreplay ? ex->replay[i] : default_choice(cand, prev);
+		c = i < ex->nreplay ? ex->replay[i] : default_choice(ex, cand, prev);
 		if (c < 0 || !(cand & BIT(c))) {
 			ex->err = -EINVAL;	/* the schedule names an actor that cannot run */
 			return -1;
 		}
 		break;
 	default:
-		c = default_choice(cand, prev);
+		c = default_choice(ex, cand, prev);
 		break;
 	}
 	s->chosen = c;
@@ -1155,7 +1181,7 @@ static int choose(struct explorer *ex, int prev)
 		return -1;
 	}
 	if (!ex->recording)
-		c = default_choice(m, prev);
+		c = default_choice(ex, m, prev);
 	else if (ex->depth < ex->prefix) {
 		c = ex->path[ex->depth].chosen;
 		if (!(m & BIT(c)) || m != ex->path[ex->depth].enabled) {
@@ -1944,8 +1970,7 @@ static bool dfs_next(struct explorer *ex)
 
 		while (left) {
 			int c = lowest(left);
-			bool preempts = s->prev >= 0 && c != s->prev &&
-					(s->enabled & BIT(s->prev)) && !is_flusher(ex, c);
+			bool preempts = choice_preempts(ex, s, c);
 
 			left &= ~BIT(c);
 			if (cfg->preemption_bound >= 0 && preempts &&
