@@ -496,7 +496,8 @@ static void mx_print_claims_json(const struct matrix_cmd *c)
 			printf(k ? ", " : "");
 			mx_json_str(cl->knobs[k]);
 		}
-		printf("], \"found\": %s, \"observation\": \"%s\", \"executions\": %lu, "
+		printf("], \"memory\": \"%s\", \"bound\": %d", cl->sb ? "sb" : "sc", cl->bound);
+		printf(", \"found\": %s, \"observation\": \"%s\", \"executions\": %lu, "
 		       "\"settles\": \"%s\", \"settled\": %s, \"pending\": ",
 		       o->found ? "true" : "false",
 		       o->found && !o->err ? litmus_obs_name(o->obs) : "none", o->execs,

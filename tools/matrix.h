@@ -33,6 +33,8 @@ struct mx_claim {
 	const char *knobs[4];		/* overrides, NULL-terminated */
 	enum litmus_obs settles;	/* the observation that bears the claim out */
 	const char *pending;		/* why the model cannot decide it yet, or NULL */
+	bool sb;			/* run under the sb memory model (store buffers) */
+	int bound;			/* at least this preemption bound (0: the matrix's) */
 };
 
 struct mx_claim_out {
