@@ -647,6 +647,48 @@ static void test_spin_without_writer_ends(void **state)
 	assert_int_equal(s.deadlocks + s.bounds, st.execs);
 }
 
+/* ---- freed objects: an address reused is another object ---- */
+
+static void reader_frees(void *arg)
+{
+	struct scen *s = arg;
+
+	s->rc[0] = (int)read_once_u64(&s->x);
+	if (s->n)
+		sched_forget(&s->x, sizeof(s->x));	/* as if freed here */
+}
+
+static void writer_reuses(void *arg)
+{
+	struct scen *s = arg;
+
+	write_once_u64(&s->x, 1);			/* as if allocated anew */
+}
+
+static uint64_t out_rc0(struct scen *s)
+{
+	return (uint64_t)s->rc[0];
+}
+
+static void test_forget_names_anew(void **state)
+{
+	struct scen s = { .nactors = 2, .body = { reader_frees, writer_reuses },
+			  .outcome = out_rc0 };
+	struct explore_stats st;
+
+	(void)state;
+	/* The same object: the write races with the read, both orders run. */
+	st = run(&s, EXPLORE_DFS, true);
+	assert_int_equal(st.execs - st.redundant, 2);
+	assert_true(seen(&s, 0) && seen(&s, 1));
+	/* Forgotten after the read: the write that follows touches a new one. */
+	s.n = 1;
+	st = run(&s, EXPLORE_DFS, true);
+	assert_int_equal(st.execs, 1);
+	assert_int_equal(s.nout, 1);
+	assert_int_equal(s.outs[0], 0);
+}
+
 /* ---- the "sb" memory model: store buffers ---- */
 
 /* DFS, complete, with or without POR, under SC or store buffers. */
@@ -908,6 +950,7 @@ int main(void)
 		cmocka_unit_test(test_timeout_on_virtual_clock),
 		cmocka_unit_test(test_spawn_and_join),
 		cmocka_unit_test(test_spin_without_writer_ends),
+		cmocka_unit_test(test_forget_names_anew),
 		cmocka_unit_test(test_sb_store_buffering),
 		cmocka_unit_test(test_sb_stores_stay_in_order),
 		cmocka_unit_test(test_sb_coherent_and_atomic),

@@ -254,6 +254,7 @@ struct gup_dio *dio_alloc(struct dma_engine *e, unsigned long nr_chunks,
 
 void dio_free(struct gup_dio *req)
 {
+	sched_forget(req, sizeof(*req));
 	free(req);
 }
 

@@ -138,6 +138,7 @@ void vma_free(struct gup_vma *vma)
 		shmem_obj_put(vma->mm->w, vma->shmem);
 	if (vma->uffd)
 		uffd_vma_put(vma->uffd);
+	sched_forget(vma, sizeof(*vma));
 	free(vma);
 }
 

@@ -387,9 +387,14 @@ void page_ref_sub_last(struct gup_world *w, struct page *p, uint64_t old, uint32
 
 /* ---- the page lock (page.h) ---- */
 
+/*
+ * Hashed by pfn, not by address: which pages share a queue must not depend on
+ * where the arena landed, or the explorer's objects (and so its replays and
+ * its figures) would change from one process to the next.
+ */
 static struct wait_queue_head *page_waitqueue(struct page *p)
 {
-	uintptr_t h = (uintptr_t)p / sizeof(*p);
+	uint64_t h = page_to_pfn(&p->w->arena, p);
 
 	return &p->w->page_wait[(h * UINT64_C(0x9E3779B97F4A7C15)) >> 58];
 }

@@ -270,6 +270,8 @@ struct explorer {
 	int run_actor;
 	unsigned long run_len;
 	const void **accptr;		/* the object of each access (parallel to acc) */
+	struct { const void *p; size_t size; } *forget;	/* freed, retired at ev_close */
+	size_t nforget, forgetcap;
 	/* what the scheduler context waits for while actors run */
 	enum { MW_EXEC, MW_JOIN, MW_KEY, MW_STEP } main_wait;
 	const void *main_key;
@@ -408,6 +410,29 @@ static struct objrec *obj_get(struct explorer *ex, const void *ptr)
 	return obj_find(ex, ptr);
 }
 
+
+/*
+ * Objects in [@p, @p + @size) were freed: their records stop answering to
+ * the address, so whatever is allocated there next gets a name of its own.
+ */
+static void obj_retire(struct explorer *ex, const void *p, size_t size)
+{
+	const char *lo = p, *hi = lo + size;
+
+	for (size_t i = 0; i < ex->objcap; i++) {
+		struct objrec *o = &ex->objs[i];
+
+		if (o->gen == ex->gen && (const char *)o->ptr >= lo && (const char *)o->ptr < hi)
+			o->ptr = (const void *)(uintptr_t)1;	/* no object lives at 1 */
+	}
+}
+
+static void obj_retire_pending(struct explorer *ex)
+{
+	for (size_t i = 0; i < ex->nforget; i++)
+		obj_retire(ex, ex->forget[i].p, ex->forget[i].size);
+	ex->nforget = 0;
+}
 
 /* ---- accesses ---- */
 
@@ -900,6 +925,7 @@ static void ev_close(struct explorer *ex)
 		if (ex->acc[e->acc_off + i].mode != AM_READ)
 			wake_writers(ex, ex->accptr[e->acc_off + i], e->actor);
 	dpor_close(ex, k);
+	obj_retire_pending(ex);		/* after the step's own accesses are judged */
 	if (k < ex->npath && !ex->path[k].step[e->actor])
 		ex->path[k].step[e->actor] = acclist_of(&ex->acc[e->acc_off], e->acc_n,
 							ex->path[k].nobj);
@@ -1465,6 +1491,26 @@ static void sb_wait_drained(struct explorer *ex, struct actor *a)
 	a->cond = NULL;
 }
 
+/* sched_forget: retire the object's names once the running step is judged. */
+static void ex_forget(void *arg, const void *p, size_t size)
+{
+	struct explorer *ex = arg;
+
+	if (!ex->recording || !size)
+		return;
+	if (!ex->ev_open) {
+		obj_retire(ex, p, size);
+		return;
+	}
+	if (ex->nforget == ex->forgetcap) {
+		ex->forgetcap = ex->forgetcap ? ex->forgetcap * 2 : 16;
+		ex->forget = xrealloc(ex->forget, ex->forgetcap * sizeof(*ex->forget));
+	}
+	ex->forget[ex->nforget].p = p;
+	ex->forget[ex->nforget].size = size;
+	ex->nforget++;
+}
+
 static bool ex_sb_defer(void *arg, void *p, unsigned size, enum sched_sb_op op, uint64_t v)
 {
 	struct explorer *ex = arg;
@@ -1861,6 +1907,7 @@ static const struct sched_coop explore_coop = {
 	.lock_note = ex_lock_note,
 	.sb_defer = ex_sb_defer,
 	.sb_drain = ex_sb_drain,
+	.forget = ex_forget,
 };
 
 /* ---- executions ---- */
@@ -1870,7 +1917,7 @@ static void exec_reset(struct explorer *ex)
 	ex->nact = 0;
 	ex->cur = -1;
 	ex->vclock = UINT64_C(1000000000);	/* a second in: deadlines stay positive */
-	ex->nev = ex->nacc = ex->nholds = 0;
+	ex->nev = ex->nacc = ex->nholds = ex->nforget = 0;
 	ex->ev_open = false;
 	ex->recording = true;
 	ex->redundant = ex->end_now = false;
@@ -2030,6 +2077,7 @@ static void explorer_free(struct explorer *ex)
 	free(ex->replay);
 	free(ex->change);
 	free(ex->accptr);
+	free(ex->forget);
 	for (int i = FLUSH0; ex->cfg->store_buffers && i < MAXA; i++)
 		free(ex->act[i]);
 }

@@ -66,6 +66,14 @@ bool sched_sb_defer_slow(void *p, unsigned size, enum sched_sb_op op, uint64_t v
 	       hook->coop->sb_defer(hook->arg, p, size, op, v);
 }
 
+void sched_forget_slow(const void *p, size_t size)
+{
+	const struct sched_hook *hook = sched_hook_cur;
+
+	if (hook != NULL && hook->coop != NULL && hook->coop->forget != NULL)
+		hook->coop->forget(hook->arg, p, size);
+}
+
 void sched_release_slow(void)
 {
 	const struct sched_hook *hook = sched_hook_cur;

@@ -177,6 +177,8 @@ struct sched_coop {
 	 */
 	bool (*sb_defer)(void *arg, void *p, unsigned size, enum sched_sb_op op, uint64_t v);
 	void (*sb_drain)(void *arg);
+	/* Optional: the object at [@p, @p + @size) is freed (sched_forget). */
+	void (*forget)(void *arg, const void *p, size_t size);
 };
 
 /* The cooperative scheduler of this OS thread, or NULL (free mode). */
@@ -229,6 +231,21 @@ static inline void sched_point_at(enum sched_point_kind kind, const void *obj, u
 
 bool sched_sb_defer_slow(void *p, unsigned size, enum sched_sb_op op, uint64_t v);
 void sched_release_slow(void);
+void sched_forget_slow(const void *p, size_t size);
+
+/*
+ * An object whose fields are scheduling points is about to be freed: an
+ * object allocated later at the same address is another one.  The explorer
+ * names objects by address; without this, whether a request reuses the
+ * memory of one freed earlier (which depends on where the heap landed) would
+ * add a conflict in one process and not in the next, and the figures of a
+ * search would differ from run to run.
+ */
+static inline void sched_forget(const void *p, size_t size)
+{
+	if (unlikely(sched_hook_cur != NULL))
+		sched_forget_slow(p, size);
+}
 
 /*
  * The stores that Linux's memory model leaves unordered against later loads
