@@ -1612,10 +1612,15 @@ static void test_gup_write_pin_dirties_file(void **state)
 	ff_world_done(w);
 }
 
-/* FOLL_FORCE writes (ptrace) go to a private copy, never to the file. */
-static void test_gup_force_write_file(void **state)
+/*
+ * FOLL_FORCE writes (ptrace) go to a private copy, never to the file: today's
+ * way (the copy is followed for write), and without a race also 2009's
+ * (write_retry=read: the write fault makes the copy ours, FOLL_WRITE is
+ * dropped, and the read lookup finds the copy).
+ */
+static void force_write_file(const char *policy)
 {
-	struct gup_world *w = ff_world(NR_FRAMES);
+	struct gup_world *w = ff_world_policy(NR_FRAMES, policy);
 	struct gup_disk *d = ff_disk(w, DISK_BYTES, 0, 0);
 	struct gup_task *t = fx_task_new(w);
 	struct gup_mm *mm = gup_task_mm(t);
@@ -1624,7 +1629,6 @@ static void test_gup_force_write_file(void **state)
 	uint64_t p, s;
 	uint8_t buf[PG];
 
-	(void)state;
 	ff_poke_pat(d, 0, PG, 27);
 	f = ff_file(w, d, PG, PG);
 	p = ff_map(t, f, PG, GUP_PROT_READ, GUP_MAP_PRIVATE, 0);
@@ -1646,6 +1650,13 @@ static void test_gup_force_write_file(void **state)
 	gup_task_exit(t);
 	file_close(f);
 	ff_world_done(w);
+}
+
+static void test_gup_force_write_file(void **state)
+{
+	(void)state;
+	force_write_file(NULL);
+	force_write_file("linux-2.6.29");
 }
 
 /* A read-only long-term pin of a private file mapping unshares (an anon copy). */

@@ -83,6 +83,7 @@ static void assert_same_knobs(const struct gup_policy *a, const struct gup_polic
 	assert_int_equal(a->fork_lock, b->fork_lock);
 	assert_int_equal(a->mprotect_try_writable, b->mprotect_try_writable);
 	assert_int_equal(a->io_ref, b->io_ref);
+	assert_int_equal(a->write_retry, b->write_retry);
 }
 
 /* Each preset's knob line, applied to the default preset, gives that preset back. */

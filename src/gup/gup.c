@@ -118,6 +118,14 @@ static bool gup_must_decow(struct gup_world *w, struct gup_vma *vma, unsigned fl
 	if (pte_write(pte) || !(flags & (FOLL_GET | FOLL_PIN)) ||
 	    !is_cow_mapping(vma->vm_flags) || !read_cow_applies(w->policy, flags, page))
 		return false;
+	/*
+	 * Nick and KOSAKI forced FOLL_WRITE at the top of the page's loop, and
+	 * 2.6.29's loop dropped it after the write fault: a page zapped after
+	 * that comes back read-faulted, not de-COWed (Andrea's follow_page
+	 * forces it again on every anon PTE it finds R/O, L5065-5068).
+	 */
+	if ((flags & FOLL_COWED) && w->policy->read_cow != READ_COW_ANON)
+		return false;
 	if (!(vma->vm_flags & VM_WRITE))
 		return !(PageAnon(page) && PageAnonExclusive(page));
 	return true;
@@ -163,7 +171,9 @@ static bool can_follow_write_pte(uint64_t pte, struct page *page, struct gup_vma
 {
 	if (pte_write(pte))
 		return true;
-	if (!(flags & FOLL_FORCE))
+	/* 2.6.29's follow_page wanted a writable PTE, full stop: a forced write
+	 * got its page by dropping FOLL_WRITE instead (write_retry=read). */
+	if (!(flags & FOLL_FORCE) || vma->mm->w->policy->write_retry == WRITE_RETRY_READ)
 		return false;
 	if (vma->vm_flags & (VM_SHARED | VM_MAYSHARE))
 		return false;
@@ -268,10 +278,14 @@ out_unlock:
 
 /* ---- faultin_page ---- */
 
+/* faultin_page: look again, and the write fault made the page ours (VM_FAULT_WRITE). */
+#define FAULTIN_COWED	1
+
 /*
  * Fault the page in with the flags GUP implies (linux_anchor 1.8).  Returns 0
- * (look again), -EBUSY (VM_FAULT_RETRY: the lock is dropped, *locked = 0, unless
- * RETRY_NOWAIT), -EAGAIN (VM_FAULT_COMPLETED: done, lock dropped), or -errno.
+ * or FAULTIN_COWED (look again), -EBUSY (VM_FAULT_RETRY: the lock is dropped,
+ * *locked = 0, unless RETRY_NOWAIT), -EAGAIN (VM_FAULT_COMPLETED: done, lock
+ * dropped), or -errno.
  */
 static int faultin_page(struct gup_call *c, struct gup_vma *vma, uint64_t addr,
 			unsigned flags, bool unshare, int *locked)
@@ -312,7 +326,7 @@ static int faultin_page(struct gup_call *c, struct gup_vma *vma, uint64_t addr,
 		}
 		return -EBUSY;
 	}
-	return 0;
+	return (ret & VM_FAULT_WRITE) ? FAULTIN_COWED : 0;
 }
 
 /* Break COW before a read GUP takes its reference (gup_must_decow): as faultin_page. */
@@ -346,6 +360,15 @@ static long __get_user_pages(struct gup_call *c, uint64_t start, unsigned long n
 	long ret = 0;
 
 	while (i < nr_pages) {
+		/*
+		 * The page's lookup flags.  The kernels of 2009 (write_retry=read)
+		 * dropped FOLL_WRITE once a write fault had made the page theirs,
+		 * "since we have COWed", and looked it up as a read; had the page
+		 * been zapped meanwhile, the read fault mapped the file's page and
+		 * the write went to the page cache: CVE-2016-5195, closed by
+		 * 19be0eaffa3a (4.8.3), which kept the write.
+		 */
+		unsigned foll = flags;
 		struct page *page;
 
 		if (!vma || start >= vma_end(vma)) {
@@ -368,16 +391,20 @@ retry:
 			break;
 		}
 		cond_resched();
-		ret = follow_page_pte(c, vma, start, flags, &page);
+		ret = follow_page_pte(c, vma, start, foll, &page);
 		if (!ret && !page)
-			ret = faultin_page(c, vma, start, flags, false, locked);
+			ret = faultin_page(c, vma, start, foll, false, locked);
 		else if (ret == -EMLINK)
-			ret = faultin_page(c, vma, start, flags, true, locked);
+			ret = faultin_page(c, vma, start, foll, true, locked);
 		else if (ret == -EXDEV)
-			ret = faultin_decow(c, vma, start, flags, locked);
+			ret = faultin_decow(c, vma, start, foll, locked);
 		else if (!ret)
 			goto got_page;
 		switch (ret) {
+		case FAULTIN_COWED:
+			if (c->mm->w->policy->write_retry == WRITE_RETRY_READ)
+				foll = (foll & ~FOLL_WRITE) | FOLL_COWED;
+			goto retry;
 		case 0:
 			goto retry;
 		case -EBUSY:

@@ -42,10 +42,16 @@
  * these calls only, sparing access_process_vm and the like (R15).
  */
 #define FOLL_PINNING		(1u << 23)
+/*
+ * This page's lookup dropped FOLL_WRITE after its write fault (write_retry=read,
+ * the 2009 loop): the FOLL_WRITE that Nick's and KOSAKI's de-COW forced once
+ * per page is spent (seed004 L5736, L8883).  Never passed in.
+ */
+#define FOLL_COWED		(1u << 24)
 
 #define INTERNAL_GUP_FLAGS	(FOLL_TOUCH | FOLL_TRIED | FOLL_REMOTE | FOLL_PIN | \
 				 FOLL_FAST_ONLY | FOLL_UNLOCKABLE | FOLL_MADV_POPULATE | \
-				 FOLL_PINNING)
+				 FOLL_PINNING | FOLL_COWED)
 
 /* Every flag the slow path knows. */
 #define GUP_FOLL_EXTERNAL	((1u << 13) - 1)

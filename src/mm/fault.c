@@ -173,7 +173,7 @@ static unsigned do_file_fault(struct vm_fault *vmf)
 		vmf->orig_pte = 0;
 		mk = wp_page_copy(vmf, vmf->page);
 		fault_release_page(vmf, ret);
-		return mk;
+		return mk & ~VM_FAULT_WRITE;	/* not do_wp_page's (2.6.29 __do_fault) */
 	}
 	entry = pfn_pte(page_to_pfn(&vmf->w->arena, vmf->page), PTE_PRESENT | PTE_ACCESSED);
 	if ((vmf->flags & FAULT_FLAG_WRITE) && vma->vm_ops->page_mkwrite) {
@@ -262,7 +262,7 @@ static unsigned wp_page_copy(struct vm_fault *vmf, struct page *old)
 	if (!old)
 		count_task_event(w, vmf->task, GUP_STAT_COW_ZERO);
 	count_task_event(w, vmf->task, unshare ? GUP_STAT_UNSHARE_COPY : GUP_STAT_COW_COPY);
-	return 0;
+	return unshare ? 0 : VM_FAULT_WRITE;
 }
 
 /* The policy's reuse rule for a private anon page (PT lock held). */
@@ -312,7 +312,7 @@ static unsigned wp_page_reuse(struct vm_fault *vmf, struct page *page)
 	set_pte(vmf->pte, entry);
 	spin_unlock(&vmf->pt->ptl);
 	count_task_event(w, vmf->task, GUP_STAT_COW_REUSE);
-	return 0;
+	return VM_FAULT_WRITE;
 }
 
 /* A write (or unshare) to a shared mapping: no COW, just permission and dirty. */

@@ -29,6 +29,9 @@
 #define VM_FAULT_OOM		0x000001u
 #define VM_FAULT_SIGBUS		0x000002u
 #define VM_FAULT_MAJOR		0x000004u
+/* do_wp_page made the page this mapping's own, copied or reused (2.6.29's
+ * __get_user_pages then looked the page up as a read: Dirty COW). */
+#define VM_FAULT_WRITE		0x000008u
 #define VM_FAULT_HWPOISON	0x000010u
 #define VM_FAULT_SIGSEGV	0x000040u
 #define VM_FAULT_NOPAGE		0x000100u

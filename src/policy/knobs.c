@@ -42,6 +42,7 @@ static const struct knob knobs[] = {
 	KNOB_ENUM_FIELD(fork_lock, "none", "dio_submit", "dio_complete"),
 	KNOB_BOOL_FIELD(mprotect_try_writable),
 	KNOB_ENUM_FIELD(io_ref, "pin", "get"),
+	KNOB_ENUM_FIELD(write_retry, "write", "read"),
 };
 
 #define NR_KNOBS	(sizeof(knobs) / sizeof(knobs[0]))
@@ -67,7 +68,8 @@ _Static_assert(sizeof(enum cow_reuse_rule) == sizeof(int) &&
 	       sizeof(enum fork_copy_how) == sizeof(int) &&
 	       sizeof(enum fast_guard_rule) == sizeof(int) &&
 	       sizeof(enum fork_lock_rule) == sizeof(int) &&
-	       sizeof(enum io_ref_rule) == sizeof(int), "enum knobs are int-sized");
+	       sizeof(enum io_ref_rule) == sizeof(int) &&
+	       sizeof(enum write_retry_rule) == sizeof(int), "enum knobs are int-sized");
 
 static int knob_get(const struct knob *k, const struct gup_policy *p)
 {

@@ -23,6 +23,7 @@ static const struct gup_policy presets[] = {
 		.fork_lock = FORK_LOCK_NONE,
 		.mprotect_try_writable = true,
 		.io_ref = IO_REF_PIN,
+		.write_retry = WRITE_RETRY_WRITE,
 	},
 	{
 		.name = "linux-2.6.29",
@@ -45,6 +46,7 @@ static const struct gup_policy presets[] = {
 		.fork_lock = FORK_LOCK_NONE,
 		.mprotect_try_writable = false,
 		.io_ref = IO_REF_GET,
+		.write_retry = WRITE_RETRY_READ,	/* "since we have COWed" (seed004 L1151) */
 	},
 	{
 		.name = "linus-refcount",
@@ -60,6 +62,7 @@ static const struct gup_policy presets[] = {
 		.fork_lock = FORK_LOCK_NONE,
 		.mprotect_try_writable = false,
 		.io_ref = IO_REF_GET,
+		.write_retry = WRITE_RETRY_READ,
 	},
 	{
 		.name = "linux-5.9",
@@ -76,6 +79,7 @@ static const struct gup_policy presets[] = {
 		.fork_lock = FORK_LOCK_NONE,
 		.mprotect_try_writable = false,
 		.io_ref = IO_REF_PIN,
+		.write_retry = WRITE_RETRY_WRITE,	/* 19be0eaffa3a, 4.8.3 */
 	},
 	{
 		.name = "gvisor",
@@ -91,6 +95,7 @@ static const struct gup_policy presets[] = {
 		.fork_lock = FORK_LOCK_NONE,
 		.mprotect_try_writable = false,
 		.io_ref = IO_REF_PIN,		/* the device proxies Pin() */
+		.write_retry = WRITE_RETRY_WRITE,
 	},
 	{
 		.name = "andrea-v2",
@@ -107,6 +112,7 @@ static const struct gup_policy presets[] = {
 		.fork_lock = FORK_LOCK_NONE,
 		.mprotect_try_writable = false,
 		.io_ref = IO_REF_GET,
+		.write_retry = WRITE_RETRY_READ,	/* his patch keeps 2.6.29's loop */
 	},
 	{
 		.name = "nick-v3",
@@ -123,6 +129,7 @@ static const struct gup_policy presets[] = {
 		.fork_lock = FORK_LOCK_NONE,
 		.mprotect_try_writable = false,
 		.io_ref = IO_REF_GET,
+		.write_retry = WRITE_RETRY_READ,
 	},
 	{
 		.name = "kosaki-v2",
@@ -139,6 +146,7 @@ static const struct gup_policy presets[] = {
 		.fork_lock = FORK_LOCK_DIO_COMPLETE,
 		.mprotect_try_writable = false,
 		.io_ref = IO_REF_GET,
+		.write_retry = WRITE_RETRY_READ,
 	},
 	{
 		.name = "freebsd",
@@ -154,6 +162,7 @@ static const struct gup_policy presets[] = {
 		.fork_lock = FORK_LOCK_NONE,
 		.mprotect_try_writable = false,
 		.io_ref = IO_REF_GET,		/* holds wire pages, not entries */
+		.write_retry = WRITE_RETRY_WRITE,	/* vm_fault_quick_hold_pages faults for write */
 	},
 };
 

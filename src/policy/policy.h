@@ -157,6 +157,19 @@ enum io_ref_rule {
 	IO_REF_GET,
 };
 
+/*
+ * write_retry - how the GUP loop looks a page up again after a write fault
+ * that made it the mapping's own (VM_FAULT_WRITE).
+ */
+enum write_retry_rule {
+	/* 4.8.3+ (19be0eaffa3a, FOLL_COW; today can_follow_write_pte): as a write
+	 * again, so a zapped page means another write fault and another copy. */
+	WRITE_RETRY_WRITE,
+	/* 2.6.29 __get_user_pages: as a read, "since we have COWed" - a page zapped
+	 * in between comes back read-faulted: Dirty COW (CVE-2016-5195). */
+	WRITE_RETRY_READ,
+};
+
 struct gup_policy {
 	const char *name;		/* the preset's name (static)                */
 	const char *summary;		/* one line, citing its source (static)      */
@@ -184,6 +197,7 @@ struct gup_policy {
 	 * (can_change_pte_writable, 5.x+; cow.c A2's "mprotect() optimization"). */
 	bool mprotect_try_writable;
 	enum io_ref_rule io_ref;	/* GUP users' references (src/io/) */
+	enum write_retry_rule write_retry;
 };
 
 /* ---- presets (policy.c) ---- */

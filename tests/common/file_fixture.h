@@ -35,19 +35,26 @@
 
 /* ---- worlds ---- */
 
-static inline struct gup_world *ff_world(size_t nr_frames)
+/* A world under @policy (NULL: the default). */
+static inline struct gup_world *ff_world_policy(size_t nr_frames, const char *policy)
 {
 	struct gup_world_config cfg = {
 		.nr_frames = nr_frames,
 		.nr_movable = nr_frames / 4,
 		.report = stderr,
 		.debug = true,
+		.policy = policy,
 	};
 	struct gup_world *w = NULL;
 
 	assert_int_equal(gup_world_create(&cfg, &w), 0);
 	assert_non_null(w);
 	return w;
+}
+
+static inline struct gup_world *ff_world(size_t nr_frames)
+{
+	return ff_world_policy(nr_frames, NULL);
 }
 
 /* The invariants hold, no misuse was reported, and nothing leaks at teardown. */
