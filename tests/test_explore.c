@@ -767,6 +767,35 @@ static void test_sb_store_buffering(void **state)
 	assert_int_equal(s.nout, 3);
 }
 
+/*
+ * For the preemption bound an actor and its flusher are one CPU: what a bound
+ * finds under sequential consistency it finds under store buffers (the lost
+ * update takes one preemption either way), and the default schedule flushes
+ * at once, so bound 0 is one sequentially consistent execution.
+ */
+static void test_sb_bound_keeps_sc(void **state)
+{
+	struct scen s = { .nactors = 2, .body = { racy_inc, racy_inc }, .outcome = out_x };
+	struct explore_config cfg = { .strategy = EXPLORE_DFS, .por = true,
+				      .preemption_bound = 1 };
+	struct explore_stats st;
+
+	(void)state;
+	for (int sb = 0; sb < 2; sb++) {
+		cfg.store_buffers = sb;
+		cfg.preemption_bound = 1;
+		reset_results(&s);
+		assert_int_equal(explore_run(&cfg, &scen_ops, &s, &st), 0);
+		assert_true(seen(&s, 1) && seen(&s, 2));
+		cfg.preemption_bound = 0;
+		reset_results(&s);
+		assert_int_equal(explore_run(&cfg, &scen_ops, &s, &st), 0);
+		assert_int_equal(st.execs, 1);
+		assert_int_equal(s.nout, 1);
+		assert_int_equal(s.outs[0], 2);
+	}
+}
+
 /* Message passing: data, then the flag; the reader takes the flag, then the data. */
 static void mp_writer(void *arg)
 {
@@ -952,6 +981,7 @@ int main(void)
 		cmocka_unit_test(test_spin_without_writer_ends),
 		cmocka_unit_test(test_forget_names_anew),
 		cmocka_unit_test(test_sb_store_buffering),
+		cmocka_unit_test(test_sb_bound_keeps_sc),
 		cmocka_unit_test(test_sb_stores_stay_in_order),
 		cmocka_unit_test(test_sb_coherent_and_atomic),
 		cmocka_unit_test(test_replay_reproduces),
