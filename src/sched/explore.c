@@ -65,7 +65,7 @@
  * execution, so names agree across executions that share a prefix.
  *
  * Store buffers (explore_config.store_buffers, the "sb" memory model).  A relaxed
- * store (sched_sb_defer: WRITE_ONCE, atomic_set, the atomics that return
+ * store (sched_store_point: WRITE_ONCE, atomic_set, the atomics that return
  * nothing, set_bit, clear_bit) does not reach memory when the actor makes it: it
  * waits in the actor's buffer, oldest first, and the actor goes on.  Emptying
  * the buffer is the work of a flusher, one per actor (actor FLUSH0 + i for
@@ -135,7 +135,7 @@ enum acc_mode { AM_READ, AM_WRITE, AM_UPDATE };
 #define UCLS_IRQ	3u		/* irq sections' edges, a shootdown's look */
 #define UCLS_BIT	0x100u		/* | SCHED_BIT_DETAIL(nr, set) */
 
-/* A store waiting in a store buffer (sched_sb_defer's arguments). */
+/* A store waiting in a store buffer (sched_store_point's arguments). */
 struct sb_entry {
 	void *p;
 	uint64_t v;

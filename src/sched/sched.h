@@ -117,7 +117,7 @@ enum sched_lock_note {
 struct sched_thread;
 struct sched_coop;
 
-/* A relaxed store a store buffer may hold (sched_sb_defer): what it does to memory. */
+/* A relaxed store a store buffer may hold (sched_store_point): what it does to memory. */
 enum sched_sb_op {
 	SB_STORE,	/* WRITE_ONCE, atomic_set: the value                       */
 	SB_ADD,		/* atomic_add/sub/inc/dec: a two's complement delta         */
@@ -248,15 +248,23 @@ static inline void sched_forget(const void *p, size_t size)
 }
 
 /*
- * The stores that Linux's memory model leaves unordered against later loads
- * (WRITE_ONCE, atomic_set, the atomics that return nothing, set_bit and
- * clear_bit) ask here first: under the explorer's "sb" model the store waits in
- * the actor's store buffer and the primitive returns at once (true).  Free mode
- * and sequential consistency: false, the store happens now.
+ * A relaxed store's scheduling point (@kind, @detail), unless a store buffer
+ * takes the store (true: the caller must not store).  The stores that Linux's
+ * memory model leaves unordered against later loads (WRITE_ONCE, atomic_set,
+ * the atomics that return nothing, set_bit and clear_bit) come here: under the
+ * explorer's "sb" model the store waits in the actor's store buffer and the
+ * primitive returns at once.  Free mode: one load and one branch, as a plain
+ * point.
  */
-static inline bool sched_sb_defer(void *p, unsigned size, enum sched_sb_op op, uint64_t v)
+static inline bool sched_store_point(enum sched_point_kind kind, void *p, uint64_t detail,
+				     unsigned size, enum sched_sb_op op, uint64_t v)
 {
-	return unlikely(sched_hook_cur != NULL) && sched_sb_defer_slow(p, size, op, v);
+	if (likely(sched_hook_cur == NULL))
+		return false;
+	if (sched_sb_defer_slow(p, size, op, v))
+		return true;
+	sched_point_at_slow(kind, p, detail);
+	return false;
 }
 
 /*
@@ -338,9 +346,9 @@ static inline T read_once_##name(_Atomic T *p)                                  
 }                                                                               \
 static inline void write_once_##name(_Atomic T *p, T v)                         \
 {                                                                               \
-	if (sched_sb_defer((void *)p, sizeof(T), SB_STORE, (uint64_t)v))        \
+	if (sched_store_point(SP_WRITE, (void *)p, 0, sizeof(T), SB_STORE,      \
+			      (uint64_t)v))                                     \
 		return;                                                         \
-	sched_point(SP_WRITE, (const void *)p);                                 \
 	atomic_store_explicit(p, v, memory_order_relaxed);                      \
 }                                                                               \
 static inline T load_acquire_##name(_Atomic T *p)                               \
@@ -471,24 +479,23 @@ static inline T pfx##_read(const AT *v)                                         
 }                                                                                        \
 static inline void pfx##_set(AT *v, T i)                                                 \
 {                                                                                        \
-	if (sched_sb_defer((void *)&v->counter, sizeof(T), SB_STORE, (uint64_t)i))       \
+	if (sched_store_point(SP_WRITE, (void *)&v->counter, 0, sizeof(T), SB_STORE,     \
+			      (uint64_t)i))                                              \
 		return;                                                                  \
-	sched_point(SP_WRITE, (const void *)v);                                          \
 	atomic_store_explicit(&v->counter, i, memory_order_relaxed);                     \
 }                                                                                        \
 static inline void pfx##_add(T i, AT *v)                                                 \
 {                                                                                        \
-	if (sched_sb_defer((void *)&v->counter, sizeof(T), SB_ADD, (uint64_t)(int64_t)i))\
+	if (sched_store_point(SP_ADD, (void *)&v->counter, 0, sizeof(T), SB_ADD,         \
+			      (uint64_t)(int64_t)i))                                     \
 		return;                                                                  \
-	sched_point(SP_ADD, (const void *)v);                                            \
 	atomic_fetch_add_explicit(&v->counter, i, memory_order_relaxed);                 \
 }                                                                                        \
 static inline void pfx##_sub(T i, AT *v)                                                 \
 {                                                                                        \
-	if (sched_sb_defer((void *)&v->counter, sizeof(T), SB_ADD,                       \
-			   UINT64_C(0) - (uint64_t)(int64_t)i))                          \
+	if (sched_store_point(SP_ADD, (void *)&v->counter, 0, sizeof(T), SB_ADD,         \
+			      UINT64_C(0) - (uint64_t)(int64_t)i))                       \
 		return;                                                                  \
-	sched_point(SP_ADD, (const void *)v);                                            \
 	atomic_fetch_sub_explicit(&v->counter, i, memory_order_relaxed);                 \
 }                                                                                        \
 static inline void pfx##_inc(AT *v) { pfx##_add(1, v); }                                 \
@@ -559,17 +566,17 @@ SCHED_DEFINE_ATOMIC(atomic64, atomic64_t, int64_t)
 /* Bit operations on an unsigned 64-bit word (page flags, mm flags). */
 static inline void set_bit(unsigned nr, _Atomic uint64_t *addr)
 {
-	if (sched_sb_defer((void *)addr, sizeof(*addr), SB_SET_BIT, nr))
+	if (sched_store_point(SP_BITS, (void *)addr, SCHED_BIT_DETAIL(nr, true), sizeof(*addr),
+			      SB_SET_BIT, nr))
 		return;
-	sched_point_at(SP_BITS, (const void *)addr, SCHED_BIT_DETAIL(nr, true));
 	atomic_fetch_or_explicit(addr, UINT64_C(1) << nr, memory_order_relaxed);
 }
 
 static inline void clear_bit(unsigned nr, _Atomic uint64_t *addr)
 {
-	if (sched_sb_defer((void *)addr, sizeof(*addr), SB_CLEAR_BIT, nr))
+	if (sched_store_point(SP_BITS, (void *)addr, SCHED_BIT_DETAIL(nr, false), sizeof(*addr),
+			      SB_CLEAR_BIT, nr))
 		return;
-	sched_point_at(SP_BITS, (const void *)addr, SCHED_BIT_DETAIL(nr, false));
 	atomic_fetch_and_explicit(addr, ~(UINT64_C(1) << nr), memory_order_relaxed);
 }
 
