@@ -43,6 +43,19 @@
 #endif
 #endif
 
+/*
+ * ThreadSanitizer runs the explorer about 25 times slower, and the matrix's
+ * claims explore some 28,000 executions (the store-buffer ones at bound 4):
+ * that build leaves them to the others and to .ci/run's gup matrix --check.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define SLOW_EXPLORER 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SLOW_EXPLORER 1
+#endif
+#endif
+
 /* ---- helpers ------------------------------------------------------------------------ */
 
 static void repo_path(char *buf, size_t size, const char *sub)
@@ -970,6 +983,7 @@ static void test_matrix_command(void **state)
 	 * Nick's walk without one (Never), each with its run; the claims the
 	 * model cannot decide say why.
 	 */
+#ifndef SLOW_EXPLORER
 	{
 		char r3[512];
 
@@ -991,6 +1005,7 @@ static void test_matrix_command(void **state)
 		assert_null(strstr(out, "NOT settled"));
 		free(out);
 	}
+#endif
 
 	snprintf(args, sizeof(args), "'%s' '%s'", ok, bad);
 	assert_int_equal(gup_cmd(env, "matrix", args, &out), 2);
