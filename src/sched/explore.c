@@ -1022,7 +1022,7 @@ static int lowest(amask_t m)
  */
 static int default_choice(const struct explorer *ex, amask_t m, int prev)
 {
-	if (prev >= 0 && is_flusher(ex, FLUSH0 + prev) && (m & BIT(FLUSH0 + prev)))
+	if (prev >= 0 && ex->cfg->store_buffers && (m & BIT(FLUSH0 + prev)))
 		return FLUSH0 + prev;
 	if (prev >= 0 && (m & BIT(prev)))
 		return prev;
@@ -1043,7 +1043,7 @@ static bool choice_preempts(const struct explorer *ex, const struct state *s, in
 	if (s->prev < 0 || c == s->prev)
 		return false;
 	mine = BIT(s->prev);
-	if (is_flusher(ex, FLUSH0 + s->prev))
+	if (ex->cfg->store_buffers)
 		mine |= BIT(FLUSH0 + s->prev);
 	return (s->enabled & mine) && !(BIT(c) & mine);
 }
@@ -1354,6 +1354,28 @@ static void run_actor(struct explorer *ex, struct actor *from, int c)
 	/* Resumed: whoever switched here set ex->cur to us. */
 }
 
+/*
+ * @a waits at a state while the pure @cond(@cond_arg) is false (or until
+ * *@fatal, or @deadline of the virtual clock): the scheduler evaluates it
+ * (await_poll).
+ */
+static void actor_await(struct explorer *ex, struct actor *a, bool (*cond)(void *cond_arg),
+			void *cond_arg, _Atomic bool *fatal, uint64_t deadline)
+{
+	a->state = A_BLOCKED;
+	a->bk = BK_AWAIT;
+	a->bkey = NULL;
+	a->enabler = -1;
+	a->cond = cond;
+	a->cond_arg = cond_arg;
+	a->fatal = fatal;
+	a->deadline = deadline;
+	reschedule(ex, a);
+	a->bk = BK_NONE;
+	a->cond = NULL;
+	a->deadline = 0;
+}
+
 /* ---- store buffers ---- */
 
 static bool sb_holds(const struct actor *a, const void *obj)
@@ -1478,17 +1500,7 @@ static bool sb_drained(void *arg)
 /* @a waits, at a state, until its flusher has emptied its buffer. */
 static void sb_wait_drained(struct explorer *ex, struct actor *a)
 {
-	a->state = A_BLOCKED;
-	a->bk = BK_AWAIT;
-	a->bkey = NULL;
-	a->enabler = -1;
-	a->cond = sb_drained;
-	a->cond_arg = a;
-	a->fatal = NULL;
-	a->deadline = 0;
-	reschedule(ex, a);
-	a->bk = BK_NONE;
-	a->cond = NULL;
+	actor_await(ex, a, sb_drained, a, NULL, 0);
 }
 
 /* sched_forget: retire the object's names once the running step is judged. */
@@ -1707,26 +1719,13 @@ static void ex_await(void *arg, bool (*cond)(void *cond_arg), void *cond_arg,
 		     _Atomic bool *fatal, uint64_t deadline)
 {
 	struct explorer *ex = arg;
-	struct actor *a;
 
 	if (ex->cur < 0) {
 		if (!cond(cond_arg) && !(fatal && atomic_load_explicit(fatal, memory_order_acquire)))
 			main_step(ex);
 		return;
 	}
-	a = ex->act[ex->cur];
-	a->state = A_BLOCKED;
-	a->bk = BK_AWAIT;
-	a->bkey = NULL;
-	a->enabler = -1;
-	a->cond = cond;
-	a->cond_arg = cond_arg;
-	a->fatal = fatal;
-	a->deadline = deadline;
-	reschedule(ex, a);
-	a->bk = BK_NONE;
-	a->cond = NULL;
-	a->deadline = 0;
+	actor_await(ex, ex->act[ex->cur], cond, cond_arg, fatal, deadline);
 }
 
 /* The running actor's locks: what lock_reloc and the states' lockreloc use. */
