@@ -351,7 +351,7 @@ static int copy_pte_run(struct copy_args *ca, struct pgtable *src_pt, struct pgt
 		uint64_t pte = ptep_get(&src_pt->ent[i]);
 
 		if (i + FORK_PREFETCH_AHEAD <= last)
-			prefetch_pte_page(ca->arena, &src_pt->ent[i + FORK_PREFETCH_AHEAD]);
+			prefetch_pte_page(ca->arena->pages, &src_pt->ent[i + FORK_PREFETCH_AHEAD]);
 		if (pte_none(pte))
 			continue;
 		if (!pte_present(pte)) {

@@ -436,14 +436,15 @@ static inline void tlb_task_exit(struct gup_task *t)
  * Walkers that do one atomic per page on its struct page (fork) find
  * those lines cold when frames were recycled in scattered order, and the locked
  * op waits for each.  Start the miss a few PTEs ahead: a plain peek at the PTE,
- * only a hint (no scheduling point, nothing decided on it).
+ * only a hint (no scheduling point, nothing decided on it).  @map: the arena's
+ * descriptors (frame_arena.pages), which a walk loads once.
  */
-static inline void prefetch_pte_page(struct frame_arena *arena, pte_t *ptep)
+static inline void prefetch_pte_page(struct page *map, pte_t *ptep)
 {
 	uint64_t pte = peek_u64(ptep);
 
 	if (pte_present(pte) && !pte_special(pte))
-		prefetchw(pfn_to_page(arena, pte_pfn(pte)));
+		prefetchw(&map[pte_pfn(pte)]);
 }
 
 /* ---- the mmap locks a task holds (recorded by gup/lock.c) ---- */

@@ -369,7 +369,7 @@ size_t frame_arena_nr_free(struct frame_arena *a, enum zone_type z)
 bool page_ref_try_add_retry(struct page *p, uint32_t nr, uint64_t c)
 {
 	do {
-		if (count_ref(c) == 0 || count_ref(c) + (uint64_t)nr > PAGE_REF_MAX)
+		if (!page_ref_addable(c, nr))
 			return false;
 	} while (!try_cmpxchg_u64(&p->count, &c, c + nr));
 	return true;

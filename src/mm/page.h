@@ -186,11 +186,18 @@ static inline void page_ref_add(struct page *p, uint32_t nr)
  */
 bool page_ref_try_add_retry(struct page *p, uint32_t nr, uint64_t c);
 
+/* May @nr references be added to count word @c: 1 <= refcount <= PAGE_REF_MAX - @nr? */
+static inline bool page_ref_addable(uint64_t c, uint32_t nr)
+{
+	/* One compare for a constant @nr: a zero refcount wraps to the largest value. */
+	return nr <= PAGE_REF_MAX && count_ref(c) - 1 < PAGE_REF_MAX - nr;
+}
+
 static inline bool page_ref_try_add(struct page *p, uint32_t nr)
 {
 	uint64_t c = page_count_word(p);
 
-	if (count_ref(c) == 0 || count_ref(c) + (uint64_t)nr > PAGE_REF_MAX)
+	if (!page_ref_addable(c, nr))
 		return false;
 	if (likely(try_cmpxchg_u64(&p->count, &c, c + nr)))
 		return true;
