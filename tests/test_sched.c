@@ -270,6 +270,63 @@ static void test_once_accessors(void **state)
 	assert_true(stat_read(&c) == 3);
 }
 
+/* Records the points a hook sees: their kinds and objects, in order. */
+struct point_log {
+	struct sched_hook hook;
+	int n;
+	enum sched_point_kind kind[8];
+	const void *obj[8];
+};
+
+static void point_log_fn(void *arg, enum sched_point_kind kind, const void *obj)
+{
+	struct point_log *log = arg;
+
+	if (log->n < 8) {
+		log->kind[log->n] = kind;
+		log->obj[log->n] = obj;
+	}
+	log->n++;
+}
+
+/*
+ * The _hk variants make the point their argument says, whatever the thread's
+ * hook: true gives the same point as the plain primitive, false none.  The
+ * plain primitive asks sched_hooked().
+ */
+static void test_once_accessors_hooked(void **state)
+{
+	struct point_log log = { .hook = { .point = point_log_fn } };
+	_Atomic uint64_t x;
+	uint64_t old = 5;
+
+	(void)state;
+	log.hook.arg = &log;
+	atomic_init(&x, 5);
+	assert_false(sched_hooked());
+	assert_true(read_once_hk_u64(true, &x) == 5);	/* no hook: nobody to tell */
+	assert_null(sched_hook_install(&log.hook));
+	assert_true(sched_hooked());
+	assert_true(read_once_hk_u64(false, &x) == 5);
+	assert_true(load_acquire_hk_u64(false, &x) == 5);
+	assert_true(try_cmpxchg_hk_u64(false, &x, &old, 6));
+	assert_int_equal(log.n, 0);
+	assert_true(read_once_hk_u64(true, &x) == 6);
+	assert_true(load_acquire_hk_u64(true, &x) == 6);
+	old = 6;
+	assert_true(try_cmpxchg_hk_u64(true, &x, &old, 7));
+	assert_true(read_once_u64(&x) == 7);
+	assert_ptr_equal(sched_hook_install(NULL), &log.hook);
+	assert_false(sched_hooked());
+	assert_int_equal(log.n, 4);
+	assert_int_equal(log.kind[0], SP_READ);
+	assert_int_equal(log.kind[1], SP_READ);
+	assert_int_equal(log.kind[2], SP_RMW);
+	assert_int_equal(log.kind[3], SP_READ);
+	for (int i = 0; i < 4; i++)
+		assert_ptr_equal(log.obj[i], &x);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Spinlock and mutex                                                       */
 /* ------------------------------------------------------------------------ */
@@ -1368,6 +1425,7 @@ int main(void)
 		cmocka_unit_test(test_atomic64),
 		cmocka_unit_test(test_bitops_and_words),
 		cmocka_unit_test(test_once_accessors),
+		cmocka_unit_test(test_once_accessors_hooked),
 		cmocka_unit_test(test_spinlock_exclusion),
 		cmocka_unit_test(test_mutex_exclusion),
 		cmocka_unit_test(test_rwsem_readers_share),

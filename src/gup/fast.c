@@ -127,16 +127,18 @@ static inline bool gup_fast_pte_ok(uint64_t pte, unsigned flags)
 /*
  * One PTE: grab its page (not yet counted) into *@pagep, or return false to
  * stop the walk here.  @map: the arena's descriptors, w->arena.pages, loaded
- * once per walk.  @guarded: gup_fast_guarded(w->policy).
+ * once per walk.  @guarded: gup_fast_guarded(w->policy).  @hooked:
+ * sched_hooked(), for the points of the common path (the rare ones test the
+ * hook themselves).
  */
 static inline __attribute__((always_inline)) bool
 gup_fast_pte(struct gup_world *w, struct page *map, pte_t *ptep, unsigned flags, bool guarded,
-	     struct page **pagep)
+	     bool hooked, struct page **pagep)
 {
 	/* Acquire: pairs with set_pte's release, so whatever initialised the frame
 	 * (zeroing, a COW or migration copy) is seen by the device through the
 	 * page we return. */
-	uint64_t pte = smp_load_acquire(ptep);
+	uint64_t pte = load_acquire_hk_u64(hooked, ptep);
 	uint64_t pflags;
 	struct page *page;
 
@@ -153,20 +155,20 @@ gup_fast_pte(struct gup_world *w, struct page *map, pte_t *ptep, unsigned flags,
 	 * while the page lives, so a stale read costs a redundant set or a trip
 	 * to the slow path).
 	 */
-	pflags = read_once_u64(&page->flags);
+	pflags = read_once_hk_u64(hooked, &page->flags);
 	if (pflags & PG_BIT(PG_hwpoison))
 		return false;
 	if ((flags & FOLL_LONGTERM) && !page_is_longterm_pinnable(page))
 		return false;		/* the slow path migrates it */
 	if (unlikely(guarded) && gup_fast_guard_refuses(w->policy, pte, pflags))
 		return false;
-	if (!page_ref_try_add(page, (flags & FOLL_PIN) ? GUP_PIN_COUNTING_BIAS : 1))
+	if (!page_ref_try_add_hk(hooked, page, (flags & FOLL_PIN) ? GUP_PIN_COUNTING_BIAS : 1))
 		return false;		/* being freed, or would overflow */
 	if (!(flags & FOLL_PIN) && w->debug)
 		atomic_add(1, &page->gup_gets);
 	/* Grab-then-recheck: the PTE we decided on must still be there. */
 	if ((unlikely(guarded) ? !gup_fast_recheck(w->policy, page, ptep, pte, pflags) :
-				 ptep_get(ptep) != pte) ||
+				 ptep_get_hk(hooked, ptep) != pte) ||
 	    !gup_fast_page_allowed(pflags, flags) ||
 	    /* FOLL_WRITE found the PTE writable */
 	    (!(flags & FOLL_WRITE) && !pte_write(pte) && gup_must_unshare(w, NULL, flags, page))) {
@@ -189,12 +191,12 @@ gup_fast_pte(struct gup_world *w, struct page *map, pte_t *ptep, unsigned flags,
  * scattered order a pass pays one miss per page in turn otherwise (256 MiB
  * populated in random order: 34 -> 16 ns/page warm, 58 -> 32 cold).
  *
- * Inline, so that gup_fast() can instantiate it for constant @flags and
- * @guarded: what they decide leaves the per-page path.
+ * Inline, so that gup_fast() can instantiate it for constant @flags, @guarded
+ * and @hooked: what they decide leaves the per-page path.
  */
 static inline __attribute__((always_inline)) unsigned long
 gup_fast_walk(struct gup_world *w, struct gup_mm *mm, uint64_t start, uint64_t end,
-	      unsigned flags, bool guarded, struct page **pages)
+	      unsigned flags, bool guarded, bool hooked, struct page **pages)
 {
 	struct page *map = w->arena.pages;
 	unsigned long nr = 0;
@@ -212,7 +214,8 @@ gup_fast_walk(struct gup_world *w, struct gup_mm *mm, uint64_t start, uint64_t e
 		for (; idx < last; idx++, nr++) {
 			if (idx + GUP_PREFETCH_AHEAD < PTRS_PER_TABLE)
 				prefetch_pte_page(map, &pt->ent[idx + GUP_PREFETCH_AHEAD]);
-			if (!gup_fast_pte(w, map, &pt->ent[idx], flags, guarded, &pages[nr]))
+			if (!gup_fast_pte(w, map, &pt->ent[idx], flags, guarded, hooked,
+					  &pages[nr]))
 				return nr;
 		}
 	}
@@ -221,9 +224,10 @@ gup_fast_walk(struct gup_world *w, struct gup_mm *mm, uint64_t start, uint64_t e
 
 /*
  * The FOLL flags the walk tests.  The common call - a writable pin, on a
- * policy whose guard is the engine's own tests - gets an instance of its own:
- * with the table loop and the single PTE test, 117 -> 68 instructions per
- * page (callgrind), 18 -> 12 ns/page in bench/gup_ops.
+ * policy whose guard is the engine's own tests, in free mode - gets an
+ * instance of its own: with the table loop and the single PTE test, 117 -> 68
+ * instructions per page (callgrind), 18 -> 12 ns/page in bench/gup_ops; with
+ * no hook to test, 57.
  */
 #define GUP_FAST_WALK_FLAGS	(FOLL_PIN | FOLL_WRITE | FOLL_LONGTERM)
 
@@ -240,14 +244,15 @@ static unsigned long gup_fast(struct gup_task *t, uint64_t start, uint64_t end,
 	uint32_t seq = 0;
 	bool wp_seq = (flags & FOLL_PIN) && w->policy->fast_guard == FAST_GUARD_WP_SEQ;
 	bool guarded = gup_fast_guarded(w->policy);
+	bool hooked = sched_hooked();
 
 	if (wp_seq && !raw_seqcount_try_begin(&mm->write_protect_seq, &seq))
 		return 0;	/* fork is write-protecting right now */
 	local_irq_disable(&t->irq);
-	if (!guarded && (flags & GUP_FAST_WALK_FLAGS) == (FOLL_PIN | FOLL_WRITE))
-		nr = gup_fast_walk(w, mm, start, end, FOLL_PIN | FOLL_WRITE, false, pages);
+	if (!hooked && !guarded && (flags & GUP_FAST_WALK_FLAGS) == (FOLL_PIN | FOLL_WRITE))
+		nr = gup_fast_walk(w, mm, start, end, FOLL_PIN | FOLL_WRITE, false, false, pages);
 	else
-		nr = gup_fast_walk(w, mm, start, end, flags, guarded, pages);
+		nr = gup_fast_walk(w, mm, start, end, flags, guarded, hooked, pages);
 	local_irq_enable(&t->irq);
 	if (wp_seq && nr && read_seqcount_retry(&mm->write_protect_seq, seq)) {
 		/* A fork overlapped: these pages may now be COW-shared; undo it all. */

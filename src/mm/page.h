@@ -193,16 +193,22 @@ static inline bool page_ref_addable(uint64_t c, uint32_t nr)
 	return nr <= PAGE_REF_MAX && count_ref(c) - 1 < PAGE_REF_MAX - nr;
 }
 
-static inline bool page_ref_try_add(struct page *p, uint32_t nr)
+/* @hooked: sched_hooked(), read once by a hot loop (sched.h). */
+static inline bool page_ref_try_add_hk(bool hooked, struct page *p, uint32_t nr)
 {
-	uint64_t c = page_count_word(p);
+	uint64_t c = read_once_hk_u64(hooked, &p->count);
 
 	if (!page_ref_addable(c, nr))
 		return false;
-	if (likely(try_cmpxchg_u64(&p->count, &c, c + nr)))
+	if (likely(try_cmpxchg_hk_u64(hooked, &p->count, &c, c + nr)))
 		return true;
 	/* Contended: the loop lives out of line, keeping the caller's registers. */
 	return page_ref_try_add_retry(p, nr, c);
+}
+
+static inline bool page_ref_try_add(struct page *p, uint32_t nr)
+{
+	return page_ref_try_add_hk(sched_hooked(), p, nr);
 }
 
 /* page_ref_sub's rare outcomes: the last reference (free), or an underflow (bug). */

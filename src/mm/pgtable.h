@@ -60,6 +60,8 @@ static inline unsigned pmd_index(uint64_t a) { return (a >> PMD_SHIFT) & 511; }
 static inline unsigned pte_index(uint64_t a) { return (a >> PAGE_SHIFT) & 511; }
 
 static inline uint64_t ptep_get(pte_t *ptep) { return read_once_u64(ptep); }
+/* ... with @hooked read once by a hot loop (sched.h: sched_hooked). */
+static inline uint64_t ptep_get_hk(bool hooked, pte_t *ptep) { return read_once_hk_u64(hooked, ptep); }
 /*
  * set_pte is a release store: whatever the writer did to the frame and its
  * struct page before publishing (zeroing, copying, initialising) is visible to a

@@ -210,6 +210,27 @@ static inline void sched_point(enum sched_point_kind kind, const void *obj)
 		sched_point_slow(kind, obj);
 }
 
+/*
+ * Hooked once, hooked throughout.  sched_hook_install is called around engine
+ * calls (the explorer around its whole search, tests around what they drive),
+ * never from inside one, so a thread's hook is the same from the start of an
+ * engine call to its end.  A hot loop may read it once with sched_hooked() and
+ * hand the answer to the primitives' _hk variants, which test the argument
+ * instead of the thread-local: the same points in the same order, and, where
+ * the loop is instantiated for @hooked false, no test at all (gup-fast's walk,
+ * whose five points a page were a sixth of its instructions).
+ */
+static inline bool sched_hooked(void)
+{
+	return sched_hook_cur != NULL;
+}
+
+static inline void sched_point_hk(bool hooked, enum sched_point_kind kind, const void *obj)
+{
+	if (unlikely(hooked))
+		sched_point_slow(kind, obj);
+}
+
 SCHED_NO_ACCESS(2) void sched_point_at_slow(enum sched_point_kind kind, const void *obj,
 					    uint64_t detail);
 
@@ -339,10 +360,14 @@ void cond_resched(void);
 /* ------------------------------------------------------------------------ */
 
 #define SCHED_DEFINE_ONCE(name, T)                                              \
+static inline T read_once_hk_##name(bool hooked, _Atomic T *p)                  \
+{                                                                               \
+	sched_point_hk(hooked, SP_READ, (const void *)p);                       \
+	return atomic_load_explicit(p, memory_order_relaxed);                   \
+}                                                                               \
 static inline T read_once_##name(_Atomic T *p)                                  \
 {                                                                               \
-	sched_point(SP_READ, (const void *)p);                                  \
-	return atomic_load_explicit(p, memory_order_relaxed);                   \
+	return read_once_hk_##name(sched_hooked(), p);                          \
 }                                                                               \
 static inline void write_once_##name(_Atomic T *p, T v)                         \
 {                                                                               \
@@ -351,10 +376,14 @@ static inline void write_once_##name(_Atomic T *p, T v)                         
 		return;                                                         \
 	atomic_store_explicit(p, v, memory_order_relaxed);                      \
 }                                                                               \
+static inline T load_acquire_hk_##name(bool hooked, _Atomic T *p)               \
+{                                                                               \
+	sched_point_hk(hooked, SP_READ, (const void *)p);                       \
+	return atomic_load_explicit(p, memory_order_acquire);                   \
+}                                                                               \
 static inline T load_acquire_##name(_Atomic T *p)                               \
 {                                                                               \
-	sched_point(SP_READ, (const void *)p);                                  \
-	return atomic_load_explicit(p, memory_order_acquire);                   \
+	return load_acquire_hk_##name(sched_hooked(), p);                       \
 }                                                                               \
 static inline void store_release_##name(_Atomic T *p, T v)                      \
 {                                                                               \
@@ -618,11 +647,17 @@ static inline uint64_t xchg_u64(_Atomic uint64_t *p, uint64_t v)
 	return atomic_exchange_explicit(p, v, memory_order_seq_cst);
 }
 
-static inline bool try_cmpxchg_u64(_Atomic uint64_t *p, uint64_t *old, uint64_t new)
+static inline bool try_cmpxchg_hk_u64(bool hooked, _Atomic uint64_t *p, uint64_t *old,
+				      uint64_t new)
 {
-	sched_point(SP_RMW, (const void *)p);
+	sched_point_hk(hooked, SP_RMW, (const void *)p);
 	return atomic_compare_exchange_strong_explicit(p, old, new,
 			memory_order_seq_cst, memory_order_seq_cst);
+}
+
+static inline bool try_cmpxchg_u64(_Atomic uint64_t *p, uint64_t *old, uint64_t new)
+{
+	return try_cmpxchg_hk_u64(sched_hooked(), p, old, new);
 }
 
 /* An add whose old value nobody needs: commutes with every other such add. */
