@@ -87,8 +87,9 @@ struct gup_call {
 
 /*
  * Batched walks (gup-fast, unpin_user_pages) fetch the struct page line of the
- * page this many entries ahead: about the misses a core keeps in flight, and
- * measured best of 8/16/32 on cold passes.
+ * page this many entries ahead (gup-fast: a chunk of this many, a chunk
+ * ahead): about the misses a core keeps in flight, and measured best of
+ * 8/16/32 on cold passes.
  */
 #define GUP_PREFETCH_AHEAD	16
 
