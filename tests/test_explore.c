@@ -771,7 +771,11 @@ static void test_sb_store_buffering(void **state)
  * For the preemption bound an actor and its flusher are one CPU: what a bound
  * finds under sequential consistency it finds under store buffers (the lost
  * update takes one preemption either way), and the default schedule flushes
- * at once, so bound 0 is one sequentially consistent execution.
+ * at once, so bound 0 is the two sequentially consistent executions, one actor
+ * after the other.  The second is bounded POR's conservative branch: the race
+ * between the two increments backtracks to a state where running the other
+ * actor would be a preemption, so the other actor is also tried where the
+ * first one's run began, for free.  Plain DPOR under the bound ran only one.
  */
 static void test_sb_bound_keeps_sc(void **state)
 {
@@ -790,10 +794,57 @@ static void test_sb_bound_keeps_sc(void **state)
 		cfg.preemption_bound = 0;
 		reset_results(&s);
 		assert_int_equal(explore_run(&cfg, &scen_ops, &s, &st), 0);
-		assert_int_equal(st.execs, 1);
+		assert_int_equal(st.execs, 2);
+		assert_true(st.complete);
 		assert_int_equal(s.nout, 1);
 		assert_int_equal(s.outs[0], 2);
 	}
+}
+
+/* y, then x; the reader of x. */
+static void late_writer(void *arg)
+{
+	struct scen *s = arg;
+
+	write_once_u64(&s->y, 1);
+	write_once_u64(&s->x, 1);
+}
+
+static void early_reader(void *arg)
+{
+	struct scen *s = arg;
+
+	s->rc[0] = (int)read_once_u64(&s->x);
+}
+
+/*
+ * Bounded POR (Coons, Musuvathi and McKinley 2013).  Under bound 0 the reader
+ * can still run first, switching to nobody, and read x = 0.  The first
+ * execution runs the writer, then the reader (1); the race between the write
+ * of x and the read reverses at the state just before that write, where
+ * running the reader preempts the writer: over the bound.  DPOR with the bound
+ * as a filter stops there and says x = 1 always.  The conservative branch also
+ * tries the reader where the writer's run began, for free, and finds 0.
+ */
+static void test_bounded_por_free_order(void **state)
+{
+	struct scen s = { .nactors = 2, .body = { late_writer, early_reader },
+			  .outcome = out_rc0 };
+	struct explore_config cfg = { .strategy = EXPLORE_DFS, .por = true,
+				      .preemption_bound = 0 };
+	struct explore_stats st;
+
+	(void)state;
+	assert_int_equal(explore_run(&cfg, &scen_ops, &s, &st), 0);
+	assert_true(st.complete);
+	assert_true(seen(&s, 0) && seen(&s, 1));
+	assert_int_equal(s.nout, 2);
+	/* Bound 1 adds the reader between the two writes: still 0 and 1. */
+	cfg.preemption_bound = 1;
+	reset_results(&s);
+	assert_int_equal(explore_run(&cfg, &scen_ops, &s, &st), 0);
+	assert_true(seen(&s, 0) && seen(&s, 1));
+	assert_int_equal(s.nout, 2);
 }
 
 /* Message passing: data, then the flag; the reader takes the flag, then the data. */
@@ -993,6 +1044,7 @@ int main(void)
 		cmocka_unit_test(test_forget_names_anew),
 		cmocka_unit_test(test_sb_store_buffering),
 		cmocka_unit_test(test_sb_bound_keeps_sc),
+		cmocka_unit_test(test_bounded_por_free_order),
 		cmocka_unit_test(test_sb_stores_stay_in_order),
 		cmocka_unit_test(test_sb_coherent_and_atomic),
 		cmocka_unit_test(test_replay_reproduces),

@@ -649,7 +649,7 @@ static void test_reports(void **state)
 	assert_non_null(strstr(text, "\nCondition exists (P1:r = 0xff*8)\n"));
 	assert_non_null(strstr(text, "\nObservation vmsplice-leak Sometimes 1 1\n"));
 	assert_non_null(strstr(text, "\nTime vmsplice-leak "));
-	assert_non_null(strstr(text, "\nSearch DFS with POR, preemption bound 3: complete"));
+	assert_non_null(strstr(text, "\nSearch DFS with POR, preemption bound 2: complete"));
 	assert_non_null(strstr(text, "\nWitness schedule "));
 	assert_non_null(strstr(text, "--replay "));
 	assert_non_null(strstr(text, "r = pipe_read(p, 8) -> 0xff*8\n"));
@@ -699,9 +699,9 @@ static void check_memory_run(const struct litmus_test *t, enum litmus_run_memory
 	text = report_str(litmus_report_text, r);
 	json = report_str(report_json_nocheck, r);
 	/* sc: the Search line every report had before the model existed. */
-	assert_non_null(strstr(text, sb ? "\nSearch DFS with POR, preemption bound 3, sb memory "
+	assert_non_null(strstr(text, sb ? "\nSearch DFS with POR, preemption bound 2, sb memory "
 					  "model: complete within the bound\n" :
-					  "\nSearch DFS with POR, preemption bound 3: complete "
+					  "\nSearch DFS with POR, preemption bound 2: complete "
 					  "within the bound\n"));
 	line = strstr(text, "\nWitness replay gup litmus --policy linux-6.x ");
 	assert_non_null(line);
@@ -887,12 +887,12 @@ static void test_command_memory(void **state)
 
 	/* Forcing the file's own model changes nothing: checked as usual. */
 	snprintf(args, sizeof(args), "--check --memory sc '%s'", sc);
-	litmus_says(env, args, 0, "\nSearch DFS with POR, preemption bound 3: complete",
+	litmus_says(env, args, 0, "\nSearch DFS with POR, preemption bound 2: complete",
 		    "ok   t-sc linux-6.x Always\n", "\n1 passed, 0 failed\n", NULL);
 
 	/* Another model: run, reported, its replay forced too, but not checked. */
 	snprintf(args, sizeof(args), "--check --memory sb '%s'", sc);
-	litmus_says(env, args, 0, "\nSearch DFS with POR, preemption bound 3, sb memory model: ",
+	litmus_says(env, args, 0, "\nSearch DFS with POR, preemption bound 2, sb memory model: ",
 		    "replay gup litmus --policy linux-6.x --memory sb --replay ",
 		    "skip t-sc linux-6.x: memory model sb forced (the Result: lines are for the "
 		    "file's, sc)\n", "\n0 passed, 0 failed, 1 skipped\n", NULL);
@@ -903,7 +903,7 @@ static void test_command_memory(void **state)
 
 	/* The file's line alone: the sb model, and a replay that needs no option. */
 	snprintf(args, sizeof(args), "'%s'", sb);
-	litmus_says(env, args, 0, "\nSearch DFS with POR, preemption bound 3, sb memory model: ",
+	litmus_says(env, args, 0, "\nSearch DFS with POR, preemption bound 2, sb memory model: ",
 		    "replay gup litmus --policy linux-6.x --replay ", NULL);
 	snprintf(args, sizeof(args), "--json '%s'", sb);
 	assert_int_equal(gup_litmus(env, args, &out), 0);
@@ -938,20 +938,20 @@ static void test_matrix_command(void **state)
 	snprintf(args, sizeof(args), "--check '%s'", ok);
 	assert_int_equal(gup_cmd(env, "matrix", args, &out), 0);
 	assert_non_null(strstr(out, "t-ok "));
-	assert_non_null(strstr(out, "Always 3 "));
+	assert_non_null(strstr(out, "Always 4 "));
 	assert_non_null(strstr(out, "passed, 0 failed"));
 	free(out);
 
 	/* A cell that differs: marked, counted, and --check fails. */
 	snprintf(args, sizeof(args), "--check --policy linux-6.x '%s' '%s'", ok, wrong);
 	assert_int_equal(gup_cmd(env, "matrix", args, &out), 1);
-	assert_non_null(strstr(out, "Always 3 !"));
+	assert_non_null(strstr(out, "Always 4 !"));
 	assert_non_null(strstr(out, "\n1 passed, 1 failed\n"));
 	free(out);
 	/* Without --check it is a report, not a failure; a preset with no Result: is "?". */
 	snprintf(args, sizeof(args), "--policy linux-6.x --policy linux-2.6.29 '%s'", wrong);
 	assert_int_equal(gup_cmd(env, "matrix", args, &out), 0);
-	assert_non_null(strstr(out, "Always 3 ?"));
+	assert_non_null(strstr(out, "Always 4 ?"));
 	assert_non_null(strstr(out, "0 as expected, 1 differ, 1 unstated\n"));
 	free(out);
 
@@ -973,7 +973,7 @@ static void test_matrix_command(void **state)
 	snprintf(args, sizeof(args), "--markdown --policy linux-6.x '%s'", wrong);
 	assert_int_equal(gup_cmd(env, "matrix", args, &out), 0);
 	assert_non_null(strstr(out, "| test | linux-6.x |\n|---|---|\n"));
-	assert_non_null(strstr(out, "| t-wrong | Always (3) **differs: Never expected** |"));
+	assert_non_null(strstr(out, "| t-wrong | Always (4) **differs: Never expected** |"));
 	free(out);
 
 	/*
@@ -995,12 +995,12 @@ static void test_matrix_command(void **state)
 					    "fast_recheck=off --replay "));
 		assert_non_null(strstr(out, "on andrea-v2: Never in "));
 		assert_non_null(strstr(out, "on andrea-v2 --knob fast_barrier=off: Never in "));
-		assert_non_null(strstr(out, "on andrea-v2 --knob fast_barrier=off --memory sb "
-					    "--bound 4: Sometimes in "));
+		assert_non_null(strstr(out, "on andrea-v2 --knob fast_barrier=off --memory sb: "
+					    "Sometimes in "));
 		assert_non_null(strstr(out, "    witness: gup litmus --policy andrea-v2 --knob "
 					    "fast_barrier=off --memory sb --replay "));
-		assert_non_null(strstr(out, "on nick-v3 --knob fast_barrier=off --memory sb "
-					    "--bound 4: Never in "));
+		assert_non_null(strstr(out, "on nick-v3 --knob fast_barrier=off --memory sb: "
+					    "Never in "));
 		assert_non_null(strstr(out, "R6-swap-cache on linus-refcount: not in this corpus"));
 		assert_null(strstr(out, "NOT settled"));
 		free(out);

@@ -51,7 +51,7 @@ void litmus_usage(FILE *f)
 	      "      --memory sc|sb    the memory model (default: the file's Memory: line, or\n"
 	      "                        sc; --check skips a run whose model is not the file's)\n"
 	      "      --json | --dot    JSON results, or a Graphviz picture of each witness\n"
-	      "      --bound N|none    DFS preemption bound (default 3)\n"
+	      "      --bound N|none    DFS preemption bound (default 2)\n"
 	      "      --no-por          DFS without partial-order reduction\n"
 	      "      --order-locks     POR that orders every two critical sections of a\n"
 	      "                        lock, not only conflicting ones (for comparison)\n"

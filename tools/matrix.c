@@ -72,7 +72,7 @@ void matrix_usage(FILE *f)
 	      "      --check           exit 1 if a cell differs from its Result: line\n"
 	      "      --markdown | --json   a Markdown table, or JSON, instead of text\n"
 	      "      --policy NAME     a column (repeatable; default: every preset)\n"
-	      "      --bound N|none    DFS preemption bound (default 3)\n"
+	      "      --bound N|none    DFS preemption bound (default 2)\n"
 	      "      --max-execs N     stop each search after N executions\n"
 	      "      --jobs N          runs at once (default 2)\n",
 	      f);

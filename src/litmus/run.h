@@ -28,7 +28,7 @@
 struct litmus_result;
 
 /* The preemption bound of the default search: see docs/litmus.md. */
-#define LITMUS_DEFAULT_BOUND	3
+#define LITMUS_DEFAULT_BOUND	2
 /*
  * A run stops (-ECANCELED) after this many stuck executions (deadlock, step
  * bound): each leaks what its stuck actors hold, some 40 KB.

@@ -151,7 +151,12 @@ struct hold {
 	bool excl;
 };
 
-#define MAX_HOLDS	8
+/*
+ * Locks one actor may hold at once: the allocator's exhaustion check takes every
+ * shard lock of a zone (16, mm/page.c zone_alloc_slow) under a fault's mmap and
+ * PT locks.  Past this the explorer stops with -EOVERFLOW rather than guess.
+ */
+#define MAX_HOLDS	32
 
 /* An access: a canonical object (1-based; 0 = none), its mode and update class. */
 struct acc {
@@ -227,6 +232,12 @@ struct objrec {
 
 struct state {
 	amask_t enabled, backtrack, done, sleep;
+	/*
+	 * Choices whose subtree the preemption bound cut somewhere (or that it
+	 * cut here): not explored in full, so they put nobody to sleep.
+	 */
+	amask_t cut;
+	bool cut_below;			/* the bound cut a choice here or below */
 	int chosen, prev;		/* prev: the actor that ran before, or -1 */
 	unsigned preempt;		/* preemptions on the path before this state */
 	struct acclist *step[MAXA];	/* the step each explored choice took */
@@ -774,6 +785,28 @@ static bool happens_before(const struct explorer *ex, size_t j, const uint32_t *
 	return vc[e->actor] >= e->local;
 }
 
+/*
+ * Bounded POR's conservative branch (Coons, Musuvathi and McKinley, OOPSLA
+ * 2013).  Under a preemption bound, running @p at state @j may be a preemption
+ * the path cannot afford, and the race is then never reversed, although an
+ * order that reverses it may lie within the bound: the bound makes steps
+ * depend on each other that otherwise do not.  So @p is also a choice at the
+ * start of the block of steps that contains @j - the state where the CPU last
+ * turned to the actor that ran at @j (an actor and its flusher are one CPU,
+ * choice_preempts).  A switch there is one the path already paid for, or a
+ * free one: running @p instead costs nothing more.
+ */
+static void add_backtrack_bounded(struct explorer *ex, size_t j, int p)
+{
+	int cpu = lock_actor(ex, ex->path[j].chosen);
+	size_t i = j;
+
+	while (i > 0 && lock_actor(ex, ex->path[i - 1].chosen) == cpu)
+		i--;
+	if (i != j)
+		add_backtrack(ex, i, p);
+}
+
 /* Event @j of another actor, unordered before the step of @e, conflicts with it. */
 static void dpor_race(struct explorer *ex, size_t j, const struct event *e, const uint32_t *before)
 {
@@ -787,7 +820,10 @@ static void dpor_race(struct explorer *ex, size_t j, const struct event *e, cons
 	 */
 	if (e->src > (long)j)
 		p = lock_actor(ex, p);
-	add_backtrack(ex, lock_reloc(ex, j, (size_t)(e - ex->ev)), p);
+	j = lock_reloc(ex, j, (size_t)(e - ex->ev));
+	add_backtrack(ex, j, p);
+	if (ex->cfg->preemption_bound >= 0)
+		add_backtrack_bounded(ex, j, p);
 }
 
 /*
@@ -1094,13 +1130,19 @@ static void state_free(struct state *s)
 	}
 }
 
-/* Sleep set of a new state: who sleeps on across the step its parent chose. */
+/*
+ * Sleep set of a new state: who sleeps on across the step its parent chose.
+ * Only a choice whose subtree was explored in full puts its actor to sleep: if
+ * the preemption bound cut anything in it, an order it would have covered may
+ * lie within the bound from here although it did not from there (bounded POR
+ * again).
+ */
 static void state_sleep(struct explorer *ex, struct state *s, size_t i)
 {
 	struct state *p = &ex->path[i - 1];
 	const struct event *e = &ex->ev[i - 1];
 	const struct acc *stepacc = &ex->acc[e->acc_off];
-	amask_t cand = (p->sleep | p->done) & ~BIT(p->chosen);
+	amask_t cand = (p->sleep | (p->done & ~p->cut)) & ~BIT(p->chosen);
 
 	for (int b = 0; b < MAXA; b++) {
 		const struct acclist *l;
@@ -2022,6 +2064,8 @@ static bool dfs_next(struct explorer *ex)
 			if (cfg->preemption_bound >= 0 && preempts &&
 			    s->preempt >= (unsigned)cfg->preemption_bound) {
 				s->done |= BIT(c);
+				s->cut |= BIT(c);
+				s->cut_below = true;
 				ex->st->bounded++;
 				continue;
 			}
@@ -2029,6 +2073,11 @@ static bool dfs_next(struct explorer *ex)
 			s->done |= BIT(c);
 			ex->prefix = i + 1;
 			return true;
+		}
+		if (s->cut_below && i > 0) {
+			/* The parent's choice leading here was not explored in full. */
+			ex->path[i - 1].cut |= BIT(ex->path[i - 1].chosen);
+			ex->path[i - 1].cut_below = true;
 		}
 		state_free(s);
 		ex->npath--;
