@@ -184,14 +184,15 @@ gup_fast_pte(struct gup_world *w, struct page *map, pte_t *ptep, unsigned flags,
 /*
  * Fetch the struct page lines of the PTEs [@from, @from + GUP_PREFETCH_AHEAD)
  * of the table @ent, for writing; the walk calls this at the start of the
- * chunk before, so a line is asked for 16 to 31 PTEs before its grab.  The grab's locked RMW waits for its line, and where
- * frames were recycled in scattered order a pass pays one miss per page in turn
- * otherwise (256 MiB populated in random order: 34 -> 16 ns/page warm, 58 -> 32
- * cold).  Not where the chunk's frames continue in order from the last frame
- * of the chunk the walk is on (a hint from its ends, peeks, no scheduling
- * point): the hardware's stream prefetcher is ahead of the walk there, and the
- * fetch would cost a fifth of its instructions for nothing (58 -> 45 a page;
- * the allocator hands out runs of 64 frames, so three chunks in four).
+ * chunk before, so a line is asked for 16 to 31 PTEs before its grab.  The
+ * grab's locked RMW waits for its line, and where frames were recycled in
+ * scattered order a pass pays one miss per page in turn otherwise (256 MiB
+ * populated in random order: 34 -> 16 ns/page warm, 58 -> 32 cold).  Not where
+ * the chunk's frames continue in order from the last frame of the chunk the
+ * walk is on (a hint from its ends, peeks, no scheduling point): the hardware's
+ * stream prefetcher is ahead of the walk there, and the fetch would cost a
+ * fifth of its instructions for nothing (58 -> 45 a page; the allocator hands
+ * out runs of 64 frames, so three chunks in four).
  */
 static void gup_fast_prefetch(struct page *map, pte_t *ent, unsigned from)
 {
@@ -254,7 +255,7 @@ gup_fast_walk(struct gup_world *w, struct gup_mm *mm, uint64_t start, uint64_t e
  * policy whose guard is the engine's own tests, in free mode - gets an
  * instance of its own: with the table loop and the single PTE test, 117 -> 68
  * instructions per page (callgrind), 18 -> 12 ns/page in bench/gup_ops; with
- * no hook to test, 57.
+ * no hook to test, 58 (docs/performance.md, "GUP").
  */
 #define GUP_FAST_WALK_FLAGS	(FOLL_PIN | FOLL_WRITE | FOLL_LONGTERM)
 
