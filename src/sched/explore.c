@@ -234,10 +234,10 @@ struct state {
 	amask_t enabled, backtrack, done, sleep;
 	/*
 	 * Choices whose subtree the preemption bound cut somewhere (or that it
-	 * cut here): not explored in full, so they put nobody to sleep.
+	 * cut here): not explored in full, so they put nobody to sleep.  Not
+	 * empty: the bound cut something here or below.
 	 */
 	amask_t cut;
-	bool cut_below;			/* the bound cut a choice here or below */
 	int chosen, prev;		/* prev: the actor that ran before, or -1 */
 	unsigned preempt;		/* preemptions on the path before this state */
 	struct acclist *step[MAXA];	/* the step each explored choice took */
@@ -2065,7 +2065,6 @@ static bool dfs_next(struct explorer *ex)
 			    s->preempt >= (unsigned)cfg->preemption_bound) {
 				s->done |= BIT(c);
 				s->cut |= BIT(c);
-				s->cut_below = true;
 				ex->st->bounded++;
 				continue;
 			}
@@ -2074,11 +2073,8 @@ static bool dfs_next(struct explorer *ex)
 			ex->prefix = i + 1;
 			return true;
 		}
-		if (s->cut_below && i > 0) {
-			/* The parent's choice leading here was not explored in full. */
+		if (s->cut && i > 0)	/* the parent's choice leading here was cut below */
 			ex->path[i - 1].cut |= BIT(ex->path[i - 1].chosen);
-			ex->path[i - 1].cut_below = true;
-		}
 		state_free(s);
 		ex->npath--;
 	}
