@@ -204,12 +204,6 @@ void *sched_get_current(void);
 #endif
 SCHED_NO_ACCESS(2) void sched_point_slow(enum sched_point_kind kind, const void *obj);
 
-static inline void sched_point(enum sched_point_kind kind, const void *obj)
-{
-	if (unlikely(sched_hook_cur != NULL))
-		sched_point_slow(kind, obj);
-}
-
 /*
  * Hooked once, hooked throughout.  sched_hook_install is called around engine
  * calls (the explorer around its whole search, tests around what they drive),
@@ -229,6 +223,12 @@ static inline void sched_point_hk(bool hooked, enum sched_point_kind kind, const
 {
 	if (unlikely(hooked))
 		sched_point_slow(kind, obj);
+}
+
+/* A scheduling point (free mode: one load and a branch). */
+static inline void sched_point(enum sched_point_kind kind, const void *obj)
+{
+	sched_point_hk(sched_hooked(), kind, obj);
 }
 
 SCHED_NO_ACCESS(2) void sched_point_at_slow(enum sched_point_kind kind, const void *obj,
