@@ -141,7 +141,7 @@ static int report_leaks(struct gup_world *w)
 			continue;
 		fprintf(w->report, "libgup: leak: pfn %llu refcount %u mapcount %u flags %#llx%s%s\n",
 			(unsigned long long)pfn, count_ref(c), count_map(c),
-			(unsigned long long)read_once_u64(&p->flags),
+			(unsigned long long)read_bits_u64(&p->flags, PAGE_FLAGS_ALL),
 			PageAnon(p) ? " anon" : "", page_maybe_dma_pinned(p) ? " pinned" : "");
 		leaks++;
 	}

@@ -261,6 +261,92 @@ static void test_por_independent(void **state)
 		      full.execs, por.execs - por.redundant);
 }
 
+/*
+ * ---- bit words: each bit is an object ----
+ *
+ * Actor 0 sets bit 0 and tests bit 1; actor 1 sets bit 2 and tests bit
+ * @s->n.  Bits 0..2 never meet: one interleaving.  With @s->n = 0 actor 1
+ * tests the bit actor 0 sets: both answers.
+ */
+static void bits_a(void *arg)
+{
+	struct scen *s = arg;
+
+	set_bit(0, &s->x);
+	s->rc[0] = test_bit(1, &s->x);
+}
+
+static void bits_b(void *arg)
+{
+	struct scen *s = arg;
+
+	set_bit(2, &s->x);
+	s->rc[1] = test_bit((unsigned)s->n, &s->x);
+	/* One load for two bits: only the named ones are read, and returned. */
+	s->rc[2] = (int)read_bits_u64(&s->x, UINT64_C(1) << 1 | UINT64_C(1) << 2);
+}
+
+static uint64_t out_bits(struct scen *s)
+{
+	return (uint64_t)s->rc[1] * 100 + (uint64_t)s->rc[2];
+}
+
+static void test_por_bits_independent(void **state)
+{
+	struct scen s = { .nactors = 2, .body = { bits_a, bits_b }, .outcome = out_bits,
+			  .n = 1 };
+	struct explore_stats st;
+
+	(void)state;
+	st = run(&s, EXPLORE_DFS, true);
+	assert_true(st.complete);
+	assert_int_equal(st.execs - st.redundant, 1);
+	assert_int_equal(s.nout, 1);
+	assert_int_equal(s.outs[0], 4);		/* bit 1 clear; bits 1|2 read as 4 */
+	/* The same bit: set before or after the test, both seen. */
+	s.n = 0;
+	st = run(&s, EXPLORE_DFS, true);
+	assert_true(st.complete);
+	assert_int_equal(s.nout, 2);
+	assert_int_equal(s.outs[0] + s.outs[1], 4 + 104);
+}
+
+/* A bit lock is its bit: a test of that bit sees it held or not, as it was. */
+static void bitlock_hold(void *arg)
+{
+	struct scen *s = arg;
+
+	if (!test_and_set_bit_lock(3, &s->x)) {
+		write_once_u64(&s->y, 1);	/* a step inside the section */
+		clear_bit_unlock(3, &s->x);
+	}
+}
+
+static void bitlock_look(void *arg)
+{
+	struct scen *s = arg;
+
+	s->rc[1] = test_bit(3, &s->x) + 2 * test_bit(4, &s->x);
+}
+
+static uint64_t out_rc1(struct scen *s)
+{
+	return (uint64_t)s->rc[1];
+}
+
+static void test_por_bit_lock(void **state)
+{
+	struct scen s = { .nactors = 2, .body = { bitlock_hold, bitlock_look },
+			  .outcome = out_rc1 };
+	struct explore_stats st;
+
+	(void)state;
+	st = run(&s, EXPLORE_DFS, true);
+	assert_true(st.complete);
+	assert_int_equal(s.nout, 2);		/* held (1) or not (0) */
+	assert_int_equal(s.outs[0] + s.outs[1], 1);
+}
+
 /* ---- locks ---- */
 
 static void locked_inc(void *arg)
@@ -1030,6 +1116,8 @@ int main(void)
 		cmocka_unit_test(test_lost_update_found),
 		cmocka_unit_test(test_atomics_never_lose),
 		cmocka_unit_test(test_por_independent),
+		cmocka_unit_test(test_por_bits_independent),
+		cmocka_unit_test(test_por_bit_lock),
 		cmocka_unit_test(test_spinlock_excludes),
 		cmocka_unit_test(test_locks_independent_sections),
 		cmocka_unit_test(test_locks_conflicting_sections),

@@ -27,12 +27,16 @@
  */
 #include "gup/internal.h"
 
+/* The flags gup-fast looks at, in one read per page (gup_fast_pte). */
+#define GUP_FAST_PFLAGS	(PG_BIT(PG_hwpoison) | PG_BIT(PG_anon) | PG_BIT(PG_shmem) |	\
+			 PG_BIT(PG_zero) | PG_BIT(PG_referenced) | PG_BIT(PG_gup) |	\
+			 PG_BIT(PG_dontcow))
+
 /*
  * Page refused by gup-fast (the slow path decides): file-backed, non-shmem pages
  * for FOLL_PIN, FOLL_LONGTERM or FOLL_WRITE (gup_fast_folio_allowed): without the
  * VMA, gup-fast cannot tell whether the filesystem tracks their dirtiness.
  */
-#define PG_BIT(b)	(UINT64_C(1) << (b))
 
 static bool gup_fast_page_allowed(uint64_t pflags, unsigned flags)
 {
@@ -155,7 +159,7 @@ gup_fast_pte(struct gup_world *w, struct page *map, pte_t *ptep, unsigned flags,
 	 * while the page lives, so a stale read costs a redundant set or a trip
 	 * to the slow path).
 	 */
-	pflags = read_once_hk_u64(hooked, &page->flags);
+	pflags = read_bits_hk_u64(hooked, &page->flags, GUP_FAST_PFLAGS);
 	if (pflags & PG_BIT(PG_hwpoison))
 		return false;
 	if ((flags & FOLL_LONGTERM) && !page_is_longterm_pinnable(page))

@@ -63,7 +63,7 @@ static int migrate_anon_page(struct gup_call *c, uint64_t addr, struct page *old
 		goto out_unlock;
 	}
 	mem_copy_frame(page_data(&w->arena, new), page_data(&w->arena, old), PAGE_SIZE);
-	page_init_private(new, read_once_u64(&old->flags) & ~(UINT64_C(1) << PG_locked),
+	page_init_private(new, read_bits_u64(&old->flags, PAGE_FLAGS_ALL & ~PG_BIT(PG_locked)),
 			  PAGE_MAP_REF, read_once_u64(&old->index), true);
 	/* Published by set_pte's release, like a fresh anon page. */
 	set_pte(ptep, pfn_pte(page_to_pfn(&w->arena, new), pte & ~PTE_PFN_MASK));

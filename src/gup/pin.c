@@ -88,8 +88,8 @@ unpin_one(struct unpin_batch *b, struct page *page, bool make_dirty, const void 
 
 	prefetchw(page);	/* written below: one ownership miss, not two */
 	/* PG_zero and PG_dax never change while the page is pinned: one read. */
-	pflags = read_once_u64(&page->flags);
-	if ((pflags & (UINT64_C(1) << PG_zero)) || !unpin_ok(page, site))
+	pflags = read_bits_u64(&page->flags, PG_BIT(PG_zero) | PG_BIT(PG_dax));
+	if ((pflags & PG_BIT(PG_zero)) || !unpin_ok(page, site))
 		return;		/* the zero page is never pinned */
 	if (make_dirty && !PageDirty(page)) {
 		/* set_page_dirty_lock: the page lock orders us against writeback. */
@@ -103,7 +103,7 @@ unpin_one(struct unpin_batch *b, struct page *page, bool make_dirty, const void 
 	}
 	b->nr++;
 	page_ref_sub(page->w, page, GUP_PIN_COUNTING_BIAS);
-	if (unlikely(pflags & (UINT64_C(1) << PG_dax)))
+	if (unlikely(pflags & PG_BIT(PG_dax)))
 		dax_page_released(page);	/* truncate may wait for this */
 }
 

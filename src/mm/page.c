@@ -343,7 +343,7 @@ void free_frame(struct gup_world *w, struct page *p)
 	GUP_BUG_ON(PageReserved(p), "freeing reserved pfn %llu", (unsigned long long)pfn);
 	GUP_BUG_ON(page_count_word(p) != 0, "freeing pfn %llu with count %#llx",
 		   (unsigned long long)pfn, (unsigned long long)page_count_word(p));
-	write_once_u64(&p->flags, UINT64_C(1) << PG_free);
+	write_bits_u64(&p->flags, PAGE_FLAGS_ALL, PG_BIT(PG_free));
 	write_once_u8(&p->anon_exclusive, 0);
 	spin_lock(&s->lock);
 	shard_push_ent(s, free_ent(pfn, false));

@@ -82,6 +82,13 @@ struct page {
 _Static_assert(sizeof(struct page) <= 64, "struct page must fit 64 bytes");
 
 /* ---- flags ---- */
+/*
+ * @flags is a bit word (sched.h): every access names its bits, so that the
+ * explorer takes a test of one flag and a change of another as independent.
+ */
+#define PG_BIT(b)	(UINT64_C(1) << (b))
+#define PAGE_FLAGS_ALL	(PG_BIT(NR_PAGEFLAGS) - 1)
+
 #define PAGEFLAG_FNS(name, bit)                                                       \
 static inline bool Page##name(struct page *p) { return test_bit(bit, &p->flags); }   \
 static inline void SetPage##name(struct page *p) { set_bit(bit, &p->flags); }        \

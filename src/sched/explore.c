@@ -31,7 +31,8 @@
  * nobody reads (SP_ADD), bit operations on different bits or the same operation
  * on one bit (SP_BITS), lock operations (below).  A frame's bytes are 64 objects,
  * one per line (the point's detail), so a DMA into one half of a page does not
- * conflict with a store to the other.  Once an execution's outcome is decided
+ * conflict with a store to the other; a bit word's bits are 64 (SCHED_BIT_OBJ),
+ * so a test of one page flag does not conflict with setting another.  Once an execution's outcome is decided
  * (every test actor ended), nothing more is recorded: finish and teardown are no
  * interleavings.
  *
@@ -177,6 +178,18 @@ struct acclist {
 	struct acc a[];
 };
 
+/*
+ * What an access covers: its object, or some parts of it that are objects of
+ * their own - lines of a frame (bit i of @mask: bytes [64i, 64i + 64)), or
+ * bits of a bit word (bit i: bit i, SCHED_BIT_OBJ).
+ */
+enum part_kind { PK_WHOLE, PK_LINES, PK_BITS };
+
+struct parts {
+	uint64_t mask;
+	enum part_kind kind;
+};
+
 struct actor {
 	struct coro co;
 	struct sched_thread *t;
@@ -198,7 +211,7 @@ struct actor {
 	size_t nacqs, capacqs;
 	const void *pend;		/* the object announced at its last point */
 	uint16_t pend_mode, pend_cls;
-	uint64_t pend_lines;		/* a frame's lines (0: not a frame) */
+	struct parts pend_parts;	/* which parts of it (point_parts) */
 	const void *resume;		/* what it waited on: read at its next step */
 	uint32_t vc[MAXA];		/* vector clock: steps of each actor it knows */
 	int nest;
@@ -428,12 +441,14 @@ static struct objrec *obj_get(struct explorer *ex, const void *ptr)
  */
 static void obj_retire(struct explorer *ex, const void *p, size_t size)
 {
-	const char *lo = p, *hi = lo + size;
+	uintptr_t lo = (uintptr_t)p, hi = lo + size;
 
 	for (size_t i = 0; i < ex->objcap; i++) {
 		struct objrec *o = &ex->objs[i];
+		/* A bit of a bit word (SCHED_BIT_OBJ) goes with its word. */
+		uintptr_t a = (uintptr_t)o->ptr & (((uintptr_t)1 << SCHED_BIT_OBJ_SHIFT) - 1);
 
-		if (o->gen == ex->gen && (const char *)o->ptr >= lo && (const char *)o->ptr < hi)
+		if (o->gen == ex->gen && a >= lo && a < hi)
 			o->ptr = (const void *)(uintptr_t)1;	/* no object lives at 1 */
 	}
 }
@@ -457,6 +472,7 @@ static enum point_timing classify(enum sched_point_kind kind, uint64_t detail, s
 	switch (kind) {
 	case SP_READ:
 	case SP_MEM_READ:
+	case SP_READ_BITS:
 	case SP_BLOCK:
 	case SP_YIELD:
 		return PT_BEFORE;
@@ -467,6 +483,7 @@ static enum point_timing classify(enum sched_point_kind kind, uint64_t detail, s
 	case SP_WRITE:
 	case SP_RMW:
 	case SP_MEM_WRITE:
+	case SP_WRITE_BITS:
 		x->mode = AM_WRITE;
 		return PT_BEFORE;
 	case SP_IRQ_OFF:
@@ -505,12 +522,21 @@ static enum point_timing classify(enum sched_point_kind kind, uint64_t detail, s
 	}
 }
 
-/* The lines a point's access covers: 0 unless it is a frame's bytes. */
-static uint64_t point_lines(enum sched_point_kind kind, uint64_t detail)
+/* The parts of its object a point's access covers. */
+static struct parts point_parts(enum sched_point_kind kind, uint64_t detail)
 {
-	if (kind != SP_MEM_READ && kind != SP_MEM_WRITE)
-		return 0;
-	return detail ? detail : ~UINT64_C(0);
+	switch (kind) {
+	case SP_MEM_READ:
+	case SP_MEM_WRITE:
+		return (struct parts){ detail ? detail : ~UINT64_C(0), PK_LINES };
+	case SP_READ_BITS:
+	case SP_WRITE_BITS:
+		return (struct parts){ detail, PK_BITS };
+	case SP_BITS:
+		return (struct parts){ UINT64_C(1) << ((detail >> 1) & 63), PK_BITS };
+	default:
+		return (struct parts){ 0, PK_WHOLE };
+	}
 }
 
 /*
@@ -573,21 +599,36 @@ static void record_one(struct explorer *ex, const void *obj, struct acc x)
 }
 
 /*
- * An access of @obj, or of the @lines of the frame at @obj: each 64-byte line is
- * an object of its own, named by its address, so that accesses to disjoint bytes
- * of a page do not conflict.
+ * An access of @obj, or of @parts of it: each 64-byte line of a frame is an
+ * object of its own, named by its address, so that accesses to disjoint bytes
+ * of a page do not conflict; each bit of a bit word is one, named by
+ * SCHED_BIT_OBJ, so that a test of PG_anon does not conflict with setting
+ * PG_dirty.
  */
-static void record(struct explorer *ex, const void *obj, struct acc x, uint64_t lines)
+static void record(struct explorer *ex, const void *obj, struct acc x, struct parts parts)
 {
+	uint64_t m = parts.mask;
+
 	if (!obj)
 		return;
-	if (!lines) {
+	switch (parts.kind) {
+	case PK_WHOLE:
 		record_one(ex, obj, x);
-		return;
+		break;
+	case PK_LINES:
+		for (; m; m &= m - 1)
+			record_one(ex, (const char *)obj + __builtin_ctzll(m), x);
+		break;
+	case PK_BITS:
+		for (; m; m &= m - 1)
+			record_one(ex, SCHED_BIT_OBJ(obj, __builtin_ctzll(m)), x);
+		if (x.mode != AM_READ)
+			wake_writers(ex, obj, ex->cur);	/* a spinner on the word */
+		break;
 	}
-	for (; lines; lines &= lines - 1)
-		record_one(ex, (const char *)obj + __builtin_ctzll(lines), x);
 }
+
+static const struct parts whole = { 0, PK_WHOLE };
 
 static struct acc acc_read(void)
 {
@@ -1371,8 +1412,8 @@ static void open_step(struct explorer *ex, int c)
 	ex->cur = c;		/* record() attributes the accesses to @c */
 	/* A lock's hand-over orders nothing by itself (see "Locks"). */
 	if (!b->lockwait)
-		record(ex, b->resume, acc_read(), 0);
-	record(ex, b->pend, (struct acc){ .mode = b->pend_mode, .cls = b->pend_cls }, b->pend_lines);
+		record(ex, b->resume, acc_read(), whole);
+	record(ex, b->pend, (struct acc){ .mode = b->pend_mode, .cls = b->pend_cls }, b->pend_parts);
 	ex->cur = cur;
 	b->resume = NULL;
 	b->pend = NULL;
@@ -1439,6 +1480,7 @@ static bool sb_must_drain(const struct actor *a, enum sched_point_kind kind, con
 		return false;
 	switch (kind) {
 	case SP_READ:
+	case SP_READ_BITS:
 	case SP_MEM_READ:
 	case SP_MEM_WRITE:
 	case SP_ADD:
@@ -1466,6 +1508,14 @@ static struct acc sb_acc(const struct sb_entry *e)
 	default:
 		return acc_write();
 	}
+}
+
+/* The parts a buffered store covers when it reaches memory: a bit, or its word. */
+static struct parts sb_parts(const struct sb_entry *e)
+{
+	if (e->op == SB_SET_BIT || e->op == SB_CLEAR_BIT)
+		return (struct parts){ UINT64_C(1) << (e->v & 63), PK_BITS };
+	return whole;
 }
 
 /* The store reaches memory: what the primitive would have done. */
@@ -1513,7 +1563,7 @@ static void sb_flush_step(struct explorer *ex, int c)
 	f->pend = e->p;
 	f->pend_mode = x.mode;
 	f->pend_cls = x.cls;
-	f->pend_lines = 0;
+	f->pend_parts = sb_parts(e);
 	open_step(ex, c);
 	if (ex->ev_open)
 		ex->ev[ex->nev - 1].src = e->ev;
@@ -1528,7 +1578,7 @@ static void sb_drain_inline(struct explorer *ex, struct actor *a)
 	while (a->sb_n) {
 		struct sb_entry *e = &a->sb[a->sb_head];
 
-		record(ex, e->p, sb_acc(e), 0);
+		record(ex, e->p, sb_acc(e), sb_parts(e));
 		sb_apply(e);
 		sb_pop(a);
 	}
@@ -1615,7 +1665,7 @@ static void ex_point_at(void *arg, enum sched_point_kind kind, const void *obj, 
 	struct actor *a;
 	struct acc x;
 	enum point_timing t;
-	uint64_t lines;
+	struct parts parts;
 	bool drain;
 
 	ex->st->points++;
@@ -1623,7 +1673,7 @@ static void ex_point_at(void *arg, enum sched_point_kind kind, const void *obj, 
 		return;			/* the scheduler context: setup, teardown */
 	a = ex->act[ex->cur];
 	t = classify(kind, detail, &x);
-	lines = point_lines(kind, detail);
+	parts = point_parts(kind, detail);
 	/* Spinning or sleeping for a lock is part of taking it. */
 	if (a->lockwait && obj == a->lockwait && t != PT_NONE)
 		x = (struct acc){ .mode = AM_UPDATE, .cls = UCLS_LOCK };
@@ -1637,7 +1687,7 @@ static void ex_point_at(void *arg, enum sched_point_kind kind, const void *obj, 
 	if (x.mode == AM_UPDATE && x.cls == UCLS_LOCK && ex->cfg->order_locks)
 		x = acc_write();
 	if (t == PT_AFTER) {
-		record(ex, obj, x, lines);	/* done already: part of this step */
+		record(ex, obj, x, parts);	/* done already: part of this step */
 		if (a->nest > 0)
 			return;
 		reschedule(ex, a);
@@ -1647,7 +1697,7 @@ static void ex_point_at(void *arg, enum sched_point_kind kind, const void *obj, 
 	if (a->nest > 0 || (kind == SP_YIELD && obj)) {
 		if (sb_must_drain(a, kind, obj))
 			sb_drain_inline(ex, a);
-		record(ex, obj, x, lines);
+		record(ex, obj, x, parts);
 		return;
 	}
 	drain = sb_must_drain(a, kind, obj);
@@ -1656,7 +1706,7 @@ static void ex_point_at(void *arg, enum sched_point_kind kind, const void *obj, 
 	a->pend = obj;
 	a->pend_mode = x.mode;
 	a->pend_cls = x.cls;
-	a->pend_lines = lines;
+	a->pend_parts = parts;
 	if (obj && x.mode != AM_READ)
 		wake_writers(ex, obj, a->id);	/* announced: re-check after it lands */
 	if (drain)
@@ -1717,7 +1767,7 @@ static void ex_wake(void *arg, const void *key)
 {
 	struct explorer *ex = arg;
 
-	record(ex, key, acc_write(), 0);
+	record(ex, key, acc_write(), whole);
 	for (int i = 0; i < ex->nact; i++) {
 		struct actor *b = ex->act[i];
 
@@ -1845,7 +1895,7 @@ static void actor_main(void *p)
 	}
 	a->state = A_DONE;
 	/* The end is a write on the thread: a joiner's next step reads it. */
-	record(ex, a->t, acc_write(), 0);
+	record(ex, a->t, acc_write(), whole);
 	for (int i = 0; i < ex->nact; i++) {
 		struct actor *b = ex->act[i];
 
@@ -1883,7 +1933,7 @@ static int ex_spawn(void *arg, struct sched_thread *t)
 		/* Everything the parent did happens-before the child's first step. */
 		memcpy(a->vc, ex->act[ex->cur]->vc, sizeof(a->vc));
 		a->vc[a->id] = 0;
-		record(ex, t, acc_write(), 0);
+		record(ex, t, acc_write(), whole);
 		a->resume = t;
 	}
 	t->actor = a;

@@ -80,6 +80,13 @@ enum sched_point_kind {
 	 * ordered against the flush by the flush's own writes (tlb_gen, PTEs).
 	 */
 	SP_IRQ_SYNC,
+	/*
+	 * A bit word's bits are objects of their own (SCHED_BIT_OBJ): a test of
+	 * one bit commutes with setting another.  The detail is the mask of the
+	 * bits the access reads or writes; SP_BITS names its one bit.
+	 */
+	SP_READ_BITS,	/* test_bit, read_bits_u64                                */
+	SP_WRITE_BITS,	/* test_and_set_bit, test_and_clear_bit, write_bits_u64    */
 	SP_NR_KINDS,
 };
 
@@ -89,6 +96,16 @@ enum sched_point_kind {
  * [64i, 64i + 64) of the 4 KiB frame; 0 or a plain sched_point: all of them).
  */
 #define SCHED_BIT_DETAIL(nr, set)	(((uint64_t)(nr) << 1) | (uint64_t)!!(set))
+/*
+ * Bit @nr of the bit word at @word as an object: the name a scheduler gives
+ * it, and the object of the page lock's points (PG_locked).  Never a valid
+ * address: user addresses stay below 2^57, and the bit number goes above.
+ * Every access to a bit word goes through the bit operations below, so that
+ * each names the bits it reads or writes.
+ */
+#define SCHED_BIT_OBJ_SHIFT		57
+#define SCHED_BIT_OBJ(word, nr)		\
+	((const void *)((uintptr_t)(word) | ((uintptr_t)(nr) + 1) << SCHED_BIT_OBJ_SHIFT))
 /*
  * The detail of an SP_LOCK that waits until it has the lock (spin_lock,
  * mutex_lock, down_write: no outcome but "acquired"), unlike a trylock whose
@@ -611,25 +628,52 @@ static inline void clear_bit(unsigned nr, _Atomic uint64_t *addr)
 
 static inline bool test_bit(unsigned nr, _Atomic uint64_t *addr)
 {
-	return (read_once_u64(addr) >> nr) & 1;
+	sched_point_at(SP_READ_BITS, (const void *)addr, UINT64_C(1) << nr);
+	return (atomic_load_explicit(addr, memory_order_relaxed) >> nr) & 1;
+}
+
+/*
+ * The bits of @mask, the others read as 0: one load for several tests (the
+ * bits a caller does not name are not its to look at, and it cannot).
+ */
+static inline uint64_t read_bits_hk_u64(bool hooked, _Atomic uint64_t *addr, uint64_t mask)
+{
+	if (unlikely(hooked))
+		sched_point_at_slow(SP_READ_BITS, (const void *)addr, mask);
+	return atomic_load_explicit(addr, memory_order_relaxed) & mask;
+}
+
+static inline uint64_t read_bits_u64(_Atomic uint64_t *addr, uint64_t mask)
+{
+	return read_bits_hk_u64(sched_hooked(), addr, mask);
+}
+
+/* Set the bits of @mask to those of @v, others kept (WRITE_ONCE of the word's @mask bits). */
+static inline void write_bits_u64(_Atomic uint64_t *addr, uint64_t mask, uint64_t v)
+{
+	uint64_t old;
+
+	sched_point_at(SP_WRITE_BITS, (const void *)addr, mask);
+	old = atomic_load_explicit(addr, memory_order_relaxed);
+	atomic_store_explicit(addr, (old & ~mask) | (v & mask), memory_order_relaxed);
 }
 
 static inline bool test_and_set_bit(unsigned nr, _Atomic uint64_t *addr)
 {
-	sched_point(SP_RMW, (const void *)addr);
+	sched_point_at(SP_WRITE_BITS, (const void *)addr, UINT64_C(1) << nr);
 	return (atomic_fetch_or_explicit(addr, UINT64_C(1) << nr, memory_order_seq_cst) >> nr) & 1;
 }
 
 static inline bool test_and_clear_bit(unsigned nr, _Atomic uint64_t *addr)
 {
-	sched_point(SP_RMW, (const void *)addr);
+	sched_point_at(SP_WRITE_BITS, (const void *)addr, UINT64_C(1) << nr);
 	return (atomic_fetch_and_explicit(addr, ~(UINT64_C(1) << nr), memory_order_seq_cst) >> nr) & 1;
 }
 
-/* Acquire/release bit lock, as lock_page uses. */
+/* Acquire/release bit lock, as lock_page uses: the lock is the bit's object. */
 static inline bool test_and_set_bit_lock(unsigned nr, _Atomic uint64_t *addr)
 {
-	sched_point(SP_LOCK, (const void *)addr);
+	sched_point(SP_LOCK, SCHED_BIT_OBJ(addr, nr));
 	return (atomic_fetch_or_explicit(addr, UINT64_C(1) << nr, memory_order_acquire) >> nr) & 1;
 }
 
@@ -637,7 +681,7 @@ static inline void clear_bit_unlock(unsigned nr, _Atomic uint64_t *addr)
 {
 	sched_release();
 	atomic_fetch_and_explicit(addr, ~(UINT64_C(1) << nr), memory_order_release);
-	sched_point(SP_UNLOCK, (const void *)addr);
+	sched_point(SP_UNLOCK, SCHED_BIT_OBJ(addr, nr));
 }
 
 /* 64-bit word RMWs (PTEs, page counts) that the engine builds its own types from. */
