@@ -268,6 +268,8 @@ static void test_por_independent(void **state)
  * @s->n.  Bits 0..2 never meet: one interleaving.  With @s->n = 0 actor 1
  * tests the bit actor 0 sets: both answers.
  */
+static uint64_t out_rc1(struct scen *s);
+
 static void bits_a(void *arg)
 {
 	struct scen *s = arg;
@@ -309,6 +311,51 @@ static void test_por_bits_independent(void **state)
 	assert_true(st.complete);
 	assert_int_equal(s.nout, 2);
 	assert_int_equal(s.outs[0] + s.outs[1], 4 + 104);
+}
+
+/*
+ * A word of fields (page->count's shape): field 0 low, field 1 high.  Actor 0
+ * adds to field 1; actor 1 drops field 0 and reads field @s->n.  Field 0 alone
+ * never meets field 1: one interleaving; reading field 1: both values.
+ */
+static void fields_a(void *arg)
+{
+	struct scen *s = arg;
+
+	add_parts_u64(&s->y, 2, UINT64_C(1) << 32);
+}
+
+static void fields_b(void *arg)
+{
+	struct scen *s = arg;
+	uint64_t parts = s->n ? 2 : 1;
+
+	s->rc[2] = (int)fetch_add_parts_u64(&s->y, 1, (uint64_t)0 - 1);
+	s->rc[1] = (int)(read_parts_u64(&s->y, parts) >> (s->n ? 32 : 0));
+}
+
+static void init_fields(struct scen *s)
+{
+	atomic_store(&s->y, 5);
+}
+
+static void test_por_word_fields(void **state)
+{
+	struct scen s = { .nactors = 2, .body = { fields_a, fields_b }, .outcome = out_rc1,
+			  .init = init_fields };
+	struct explore_stats st;
+
+	(void)state;
+	st = run(&s, EXPLORE_DFS, true);
+	assert_true(st.complete);
+	assert_int_equal(st.execs - st.redundant, 1);
+	assert_int_equal(s.nout, 1);
+	assert_int_equal(s.outs[0], 4);
+	s.n = 1;
+	st = run(&s, EXPLORE_DFS, true);
+	assert_true(st.complete);
+	assert_int_equal(s.nout, 2);		/* the mapcount before or after */
+	assert_int_equal(s.outs[0] + s.outs[1], 1);
 }
 
 /* A bit lock is its bit: a test of that bit sees it held or not, as it was. */
@@ -1118,6 +1165,7 @@ int main(void)
 		cmocka_unit_test(test_por_independent),
 		cmocka_unit_test(test_por_bits_independent),
 		cmocka_unit_test(test_por_bit_lock),
+		cmocka_unit_test(test_por_word_fields),
 		cmocka_unit_test(test_spinlock_excludes),
 		cmocka_unit_test(test_locks_independent_sections),
 		cmocka_unit_test(test_locks_conflicting_sections),

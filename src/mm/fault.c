@@ -103,7 +103,8 @@ static bool finish_fault_map(struct vm_fault *vmf, struct page *page, uint64_t e
 		put_page(vmf->w, page);
 		return false;
 	}
-	fetch_add_u64(&page->count, PAGE_MAP_ONE);	/* our reference becomes the map's */
+	/* Our reference becomes the map's. */
+	add_parts_u64(&page->count, PAGE_COUNT_MAP, PAGE_MAP_ONE);
 	set_pte(vmf->pte, entry);
 	spin_unlock(&vmf->pt->ptl);
 	add_mm_rss_task(vmf->mm, vmf->task, 1);
@@ -280,14 +281,14 @@ static bool wp_can_reuse_anon(struct gup_world *w, struct page *page)
 		/* Exclusive: reuse with no refcount check - what makes pins reliable. */
 		if (PageAnonExclusive(page))
 			return true;
-		return count_ref(page_count_acquire(page)) == 1;
+		return page_ref_count_acquire(page) == 1;
 	case REUSE_REFCOUNT:
-		return count_ref(page_count_acquire(page)) == 1;
+		return page_ref_count_acquire(page) == 1;
 	case REUSE_MAPCOUNT:
 		/* 2.6.29 do_wp_page: trylock_page, reuse_swap_page (mapcount == 1). */
 		if (!trylock_page(page))
 			return false;
-		reuse = count_map(page_count_acquire(page)) == 1;
+		reuse = page_mapcount_acquire(page) == 1;
 		unlock_page(page);
 		return reuse;
 	}

@@ -488,7 +488,7 @@ static void truncate_cache_range(struct gup_file *f, uint64_t first, uint64_t en
 			continue;
 		lock_page(page);
 		if (page_in_file(page, f)) {
-			if (count_map(page_count_word(page)))
+			if (page_mapcount(page))
 				unmap_mapping_pages(f, pgoff, 1, false);	/* the cache page */
 			filemap_remove_page(f, page);
 		}

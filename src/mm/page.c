@@ -371,7 +371,20 @@ bool page_ref_try_add_retry(struct page *p, uint32_t nr, uint64_t c)
 	do {
 		if (!page_ref_addable(c, nr))
 			return false;
-	} while (!try_cmpxchg_u64(&p->count, &c, c + nr));
+	} while (!try_cmpxchg_hk_u64(false, &p->count, &c, c + nr));	/* unhooked: see page_ref_try_add_hk */
+	return true;
+}
+
+bool page_ref_try_add_hooked(struct page *p, uint32_t nr)
+{
+	uint64_t c;
+
+	sched_point_at(SP_WRITE_BITS, &p->count, PAGE_COUNT_REF);
+	c = read_once_hk_u64(false, &p->count);
+	do {
+		if (!page_ref_addable(c, nr))
+			return false;
+	} while (!try_cmpxchg_hk_u64(false, &p->count, &c, c + nr));
 	return true;
 }
 

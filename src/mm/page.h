@@ -140,28 +140,42 @@ static inline void page_init_private(struct page *p, uint64_t flags, uint64_t co
 }
 
 /* ---- counts ---- */
+/*
+ * @count is a word of two fields (sched.h, read_parts_u64): every access names
+ * the ones it uses or changes, so that the explorer takes a reference drop and
+ * an unmap's mapcount decrement as independent.
+ */
+#define PAGE_COUNT_REF	UINT64_C(1)	/* field 0: the refcount */
+#define PAGE_COUNT_MAP	UINT64_C(2)	/* field 1: the mapcount */
+#define PAGE_COUNT_BOTH	(PAGE_COUNT_REF | PAGE_COUNT_MAP)
+
 static inline uint32_t count_ref(uint64_t c) { return (uint32_t)c; }
 static inline uint32_t count_map(uint64_t c) { return (uint32_t)(c >> 32); }
 
 static inline uint64_t page_count_word(struct page *p)
 {
-	return read_once_u64(&p->count);
-}
-
-/* The pair with acquire: decisions that hand the page to us (COW reuse). */
-static inline uint64_t page_count_acquire(struct page *p)
-{
-	return smp_load_acquire(&p->count);
+	return read_parts_u64(&p->count, PAGE_COUNT_BOTH);
 }
 
 static inline uint32_t page_ref_count(struct page *p)
 {
-	return count_ref(page_count_word(p));
+	return count_ref(read_parts_u64(&p->count, PAGE_COUNT_REF));
 }
 
 static inline uint32_t page_mapcount(struct page *p)
 {
-	return count_map(page_count_word(p));
+	return count_map(read_parts_u64(&p->count, PAGE_COUNT_MAP));
+}
+
+/* With acquire: decisions that hand the page to us (COW reuse). */
+static inline uint32_t page_ref_count_acquire(struct page *p)
+{
+	return count_ref(load_acquire_parts_u64(&p->count, PAGE_COUNT_REF));
+}
+
+static inline uint32_t page_mapcount_acquire(struct page *p)
+{
+	return count_map(load_acquire_parts_u64(&p->count, PAGE_COUNT_MAP));
 }
 
 static inline bool page_mapped(struct page *p)
@@ -178,12 +192,12 @@ static inline bool page_maybe_dma_pinned(struct page *p)
 /* Take a reference on a page the caller already holds one on (or maps under PT lock). */
 static inline void get_page(struct page *p)
 {
-	add_u64(&p->count, PAGE_REF_ONE);
+	add_parts_u64(&p->count, PAGE_COUNT_REF, PAGE_REF_ONE);
 }
 
 static inline void page_ref_add(struct page *p, uint32_t nr)
 {
-	add_u64(&p->count, nr);
+	add_parts_u64(&p->count, PAGE_COUNT_REF, nr);
 }
 
 /*
@@ -192,6 +206,13 @@ static inline void page_ref_add(struct page *p, uint32_t nr)
  * because gup-fast does one per page.  The cmpxchg is a full barrier.
  */
 bool page_ref_try_add_retry(struct page *p, uint32_t nr, uint64_t c);
+/*
+ * Under a hook: one point, a write of the refcount, then the loop.  The grab
+ * is one atomic step (add unless zero) whose value is the refcount only; a
+ * read point before the cmpxchg would make the mapcount, which the cmpxchg
+ * compares, a field the grab reads.
+ */
+bool page_ref_try_add_hooked(struct page *p, uint32_t nr);
 
 /* May @nr references be added to count word @c: 1 <= refcount <= PAGE_REF_MAX - @nr? */
 static inline bool page_ref_addable(uint64_t c, uint32_t nr)
@@ -203,11 +224,14 @@ static inline bool page_ref_addable(uint64_t c, uint32_t nr)
 /* @hooked: sched_hooked(), read once by a hot loop (sched.h). */
 static inline bool page_ref_try_add_hk(bool hooked, struct page *p, uint32_t nr)
 {
-	uint64_t c = read_once_hk_u64(hooked, &p->count);
+	uint64_t c;
 
+	if (unlikely(hooked))
+		return page_ref_try_add_hooked(p, nr);
+	c = read_once_hk_u64(false, &p->count);
 	if (!page_ref_addable(c, nr))
 		return false;
-	if (likely(try_cmpxchg_hk_u64(hooked, &p->count, &c, c + nr)))
+	if (likely(try_cmpxchg_hk_u64(false, &p->count, &c, c + nr)))
 		return true;
 	/* Contended: the loop lives out of line, keeping the caller's registers. */
 	return page_ref_try_add_retry(p, nr, c);
@@ -224,7 +248,7 @@ void page_ref_sub_last(struct gup_world *w, struct page *p, uint64_t old, uint32
 /* Drop @nr references; the last one frees the frame.  Inline: unpin does one per page. */
 static inline void page_ref_sub(struct gup_world *w, struct page *p, uint32_t nr)
 {
-	uint64_t old = fetch_add_u64(&p->count, (uint64_t)0 - nr);
+	uint64_t old = fetch_add_parts_u64(&p->count, PAGE_COUNT_REF, (uint64_t)0 - nr);
 
 	if (unlikely(count_ref(old) <= nr))
 		page_ref_sub_last(w, p, old, nr);
@@ -238,13 +262,13 @@ static inline void put_page(struct gup_world *w, struct page *p)
 /* Map: mapcount+1 and refcount+1 in one atomic (page_dup_rmap + get_page). */
 static inline void page_add_map_ref(struct page *p)
 {
-	add_u64(&p->count, PAGE_MAP_REF);
+	add_parts_u64(&p->count, PAGE_COUNT_BOTH, PAGE_MAP_REF);
 }
 
 /* Unmap under the PT lock: mapcount-1; the mapping's reference is put later (after flush). */
 static inline void page_remove_rmap(struct page *p)
 {
-	add_u64(&p->count, (uint64_t)0 - PAGE_MAP_ONE);
+	add_parts_u64(&p->count, PAGE_COUNT_MAP, (uint64_t)0 - PAGE_MAP_ONE);
 }
 
 /* ---- page lock ---- */

@@ -59,7 +59,7 @@ static void shmem_page_init(struct shmem_obj *obj, uint64_t pgoff, struct page *
 	SetPageUptodate(page);
 	write_once_uptr(&page->mapping, (uintptr_t)obj);
 	write_once_u64(&page->index, pgoff);
-	write_once_u64(&page->count, PAGE_REF_ONE);	/* the cache's reference */
+	write_parts_u64(&page->count, PAGE_COUNT_BOTH, PAGE_REF_ONE);	/* the cache's reference */
 }
 
 int shmem_get_page(struct gup_world *w, struct shmem_obj *obj, uint64_t pgoff,
@@ -93,7 +93,7 @@ again:
 		goto again;
 	}
 	if (new) {	/* lost the race */
-		write_once_u64(&new->count, 0);
+		write_parts_u64(&new->count, PAGE_COUNT_BOTH, 0);
 		free_frame(w, new);
 	}
 	*out = page;
@@ -129,7 +129,7 @@ int shmem_add_page(struct gup_world *w, struct shmem_obj *obj, uint64_t pgoff,
 		spin_unlock(&obj->lock);
 	}
 	if (ret) {
-		write_once_u64(&page->count, 0);
+		write_parts_u64(&page->count, PAGE_COUNT_BOTH, 0);
 		free_frame(w, page);
 	}
 	return ret;

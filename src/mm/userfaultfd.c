@@ -646,7 +646,7 @@ static int uffd_install_pte(struct gup_task *t, struct gup_vma *vma, uint64_t ad
 		return -EEXIST;
 	}
 	if (ref)
-		fetch_add_u64(&ref->count, PAGE_MAP_ONE);
+		add_parts_u64(&ref->count, PAGE_COUNT_MAP, PAGE_MAP_ONE);
 	set_pte(ptep, entry);
 	spin_unlock(&pt->ptl);
 	if (!pte_special(entry))

@@ -534,6 +534,8 @@ static struct parts point_parts(enum sched_point_kind kind, uint64_t detail)
 		return (struct parts){ detail, PK_BITS };
 	case SP_BITS:
 		return (struct parts){ UINT64_C(1) << ((detail >> 1) & 63), PK_BITS };
+	case SP_ADD:
+		return detail ? (struct parts){ detail, PK_BITS } : (struct parts){ 0, PK_WHOLE };
 	default:
 		return (struct parts){ 0, PK_WHOLE };
 	}

@@ -83,10 +83,13 @@ enum sched_point_kind {
 	/*
 	 * A bit word's bits are objects of their own (SCHED_BIT_OBJ): a test of
 	 * one bit commutes with setting another.  The detail is the mask of the
-	 * bits the access reads or writes; SP_BITS names its one bit.
+	 * bits the access reads or writes; SP_BITS names its one bit.  A word of
+	 * fields names its fields the same way, bit i of the mask for field i
+	 * (the *_parts_u64 accessors; page->count: refcount, mapcount), and an
+	 * SP_ADD's detail says which fields it adds to (0: the whole word).
 	 */
-	SP_READ_BITS,	/* test_bit, read_bits_u64                                */
-	SP_WRITE_BITS,	/* test_and_set_bit, test_and_clear_bit, write_bits_u64    */
+	SP_READ_BITS,	/* test_bit, read_bits_u64, read_parts_u64                 */
+	SP_WRITE_BITS,	/* test_and_set_bit, write_bits_u64, fetch_add_parts_u64   */
 	SP_NR_KINDS,
 };
 
@@ -715,6 +718,42 @@ static inline uint64_t fetch_add_u64(_Atomic uint64_t *p, uint64_t v)
 {
 	sched_point(SP_RMW, (const void *)p);
 	return atomic_fetch_add_explicit(p, v, memory_order_seq_cst);
+}
+
+/*
+ * A word of fields (SP_READ_BITS): bit i of @parts is field i, an object of
+ * its own for the explorer.  Each access names every field whose value it
+ * uses or changes; every access to such a word goes through these.
+ */
+static inline uint64_t read_parts_u64(_Atomic uint64_t *p, uint64_t parts)
+{
+	sched_point_at(SP_READ_BITS, (const void *)p, parts);
+	return atomic_load_explicit(p, memory_order_relaxed);
+}
+
+static inline uint64_t load_acquire_parts_u64(_Atomic uint64_t *p, uint64_t parts)
+{
+	sched_point_at(SP_READ_BITS, (const void *)p, parts);
+	return atomic_load_explicit(p, memory_order_acquire);
+}
+
+/* An add whose result nobody looks at: commutes with other adds to the fields. */
+static inline void add_parts_u64(_Atomic uint64_t *p, uint64_t parts, uint64_t v)
+{
+	sched_point_at(SP_ADD, (const void *)p, parts);
+	atomic_fetch_add_explicit(p, v, memory_order_seq_cst);
+}
+
+static inline uint64_t fetch_add_parts_u64(_Atomic uint64_t *p, uint64_t parts, uint64_t v)
+{
+	sched_point_at(SP_WRITE_BITS, (const void *)p, parts);
+	return atomic_fetch_add_explicit(p, v, memory_order_seq_cst);
+}
+
+static inline void write_parts_u64(_Atomic uint64_t *p, uint64_t parts, uint64_t v)
+{
+	sched_point_at(SP_WRITE_BITS, (const void *)p, parts);
+	atomic_store_explicit(p, v, memory_order_relaxed);
 }
 
 static inline uint64_t fetch_and_u64(_Atomic uint64_t *p, uint64_t v)
