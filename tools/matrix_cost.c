@@ -47,6 +47,13 @@ static void count_point_at(void *arg, enum sched_point_kind kind, const void *ob
 	case SP_RMW:
 	case SP_ADD:
 	case SP_BITS:
+	/*
+	 * A read-modify-write of bits or fields: the grab's cmpxchg, put_page,
+	 * test_and_set_bit.  (write_bits_u64 and write_parts_u64 are plain
+	 * stores of this kind too: a frame's free and shmem's setup, neither
+	 * in this workload.)
+	 */
+	case SP_WRITE_BITS:
 		c->atomics++;
 		break;
 	case SP_FENCE:
