@@ -268,7 +268,10 @@ static void test_por_independent(void **state)
  * @s->n.  Bits 0..2 never meet: one interleaving.  With @s->n = 0 actor 1
  * tests the bit actor 0 sets: both answers.
  */
-static uint64_t out_rc1(struct scen *s);
+static uint64_t out_rc1(struct scen *s)
+{
+	return (uint64_t)s->rc[1];
+}
 
 static void bits_a(void *arg)
 {
@@ -374,11 +377,6 @@ static void bitlock_look(void *arg)
 	struct scen *s = arg;
 
 	s->rc[1] = test_bit(3, &s->x) + 2 * test_bit(4, &s->x);
-}
-
-static uint64_t out_rc1(struct scen *s)
-{
-	return (uint64_t)s->rc[1];
 }
 
 static void test_por_bit_lock(void **state)

@@ -366,12 +366,13 @@ size_t frame_arena_nr_free(struct frame_arena *a, enum zone_type z)
 	return n;
 }
 
+/* No points: unhooked, or after page_ref_try_add_hooked's one point. */
 bool page_ref_try_add_retry(struct page *p, uint32_t nr, uint64_t c)
 {
 	do {
 		if (!page_ref_addable(c, nr))
 			return false;
-	} while (!try_cmpxchg_hk_u64(false, &p->count, &c, c + nr));	/* unhooked: see page_ref_try_add_hk */
+	} while (!try_cmpxchg_hk_u64(false, &p->count, &c, c + nr));
 	return true;
 }
 
@@ -379,13 +380,10 @@ bool page_ref_try_add_hooked(struct page *p, uint32_t nr)
 {
 	uint64_t c;
 
+	/* The grab's one point; the loop below it makes none. */
 	sched_point_at(SP_WRITE_BITS, &p->count, PAGE_COUNT_REF);
 	c = read_once_hk_u64(false, &p->count);
-	do {
-		if (!page_ref_addable(c, nr))
-			return false;
-	} while (!try_cmpxchg_hk_u64(false, &p->count, &c, c + nr));
-	return true;
+	return page_ref_try_add_retry(p, nr, c);
 }
 
 void page_ref_sub_last(struct gup_world *w, struct page *p, uint64_t old, uint32_t nr)

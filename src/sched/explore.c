@@ -32,9 +32,10 @@
  * on one bit (SP_BITS), lock operations (below).  A frame's bytes are 64 objects,
  * one per line (the point's detail), so a DMA into one half of a page does not
  * conflict with a store to the other; a bit word's bits are 64 (SCHED_BIT_OBJ),
- * so a test of one page flag does not conflict with setting another.  Once an execution's outcome is decided
- * (every test actor ended), nothing more is recorded: finish and teardown are no
- * interleavings.
+ * so a test of one page flag does not conflict with setting another (and a
+ * word's fields are objects the same way).  Once an execution's outcome is
+ * decided (every test actor ended), nothing more is recorded: finish and
+ * teardown are no interleavings.
  *
  * Locks.  Two critical sections of one lock are ordered only if what they do
  * conflicts, not because both took the lock (the idea of lock-aware POR, LAPOR:
@@ -189,6 +190,8 @@ struct parts {
 	uint64_t mask;
 	enum part_kind kind;
 };
+
+static const struct parts whole = { 0, PK_WHOLE };
 
 struct actor {
 	struct coro co;
@@ -535,9 +538,9 @@ static struct parts point_parts(enum sched_point_kind kind, uint64_t detail)
 	case SP_BITS:
 		return (struct parts){ UINT64_C(1) << ((detail >> 1) & 63), PK_BITS };
 	case SP_ADD:
-		return detail ? (struct parts){ detail, PK_BITS } : (struct parts){ 0, PK_WHOLE };
+		return detail ? (struct parts){ detail, PK_BITS } : whole;
 	default:
-		return (struct parts){ 0, PK_WHOLE };
+		return whole;
 	}
 }
 
@@ -630,7 +633,6 @@ static void record(struct explorer *ex, const void *obj, struct acc x, struct pa
 	}
 }
 
-static const struct parts whole = { 0, PK_WHOLE };
 
 static struct acc acc_read(void)
 {
