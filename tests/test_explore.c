@@ -34,7 +34,7 @@ struct scen {
 	_Atomic uint64_t x, y, flag;
 	atomic_t cnt;
 	spinlock_t lock;
-	struct mutex m1, m2;
+	struct mutex m1, m2, m3;
 	struct wait_queue_head wq;
 	int rc[4];
 	int n;				/* iterations, where a body loops */
@@ -462,6 +462,113 @@ static void test_deadlock_is_an_outcome(void **state)
 	assert_true(s.deadlocks > 0);	/* AB-BA: both hold one, wait for the other */
 	assert_true(s.done > 0);	/* and the orders that do not overlap finish */
 	assert_int_equal(st.deadlocks, s.deadlocks);
+}
+
+static void init_three_mutexes(struct scen *s)
+{
+	init_mutexes(s);
+	mutex_init(&s->m3);
+}
+
+/* Actor i takes mutex i, then mutex i + 1 (mod 3): a cycle of three. */
+static void lock_ring(void *arg)
+{
+	struct scen *s = arg;
+	struct mutex *m[3] = { &s->m1, &s->m2, &s->m3 };
+	int i = explore_current_actor();
+
+	mutex_lock(m[i]);
+	mutex_lock(m[(i + 1) % 3]);
+	mutex_unlock(m[(i + 1) % 3]);
+	mutex_unlock(m[i]);
+}
+
+/*
+ * The lock-order races of a nested and an outer acquisition (lock_order_note)
+ * find a cycle of three as well as AB-BA: each lock is outer for one actor and
+ * nested for the next.
+ */
+static void test_deadlock_ring_of_three(void **state)
+{
+	struct scen s = { .nactors = 3, .body = { lock_ring, lock_ring, lock_ring },
+			  .init = init_three_mutexes, .outcome = out_zero };
+	struct explore_stats st;
+
+	(void)state;
+	st = run(&s, EXPLORE_DFS, true);
+	assert_true(st.complete);
+	assert_true(s.deadlocks > 0);
+	assert_true(s.done > 0);
+}
+
+/* AB-BA behind a gate: m3 around both orders. */
+static void gated_ab(void *arg)
+{
+	struct scen *s = arg;
+
+	mutex_lock(&s->m3);
+	ab(arg);
+	mutex_unlock(&s->m3);
+}
+
+static void gated_ba(void *arg)
+{
+	struct scen *s = arg;
+
+	mutex_lock(&s->m3);
+	ba(arg);
+	mutex_unlock(&s->m3);
+}
+
+/*
+ * The gate makes the cycle unreachable: m1 and m2 are still outer for one
+ * actor and nested for the other, so both orders of the sections run, and
+ * neither deadlocks.
+ */
+static void test_deadlock_gated(void **state)
+{
+	struct scen s = { .nactors = 2, .body = { gated_ab, gated_ba },
+			  .init = init_three_mutexes, .outcome = out_zero };
+
+	(void)state;
+	run_locks(&s, false);
+	assert_int_equal(s.deadlocks, 0);
+	assert_int_equal(s.done, 2);
+}
+
+/* m1 nested in m3, around a store to the actor's own variable. */
+static void nested_own_var(void *arg)
+{
+	struct scen *s = arg;
+	bool first = explore_current_actor() == 0;
+
+	mutex_lock(&s->m3);
+	mutex_lock(&s->m1);
+	write_once_u64(first ? &s->x : &s->y, 1);
+	mutex_unlock(&s->m1);
+	mutex_unlock(&s->m3);
+}
+
+/*
+ * Nested acquisitions order nothing by themselves: m1 is nested for both
+ * actors and m3 outer for both, so no cycle can form, and sections that do
+ * not conflict are one class.  (When every nested acquisition was a write,
+ * this ran both orders.)
+ */
+static void test_nested_sections_independent(void **state)
+{
+	struct scen s = { .nactors = 2, .body = { nested_own_var, nested_own_var },
+			  .init = init_three_mutexes, .outcome = out_xy };
+	struct explore_stats aware, ordered;
+
+	(void)state;
+	aware = run_locks(&s, false);
+	assert_int_equal(s.nout, 1);
+	assert_int_equal(s.outs[0], 101);
+	assert_int_equal(aware.execs - aware.redundant, 1);
+	ordered = run_locks(&s, true);
+	assert_int_equal(s.nout, 1);
+	assert_true(ordered.execs - ordered.redundant >= 2);
 }
 
 /*
@@ -1169,6 +1276,9 @@ int main(void)
 		cmocka_unit_test(test_locks_conflicting_sections),
 		cmocka_unit_test(test_locks_waiter_goes_first),
 		cmocka_unit_test(test_deadlock_is_an_outcome),
+		cmocka_unit_test(test_deadlock_ring_of_three),
+		cmocka_unit_test(test_deadlock_gated),
+		cmocka_unit_test(test_nested_sections_independent),
 		cmocka_unit_test(test_wait_queue_wakes),
 		cmocka_unit_test(test_pure_wait_explores_less),
 		cmocka_unit_test(test_pure_wait_disabled_is_a_race),

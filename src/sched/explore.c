@@ -49,9 +49,11 @@
  * actor that could not run at a state because it waited for a lock can run
  * before that lock's holders took it (state.lockreloc).  Three things keep lock
  * order where it is an outcome: a trylock is a write (its failure is acted on);
- * an acquisition made while holding another lock is a write (deadlocks form
- * there); and for sleep sets lock operations conflict (an acquisition changes
- * what another one does: it blocks).  order_locks turns all this off.
+ * a nested acquisition (made while holding another lock) races with the other
+ * actors' outer ones (held while they took another), since deadlocks form
+ * there (lock_order_note); and for sleep sets lock operations conflict (an
+ * acquisition changes what another one does: it blocks).  order_locks turns
+ * all this off.
  *
  * DFS and partial-order reduction.  The path of states persists across
  * executions; each execution replays a prefix and extends it.  Without POR every
@@ -146,11 +148,16 @@ struct sb_entry {
 	long ev;			/* the storing step's event, or -1 */
 };
 
-/* A lock an actor holds: the event that acquired it (its state is path[acq]). */
+/*
+ * A lock an actor holds: the event that acquired it (its state is path[acq]).
+ * @nested: it was taken while another was held; @outer: another was taken
+ * while it was held (see lock_order_note).
+ */
 struct hold {
 	const void *lock;
 	uint32_t acq;
 	bool excl;
+	bool nested, outer;
 };
 
 /*
@@ -1681,13 +1688,6 @@ static void ex_point_at(void *arg, enum sched_point_kind kind, const void *obj, 
 	/* Spinning or sleeping for a lock is part of taking it. */
 	if (a->lockwait && obj == a->lockwait && t != PT_NONE)
 		x = (struct acc){ .mode = AM_UPDATE, .cls = UCLS_LOCK };
-	/*
-	 * Taking a lock while holding one is how deadlocks form: such an
-	 * acquisition is ordered against every other use of the lock.
-	 */
-	if (x.mode == AM_UPDATE && x.cls == UCLS_LOCK && t == PT_BEFORE && a->nholds &&
-	    !(a->lockwait && obj == a->lockwait))
-		x = acc_write();
 	if (x.mode == AM_UPDATE && x.cls == UCLS_LOCK && ex->cfg->order_locks)
 		x = acc_write();
 	if (t == PT_AFTER) {
@@ -1825,6 +1825,78 @@ static void ex_await(void *arg, bool (*cond)(void *cond_arg), void *cond_arg,
 }
 
 /* The running actor's locks: what lock_reloc and the states' lockreloc use. */
+/* The clock of event @k: the running actor's, while its step is open. */
+static const uint32_t *ev_clock(const struct explorer *ex, size_t k)
+{
+	if (ex->ev_open && k == ex->nev - 1)
+		return ex->act[ex->ev[k].actor]->vc;
+	return ex->ev[k].vc;
+}
+
+/*
+ * Acquisitions @x of actor @a and @y of another actor, of one lock, are a
+ * nested and an outer one: race them, earlier first.
+ */
+static void lock_order_race(struct explorer *ex, size_t x, size_t y)
+{
+	size_t j = x < y ? x : y, k = x < y ? y : x;
+
+	dpor_race(ex, j, &ex->ev[k], ev_clock(ex, k));
+}
+
+/* Race acquisition @h of actor @a against the other actors' of its lock that are @want. */
+static void lock_order_against(struct explorer *ex, const struct actor *a, const struct hold *h,
+			       bool want_outer)
+{
+	for (int i = 0; i < ex->nact; i++) {
+		const struct actor *q = ex->act[i];
+
+		if (q == a)
+			continue;
+		for (size_t b = 0; b < q->nacqs; b++) {
+			const struct hold *hq = &q->acqs[b];
+
+			if (hq->lock == h->lock && (want_outer ? hq->outer : hq->nested))
+				lock_order_race(ex, h->acq, hq->acq);
+		}
+	}
+}
+
+/*
+ * Lock order: how deadlocks form (see "Locks").  A deadlock is a cycle of
+ * actors each holding a lock and waiting for the next one's, so each lock of
+ * the cycle is taken by one actor as an *outer* lock (held while it takes
+ * another) and by another as a *nested* one (taken while it holds another).
+ * Those two acquisitions are what must be ordered both ways: the nested taker
+ * can only wait for the outer holder if the outer one took the lock first.  So
+ * a nested acquisition races with the other actors' outer acquisitions of its
+ * lock, and an acquisition that becomes outer - known only when its actor
+ * takes the next lock, which is now, for @a's newest acquisition - races with
+ * their nested ones.  Any other two acquisitions are ordered only by what
+ * their sections do.  AB-BA: test_deadlock_is_an_outcome.
+ */
+static void lock_order_note(struct explorer *ex, struct actor *a)
+{
+	struct hold *h = &a->acqs[a->nacqs - 1];
+
+	if (!ex->cfg->por || !h->nested)
+		return;
+	lock_order_against(ex, a, h, true);
+	for (int i = 0; i < a->nholds; i++) {
+		for (size_t b = a->nacqs; b-- > 0;) {
+			struct hold *ho = &a->acqs[b];
+
+			if (ho->acq != a->holds[i].acq || ho->lock != a->holds[i].lock)
+				continue;
+			if (!ho->outer) {
+				ho->outer = true;
+				lock_order_against(ex, a, ho, false);
+			}
+			break;
+		}
+	}
+}
+
 static void ex_lock_note(void *arg, const void *lock, enum sched_lock_note what)
 {
 	struct explorer *ex = arg;
@@ -1849,7 +1921,8 @@ static void ex_lock_note(void *arg, const void *lock, enum sched_lock_note what)
 			ex->end_now = true;
 			return;
 		}
-		h = (struct hold){ lock, UINT32_MAX, what == SLN_ACQUIRED };
+		h = (struct hold){ .lock = lock, .acq = UINT32_MAX, .excl = what == SLN_ACQUIRED,
+				   .nested = a->nholds > 0 };
 		if (ex->recording && ex->ev_open) {
 			h.acq = (uint32_t)(ex->nev - 1);
 			ev_hold(ex, &ex->ev[ex->nev - 1], h);
@@ -1859,6 +1932,8 @@ static void ex_lock_note(void *arg, const void *lock, enum sched_lock_note what)
 				a->acqs = xrealloc(a->acqs, a->capacqs * sizeof(*a->acqs));
 			}
 			a->acqs[a->nacqs++] = h;
+			if (!ex->cfg->order_locks)
+				lock_order_note(ex, a);
 		}
 		a->holds[a->nholds++] = h;
 		return;
