@@ -194,11 +194,6 @@ struct tlb_entry {
  * cache must go too).  Written by the flusher under mm->tasks_lock; read
  * locklessly, validated by @gen before and after (0 while being rewritten).
  */
-struct tlb_flush_rec {
-	_Atomic uint64_t gen;
-	_Atomic uint64_t start, end;
-	_Atomic bool tables;
-};
 
 #define TLB_FLUSH_LOG	8	/* generations a task may lag and still flush by range */
 
@@ -282,7 +277,7 @@ struct gup_mm {
 	atomic64_t tlb_gen;
 	/* fork write-protects under it; gup-fast FOLL_PIN backs off (linux_anchor 1.12). */
 	seqcount_t write_protect_seq;
-	struct tlb_flush_rec tlb_log[TLB_FLUSH_LOG];	/* by generation % size      */
+	struct seqrec tlb_log[TLB_FLUSH_LOG];	/* by generation % size: tlb.c  */
 	_Atomic uint64_t flags;		/* MMF_* bits                                */
 	atomic64_t rss;			/* pages mapped (not the zero page)          */
 	_Atomic uint64_t nr_pgtables;	/* tables owned by this mm                   */

@@ -48,36 +48,34 @@ static void tlb_task_flush_range(struct gup_task *t, uint64_t start, uint64_t en
 }
 
 /*
- * Read the record of generation @g; false if it is gone or being rewritten.
- * Seqlock-style: the generation before (acquire) and after (smp_rmb) the range;
- * pairs with the release store in tlb_log_write.
+ * The log's record of generation @g: the range flushed, and whether page
+ * tables were freed.  A seqrec (sched.h): false if it is gone or being
+ * rewritten.
  */
+enum { TLB_REC_START, TLB_REC_END, TLB_REC_TABLES };
+
 static bool tlb_log_read(struct gup_mm *mm, uint64_t g, uint64_t *start, uint64_t *end,
 			 bool *tables)
 {
-	struct tlb_flush_rec *rec = &mm->tlb_log[g % TLB_FLUSH_LOG];
+	uint64_t word[SEQREC_WORDS];
 
-	if (smp_load_acquire(&rec->gen) != g)
+	if (!seqrec_read(&mm->tlb_log[g % TLB_FLUSH_LOG], g, word))
 		return false;
-	*start = read_once_u64(&rec->start);
-	*end = read_once_u64(&rec->end);
-	*tables = read_once_bool(&rec->tables);
-	smp_rmb();
-	return read_once_u64(&rec->gen) == g;
+	*start = word[TLB_REC_START];
+	*end = word[TLB_REC_END];
+	*tables = word[TLB_REC_TABLES];
+	return true;
 }
 
 /* mm->tasks_lock held: writers of the log are serialised. */
 static void tlb_log_write(struct gup_mm *mm, uint64_t g, uint64_t start, uint64_t end,
 			  bool tables)
 {
-	struct tlb_flush_rec *rec = &mm->tlb_log[g % TLB_FLUSH_LOG];
+	const uint64_t word[SEQREC_WORDS] = {
+		[TLB_REC_START] = start, [TLB_REC_END] = end, [TLB_REC_TABLES] = tables,
+	};
 
-	write_once_u64(&rec->gen, 0);	/* readers of the old record now fail */
-	smp_wmb();
-	write_once_u64(&rec->start, start);
-	write_once_u64(&rec->end, end);
-	write_once_bool(&rec->tables, tables);
-	smp_store_release(&rec->gen, g);
+	seqrec_write(&mm->tlb_log[g % TLB_FLUSH_LOG], g, word);
 }
 
 /*

@@ -1110,6 +1110,48 @@ static inline bool read_seqcount_retry(seqcount_t *s, uint32_t start)
 	return read_once_u32(&s->sequence) != start;
 }
 
+/*
+ * A record of a few words published whole, seqlock-style: writers are
+ * serialised by the caller, readers take no lock and fail on a record that is
+ * gone (another generation) or being rewritten.  One scheduling point a read
+ * and one a write, on the record: how the words are ordered inside is this
+ * primitive's own business, as a lock's word is the lock's, and an explorer
+ * need not interleave a reader with each word of a writer to learn the three
+ * things a read can see (the record, a failure, another record).  The TLB
+ * flush log (mm/tlb.c) is one.
+ */
+#define SEQREC_WORDS	3
+
+struct seqrec {
+	_Atomic uint64_t gen;		/* 0 while being written */
+	_Atomic uint64_t word[SEQREC_WORDS];
+};
+
+/* The words of the record of generation @gen (not 0), or false. */
+static inline bool seqrec_read(struct seqrec *r, uint64_t gen, uint64_t word[SEQREC_WORDS])
+{
+	sched_point(SP_READ, r);
+	if (atomic_load_explicit(&r->gen, memory_order_acquire) != gen)
+		return false;
+	for (int i = 0; i < SEQREC_WORDS; i++)
+		word[i] = atomic_load_explicit(&r->word[i], memory_order_relaxed);
+	/* smp_rmb: the words before the re-read; pairs with seqrec_write's release. */
+	atomic_thread_fence(memory_order_acquire);
+	return atomic_load_explicit(&r->gen, memory_order_relaxed) == gen;
+}
+
+/* Make @word the record of generation @gen (not 0); the caller serialises writers. */
+static inline void seqrec_write(struct seqrec *r, uint64_t gen, const uint64_t word[SEQREC_WORDS])
+{
+	sched_point(SP_WRITE, r);
+	atomic_store_explicit(&r->gen, 0, memory_order_relaxed);
+	/* smp_wmb: readers that see a new word see gen 0 first; pairs with the rmb above. */
+	atomic_thread_fence(memory_order_release);
+	for (int i = 0; i < SEQREC_WORDS; i++)
+		atomic_store_explicit(&r->word[i], word[i], memory_order_relaxed);
+	atomic_store_explicit(&r->gen, gen, memory_order_release);
+}
+
 /* ------------------------------------------------------------------------ */
 /* irq-off sections and the IPI wait                                        */
 /* ------------------------------------------------------------------------ */
