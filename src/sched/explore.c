@@ -1824,7 +1824,6 @@ static void ex_await(void *arg, bool (*cond)(void *cond_arg), void *cond_arg,
 	actor_await(ex, ex->act[ex->cur], cond, cond_arg, fatal, deadline);
 }
 
-/* The running actor's locks: what lock_reloc and the states' lockreloc use. */
 /* The clock of event @k: the running actor's, while its step is open. */
 static const uint32_t *ev_clock(const struct explorer *ex, size_t k)
 {
@@ -1834,8 +1833,8 @@ static const uint32_t *ev_clock(const struct explorer *ex, size_t k)
 }
 
 /*
- * Acquisitions @x of actor @a and @y of another actor, of one lock, are a
- * nested and an outer one: race them, earlier first.
+ * Acquisitions (events) @x and @y of one lock by two actors are a nested and
+ * an outer one: race them, the earlier first.
  */
 static void lock_order_race(struct explorer *ex, size_t x, size_t y)
 {
@@ -1897,6 +1896,7 @@ static void lock_order_note(struct explorer *ex, struct actor *a)
 	}
 }
 
+/* The running actor's locks: what lock_reloc and the states' lockreloc use. */
 static void ex_lock_note(void *arg, const void *lock, enum sched_lock_note what)
 {
 	struct explorer *ex = arg;
