@@ -450,18 +450,24 @@ static uint64_t out_zero(struct scen *s)
 	return 0;
 }
 
+/* A complete search of @s ends in deadlock in some executions and finishes in others. */
+static void assert_deadlocks_sometimes(struct scen *s)
+{
+	struct explore_stats st = run(s, EXPLORE_DFS, true);
+
+	assert_true(st.complete);
+	assert_true(s->deadlocks > 0);	/* each holds one, waits for the next */
+	assert_true(s->done > 0);	/* and the orders that do not overlap finish */
+	assert_int_equal(st.deadlocks, s->deadlocks);
+}
+
 static void test_deadlock_is_an_outcome(void **state)
 {
 	struct scen s = { .nactors = 2, .body = { ab, ba }, .init = init_mutexes,
 			  .outcome = out_zero };
-	struct explore_stats st;
 
 	(void)state;
-	st = run(&s, EXPLORE_DFS, true);
-	assert_true(st.complete);
-	assert_true(s.deadlocks > 0);	/* AB-BA: both hold one, wait for the other */
-	assert_true(s.done > 0);	/* and the orders that do not overlap finish */
-	assert_int_equal(st.deadlocks, s.deadlocks);
+	assert_deadlocks_sometimes(&s);
 }
 
 static void init_three_mutexes(struct scen *s)
@@ -492,13 +498,9 @@ static void test_deadlock_ring_of_three(void **state)
 {
 	struct scen s = { .nactors = 3, .body = { lock_ring, lock_ring, lock_ring },
 			  .init = init_three_mutexes, .outcome = out_zero };
-	struct explore_stats st;
 
 	(void)state;
-	st = run(&s, EXPLORE_DFS, true);
-	assert_true(st.complete);
-	assert_true(s.deadlocks > 0);
-	assert_true(s.done > 0);
+	assert_deadlocks_sometimes(&s);
 }
 
 /* AB-BA behind a gate: m3 around both orders. */
@@ -536,39 +538,48 @@ static void test_deadlock_gated(void **state)
 	assert_int_equal(s.done, 2);
 }
 
-/* m1 nested in m3, around a store to the actor's own variable. */
+static void cs_own_var(void *arg);
+
+/* cs_own_var's spinlock nested in m3. */
 static void nested_own_var(void *arg)
 {
 	struct scen *s = arg;
-	bool first = explore_current_actor() == 0;
 
 	mutex_lock(&s->m3);
-	mutex_lock(&s->m1);
-	write_once_u64(first ? &s->x : &s->y, 1);
-	mutex_unlock(&s->m1);
+	cs_own_var(arg);
 	mutex_unlock(&s->m3);
 }
 
 /*
- * Nested acquisitions order nothing by themselves: m1 is nested for both
- * actors and m3 outer for both, so no cycle can form, and sections that do
- * not conflict are one class.  (When every nested acquisition was a write,
+ * Two actors running @body, each storing to its own variable under a lock:
+ * one class lock-aware, both orders with order_locks.
+ */
+static void assert_sections_one_class(struct scen *s)
+{
+	struct explore_stats aware, ordered;
+
+	aware = run_locks(s, false);
+	assert_int_equal(s->nout, 1);
+	assert_int_equal(s->outs[0], 101);
+	assert_int_equal(aware.execs - aware.redundant, 1);
+	ordered = run_locks(s, true);
+	assert_int_equal(s->nout, 1);
+	assert_true(ordered.execs - ordered.redundant >= 2);
+}
+
+/*
+ * Nested acquisitions order nothing by themselves: the spinlock is nested for
+ * both actors and m3 outer for both, so no cycle can form, and sections that
+ * do not conflict are one class.  (When every nested acquisition was a write,
  * this ran both orders.)
  */
 static void test_nested_sections_independent(void **state)
 {
 	struct scen s = { .nactors = 2, .body = { nested_own_var, nested_own_var },
 			  .init = init_three_mutexes, .outcome = out_xy };
-	struct explore_stats aware, ordered;
 
 	(void)state;
-	aware = run_locks(&s, false);
-	assert_int_equal(s.nout, 1);
-	assert_int_equal(s.outs[0], 101);
-	assert_int_equal(aware.execs - aware.redundant, 1);
-	ordered = run_locks(&s, true);
-	assert_int_equal(s.nout, 1);
-	assert_true(ordered.execs - ordered.redundant >= 2);
+	assert_sections_one_class(&s);
 }
 
 /*
@@ -590,17 +601,10 @@ static void cs_own_var(void *arg)
 static void test_locks_independent_sections(void **state)
 {
 	struct scen s = { .nactors = 2, .body = { cs_own_var, cs_own_var }, .outcome = out_xy };
-	struct explore_stats aware, ordered;
 
 	(void)state;
-	aware = run_locks(&s, false);
-	assert_int_equal(s.nout, 1);
-	assert_int_equal(s.outs[0], 101);
-	ordered = run_locks(&s, true);
-	assert_int_equal(s.nout, 1);
 	/* Two orders of the sections, one class: only order_locks runs both. */
-	assert_int_equal(aware.execs - aware.redundant, 1);
-	assert_true(ordered.execs - ordered.redundant >= 2);
+	assert_sections_one_class(&s);
 }
 
 static void cs_write_x(void *arg)
