@@ -23,6 +23,13 @@
 #define NPAGES		16
 #define PG		GUP_PAGE_SIZE
 #define BREAK_NS	(UINT64_C(100) * 1000 * 1000)	/* 100 ms */
+/*
+ * The break timeout of a test whose wait must succeed: another thread ends it,
+ * and a stalled host (shared VM, two cores) may hold that thread back far longer
+ * than 100 ms.  A lost wake is still caught: the waiter would sleep to the
+ * deadline, so such a test checks it returned well before.
+ */
+#define LONG_BREAK_NS	(UINT64_C(20) * 1000 * 1000 * 1000)	/* 20 s */
 
 struct dax_env {
 	struct fx_env e;
@@ -30,15 +37,20 @@ struct dax_env {
 	uint64_t addr;			/* a shared mapping of the whole file */
 };
 
-static void dax_env_new(struct dax_env *d)
+static void dax_env_new_break(struct dax_env *d, uint64_t break_ns)
 {
 	struct gup_file_config fc = { .max_size = NPAGES * PG, .size = NPAGES * PG,
-				      .flags = GUP_FILE_DAX, .lease_break_ns = BREAK_NS };
+				      .flags = GUP_FILE_DAX, .lease_break_ns = break_ns };
 
 	fx_env_new(&d->e, NULL, 1024);
 	assert_int_equal(gup_file_create(d->e.w, &fc, &d->f), 0);
 	assert_int_equal(gup_mmap_file(d->e.t, 0, NPAGES * PG, GUP_PROT_READ | GUP_PROT_WRITE,
 				       GUP_MAP_SHARED, d->f, 0, &d->addr), 0);
+}
+
+static void dax_env_new(struct dax_env *d)
+{
+	dax_env_new_break(d, BREAK_NS);
 }
 
 static void dax_env_done(struct dax_env *d)
@@ -198,7 +210,7 @@ static void test_dax_truncate_waits_for_unpin(void **state)
 	uint64_t t0, took;
 
 	(void)state;
-	dax_env_new(&d);
+	dax_env_new_break(&d, LONG_BREAK_NS);
 	put_mark(&d, 8, 0x88);
 	assert_int_equal(gup_pin_user_pages_fast(d.e.t, d.addr + 8 * PG, 1, GUP_FOLL_WRITE,
 						 &u.page), 1);
@@ -209,6 +221,7 @@ static void test_dax_truncate_waits_for_unpin(void **state)
 	took = fx_now_ns() - t0;
 	assert_int_equal(gup_thread_join(th), 0);
 	assert_true(took >= u.delay_ns / 2);	/* it did wait for the unpin */
+	assert_true(took < LONG_BREAK_NS / 2);	/* and was woken by it */
 	assert_int_equal(gup_file_truncate(d.f, NPAGES * PG), 0);
 	assert_true(get_mark(&d, 8) == 0);	/* the block was freed */
 	dax_env_done(&d);
@@ -322,13 +335,16 @@ static void test_lease_released_by_holder_thread(void **state)
 	struct async_holder h = { 0 };
 	struct gup_thread *th;
 	struct dax_env d;
+	uint64_t t0;
 
 	(void)state;
-	dax_env_new(&d);
+	dax_env_new_break(&d, LONG_BREAK_NS);
 	assert_int_equal(gup_lease_pin(d.e.t, d.f, d.addr + 3 * PG, 4, 0, on_break_async, &h,
 				       &h.lease), 0);
 	th = fx_thread_start(d.e.w, holder_fn, &h);
+	t0 = fx_now_ns();
 	assert_int_equal(gup_file_truncate(d.f, 2 * PG), 0);
+	assert_true(fx_now_ns() - t0 < LONG_BREAK_NS / 2);	/* woken by the release */
 	assert_int_equal(gup_thread_join(th), 0);
 	assert_int_equal(atomic_load(&h.broken), 1);
 	dax_env_done(&d);
