@@ -361,6 +361,85 @@ static void test_por_word_fields(void **state)
 	assert_int_equal(s.outs[0] + s.outs[1], 1);
 }
 
+/*
+ * Puts on a count (field 0 of y, page->count's refcount): a put that keeps it
+ * above zero says so (sched_dec_kept, as page_ref_sub does); one that takes it
+ * to zero "frees", and x records which actor did.
+ */
+static void put_count(void *arg)
+{
+	struct scen *s = arg;
+
+	if (fetch_add_parts_u64(&s->y, 1, (uint64_t)0 - 1) > 1)
+		sched_dec_kept(&s->y, 1);
+	else
+		write_once_u64(&s->x, (uint64_t)explore_current_actor() + 1);
+}
+
+static void get_count(void *arg)
+{
+	struct scen *s = arg;
+
+	add_parts_u64(&s->y, 1, 1);
+}
+
+static void init_count(struct scen *s)
+{
+	atomic_store(&s->y, (uint64_t)s->n);
+}
+
+/* Who freed (0: nobody), and the count left. */
+static uint64_t out_freer(struct scen *s)
+{
+	return atomic_load(&s->x) * 100 + atomic_load(&s->y);
+}
+
+/* Two puts that both keep the count above zero commute: one interleaving. */
+static void test_por_kept_puts_commute(void **state)
+{
+	struct scen s = { .nactors = 2, .body = { put_count, put_count }, .outcome = out_freer,
+			  .init = init_count, .n = 3 };
+	struct explore_stats st;
+
+	(void)state;
+	st = run(&s, EXPLORE_DFS, true);
+	assert_true(st.complete);
+	assert_int_equal(st.execs - st.redundant, 1);
+	assert_int_equal(s.nout, 1);
+	assert_int_equal(s.outs[0], 1);
+}
+
+/* When one of them takes it to zero the order decides who frees: both run. */
+static void test_por_last_put_ordered(void **state)
+{
+	struct scen s = { .nactors = 2, .body = { put_count, put_count }, .outcome = out_freer,
+			  .init = init_count, .n = 2 };
+	struct explore_stats st;
+
+	(void)state;
+	st = run(&s, EXPLORE_DFS, true);
+	assert_true(st.complete);
+	assert_int_equal(s.nout, 2);
+	assert_int_equal(s.outs[0] + s.outs[1], 100 + 200);
+}
+
+/*
+ * A kept put does not commute with a get: run first, the put would have been
+ * the last.  The default order (the get first) keeps the count; the other frees.
+ */
+static void test_por_kept_put_not_with_get(void **state)
+{
+	struct scen s = { .nactors = 2, .body = { get_count, put_count }, .outcome = out_freer,
+			  .init = init_count, .n = 1 };
+	struct explore_stats st;
+
+	(void)state;
+	st = run(&s, EXPLORE_DFS, true);
+	assert_true(st.complete);
+	assert_int_equal(s.nout, 2);
+	assert_int_equal(s.outs[0] + s.outs[1], 1 + 201);
+}
+
 /* A bit lock is its bit: a test of that bit sees it held or not, as it was. */
 static void bitlock_hold(void *arg)
 {
@@ -1275,6 +1354,9 @@ int main(void)
 		cmocka_unit_test(test_por_bits_independent),
 		cmocka_unit_test(test_por_bit_lock),
 		cmocka_unit_test(test_por_word_fields),
+		cmocka_unit_test(test_por_kept_puts_commute),
+		cmocka_unit_test(test_por_last_put_ordered),
+		cmocka_unit_test(test_por_kept_put_not_with_get),
 		cmocka_unit_test(test_spinlock_excludes),
 		cmocka_unit_test(test_locks_independent_sections),
 		cmocka_unit_test(test_locks_conflicting_sections),

@@ -252,6 +252,8 @@ static inline void page_ref_sub(struct gup_world *w, struct page *p, uint32_t nr
 
 	if (unlikely(count_ref(old) <= nr))
 		page_ref_sub_last(w, p, old, nr);
+	else
+		sched_dec_kept(&p->count, PAGE_COUNT_REF);
 }
 
 static inline void put_page(struct gup_world *w, struct page *p)

@@ -29,7 +29,8 @@
  * Accesses.  Each access reads, writes or updates an object.  Reads commute with
  * reads; updates commute with updates of a compatible class: adds whose result
  * nobody reads (SP_ADD), bit operations on different bits or the same operation
- * on one bit (SP_BITS), lock operations (below).  A frame's bytes are 64 objects,
+ * on one bit (SP_BITS), decrements that kept a count above zero (a write until
+ * sched_dec_kept says so: a put_page that did not free), lock operations (below).  A frame's bytes are 64 objects,
  * one per line (the point's detail), so a DMA into one half of a page does not
  * conflict with a store to the other; a bit word's bits are 64 (SCHED_BIT_OBJ),
  * so a test of one page flag does not conflict with setting another (and a
@@ -137,6 +138,7 @@ enum acc_mode { AM_READ, AM_WRITE, AM_UPDATE };
 #define UCLS_ADD	1u
 #define UCLS_LOCK	2u		/* a blocking acquisition or a release */
 #define UCLS_IRQ	3u		/* irq sections' edges, a shootdown's look */
+#define UCLS_KEPT	4u		/* a decrement that kept its count above zero */
 #define UCLS_BIT	0x100u		/* | SCHED_BIT_DETAIL(nr, set) */
 
 /* A store waiting in a store buffer (sched_store_point's arguments). */
@@ -553,7 +555,9 @@ static struct parts point_parts(enum sched_point_kind kind, uint64_t detail)
 
 /*
  * Do two updates commute?  Adds with adds; bit operations unless they set and
- * clear the same bit (set/set and clear/clear of one bit are idempotent).
+ * clear the same bit (set/set and clear/clear of one bit are idempotent); kept
+ * decrements with kept decrements (ex_dec_kept), not with adds: moving a
+ * decrement before an increment may take the count to zero.
  */
 static bool upd_compatible(uint32_t a, uint32_t b)
 {
@@ -566,6 +570,8 @@ static bool upd_compatible(uint32_t a, uint32_t b)
  * Do two steps' accesses conflict, for the sleep sets?  Lock operations do here
  * (an acquisition changes what another's does: it blocks), although the races
  * ignore them (dpor_access): a sleeping acquirer must wake when the lock is taken.
+ * So do kept decrements: each kept its count above zero from the state where it
+ * was taken, but one after the other may reach zero (ex_dec_kept).
  */
 static bool acc_conflict(struct acc x, struct acc y)
 {
@@ -574,7 +580,7 @@ static bool acc_conflict(struct acc x, struct acc y)
 	if (x.mode == AM_READ && y.mode == AM_READ)
 		return false;
 	if (x.mode == AM_UPDATE && y.mode == AM_UPDATE)
-		return x.cls == UCLS_LOCK || !upd_compatible(x.cls, y.cls);
+		return x.cls == UCLS_LOCK || x.cls == UCLS_KEPT || !upd_compatible(x.cls, y.cls);
 	return true;
 }
 
@@ -1626,6 +1632,39 @@ static void ex_forget(void *arg, const void *p, size_t size)
 	ex->nforget++;
 }
 
+/*
+ * sched_dec_kept: the running step's decrement of @parts of @p (a write so far)
+ * kept each above zero.  It becomes an update of class KEPT, which races only
+ * with what is not a kept decrement.  Sound for the races of one execution:
+ * between two kept decrements of a count, every other access to it races with
+ * them or is a kept decrement too, and a run of decrements ends at the same
+ * count in any order, never lower on the way - so the later one, which saw it
+ * above zero, would see it so in the other order, and so would the earlier.
+ * Not for the sleep sets (acc_conflict).
+ */
+static void ex_dec_kept(void *arg, const void *p, uint64_t parts)
+{
+	struct explorer *ex = arg;
+	const struct event *e;
+
+	if (ex->cur < 0 || !ex->recording || !ex->ev_open)
+		return;
+	e = &ex->ev[ex->nev - 1];
+	for (uint64_t m = parts; m; m &= m - 1) {
+		const void *obj = SCHED_BIT_OBJ(p, __builtin_ctzll(m));
+
+		for (size_t i = e->acc_n; i-- > 0;) {
+			struct acc *x = &ex->acc[e->acc_off + i];
+
+			if (ex->accptr[e->acc_off + i] != obj)
+				continue;
+			if (x->mode == AM_WRITE)
+				*x = (struct acc){ .obj = x->obj, .mode = AM_UPDATE, .cls = UCLS_KEPT };
+			break;
+		}
+	}
+}
+
 static bool ex_sb_defer(void *arg, void *p, unsigned size, enum sched_sb_op op, uint64_t v)
 {
 	struct explorer *ex = arg;
@@ -2078,6 +2117,7 @@ static const struct sched_coop explore_coop = {
 	.sb_defer = ex_sb_defer,
 	.sb_drain = ex_sb_drain,
 	.forget = ex_forget,
+	.dec_kept = ex_dec_kept,
 };
 
 /* ---- executions ---- */

@@ -43,6 +43,14 @@ void sched_lock_note_slow(const void *lock, enum sched_lock_note what)
 		hook->coop->lock_note(hook->arg, lock, what);
 }
 
+void sched_dec_kept_slow(const void *p, uint64_t parts)
+{
+	const struct sched_hook *hook = sched_hook_cur;
+
+	if (hook != NULL && hook->coop != NULL && hook->coop->dec_kept != NULL)
+		hook->coop->dec_kept(hook->arg, p, parts);
+}
+
 void sched_point_at_slow(enum sched_point_kind kind, const void *obj, uint64_t detail)
 {
 	const struct sched_hook *hook = sched_hook_cur;

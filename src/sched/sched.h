@@ -199,6 +199,9 @@ struct sched_coop {
 	void (*sb_drain)(void *arg);
 	/* Optional: the object at [@p, @p + @size) is freed (sched_forget). */
 	void (*forget)(void *arg, const void *p, size_t size);
+	/* Optional: the running actor's last decrement of @parts of @p kept them
+	 * above zero (sched_dec_kept). */
+	void (*dec_kept)(void *arg, const void *p, uint64_t parts);
 };
 
 /* The cooperative scheduler of this OS thread, or NULL (free mode). */
@@ -261,6 +264,22 @@ static inline void sched_lock_note(const void *lock, enum sched_lock_note what)
 {
 	if (unlikely(sched_hook_cur != NULL))
 		sched_lock_note_slow(lock, what);
+}
+
+void sched_dec_kept_slow(const void *p, uint64_t parts);
+
+/*
+ * A put that did not free: the fetch_add_parts_u64 just made on the counts
+ * @parts of @p was a decrement that left each above zero, and its caller looks
+ * at the result only to learn that.  Two such decrements give that answer in
+ * either order (the second one sees the smaller count, and it was above zero),
+ * so a scheduler may let them commute; a decrement that reached zero frees,
+ * and the order decides who does.
+ */
+static inline void sched_dec_kept(const void *p, uint64_t parts)
+{
+	if (unlikely(sched_hook_cur != NULL))
+		sched_dec_kept_slow(p, parts);
 }
 
 /* A point whose access a detail makes more precise (SP_BITS, SP_MEM_*). */
