@@ -411,10 +411,17 @@ static unsigned handle_pte_fault(struct vm_fault *vmf)
 	if (want_write && !pte_write(pte))
 		return do_wp_page(vmf);
 	if (vmf->flags & FAULT_FLAG_WRITE) {
-		/* Spurious: writable already (a stale TLB entry); note dirty and young. */
+		/*
+		 * Spurious: writable already (a stale TLB entry); note dirty and
+		 * young, if not noted yet.  Like ptep_set_access_flags, store only a
+		 * change: the PTE is the same under the lock, and a store of the
+		 * same value would still race with every lockless reader of it.
+		 */
+		uint64_t entry = pte_mkdirty(pte_mkyoung(pte));
+
 		spin_lock(&vmf->pt->ptl);
-		if (pte_same_locked(vmf))
-			set_pte(vmf->pte, pte_mkdirty(pte_mkyoung(pte)));
+		if (pte_same_locked(vmf) && entry != pte)
+			set_pte(vmf->pte, entry);
 		spin_unlock(&vmf->pt->ptl);
 	}
 	return 0;
