@@ -73,6 +73,7 @@ struct pgtable *pgtable_alloc(struct gup_world *w, int level)
 		init_private_u64(&pt->ent[i], 0);
 	spin_lock_init(&pt->ptl);
 	pt->level = level;
+	pt->nr_pde = 0;
 	pt->free_next = NULL;
 	stat_add(&pool->nr_used, 1);
 	count_vm_event(w, GUP_STAT_PGTABLE_ALLOC);
@@ -100,7 +101,7 @@ static struct pgtable *pde_next(pte_t *pde)
 }
 
 /* The table below @pde, allocating it if missing.  NULL on -ENOMEM. */
-static struct pgtable *pde_alloc(struct gup_mm *mm, pte_t *pde, int level)
+static struct pgtable *pde_alloc(struct gup_mm *mm, struct pgtable *dir, pte_t *pde, int level)
 {
 	struct pgtable *pt = pde_next(pde), *new;
 
@@ -114,6 +115,7 @@ static struct pgtable *pde_alloc(struct gup_mm *mm, pte_t *pde, int level)
 	if (!pt) {
 		/* Release: pairs with pde_next()'s acquire in lockless walkers. */
 		smp_store_release(pde, (uint64_t)(uintptr_t)new | PDE_PRESENT);
+		dir->nr_pde++;
 		stat_add(&mm->nr_pgtables, 1);
 		pt = new;
 		new = NULL;
@@ -149,7 +151,7 @@ pte_t *pte_alloc_map(struct gup_mm *mm, uint64_t addr, struct pgtable **ptp)
 	struct pgtable *pt = mm->pgd;
 
 	for (int level = 3; level > 0; level--) {
-		pt = pde_alloc(mm, &pt->ent[level_index(level, addr)], level - 1);
+		pt = pde_alloc(mm, pt, &pt->ent[level_index(level, addr)], level - 1);
 		if (!pt)
 			return NULL;
 	}
@@ -203,7 +205,8 @@ static void gather_table(struct mmu_gather *tlb, struct pgtable *pt)
 	stat_add(&tlb->mm->nr_pgtables, (uint64_t)-1);
 }
 
-static bool table_is_empty(struct pgtable *pt)
+/* A PTE table maps nothing (a check: every PTE is read). */
+static bool pte_table_is_empty(struct pgtable *pt)
 {
 	for (int i = 0; i < PTRS_PER_TABLE; i++)
 		if (read_once_u64(&pt->ent[i]))
@@ -215,21 +218,24 @@ static bool table_is_empty(struct pgtable *pt)
  * Free the children of @pt (level >= 1) whose spans lie wholly inside
  * [floor, ceiling) and meet [start, end); then report whether @pt itself became
  * empty.  A child's span outside [floor, ceiling) may still hold PTEs of a
- * neighbouring VMA and is kept.
+ * neighbouring VMA and is kept.  Only the entries that meet [start, end) are
+ * read: exit's range is everything, an unmap's a few entries a level.
  */
 static bool free_level(struct mmu_gather *tlb, struct pgtable *pt, int level,
 		       uint64_t base, uint64_t start, uint64_t end, uint64_t floor,
 		       uint64_t ceiling)
 {
-	uint64_t size = UINT64_C(1) << level_shift[level];
+	int shift = level_shift[level];
+	uint64_t size = UINT64_C(1) << shift;
+	uint64_t first = start > base ? (start - base) >> shift : 0;
+	uint64_t last = (end - 1 - base) >> shift;	/* end > base: the caller's span meets it */
 
-	for (unsigned i = 0; i < PTRS_PER_TABLE; i++) {
+	if (last >= PTRS_PER_TABLE)
+		last = PTRS_PER_TABLE - 1;
+	for (uint64_t i = first; i <= last; i++) {
 		uint64_t lo = base + i * size, hi = lo + size;
-		struct pgtable *child;
+		struct pgtable *child = pde_next(&pt->ent[i]);
 
-		if (hi <= start || lo >= end)
-			continue;
-		child = pde_next(&pt->ent[i]);
 		if (!child)
 			continue;
 		if (level > 1 &&
@@ -237,14 +243,15 @@ static bool free_level(struct mmu_gather *tlb, struct pgtable *pt, int level,
 			continue;
 		if (lo < floor || hi > ceiling)
 			continue;
-		GUP_BUG_ON(level == 1 && !table_is_empty(child),
+		GUP_BUG_ON(level == 1 && !pte_table_is_empty(child),
 			   "freeing a PTE table that still maps pages");
 		spin_lock(&tlb->mm->page_table_lock);
 		write_once_u64(&pt->ent[i], 0);
+		pt->nr_pde--;
 		spin_unlock(&tlb->mm->page_table_lock);
 		gather_table(tlb, child);
 	}
-	return table_is_empty(pt);
+	return pt->nr_pde == 0;
 }
 
 void free_pgtables(struct mmu_gather *tlb, uint64_t start, uint64_t end,

@@ -49,6 +49,12 @@ struct pgtable {
 	_Atomic uint64_t ent[PTRS_PER_TABLE];
 	spinlock_t ptl;			/* PT lock: guards ent[] of a PTE table       */
 	int level;			/* 0 PTE, 1 PMD, 2 PUD, 3 PGD; constant        */
+	/*
+	 * A directory (level >= 1): its entries that point to a table.  Changed
+	 * under the mm's page_table_lock (pde_alloc, free_level); read by
+	 * free_level, under the mmap lock for write, when nobody installs.
+	 */
+	unsigned nr_pde;
 	struct pgtable *free_next;	/* pool free list / mmu_gather, owner only    */
 } __attribute__((aligned(64)));
 
