@@ -258,6 +258,22 @@ int coro_create(struct coro *c, size_t stack_size, void (*fn)(void *arg), void *
 	return 0;
 }
 
+void coro_recycle(struct coro *c, void (*fn)(void *arg), void *arg)
+{
+#ifdef CORO_TSAN
+	__tsan_destroy_fiber(c->tsan_fiber);
+	c->tsan_fiber = __tsan_create_fiber(0);
+#endif
+#if !defined(__x86_64__)
+	free(c->sp);
+#endif
+#ifdef CORO_ASAN
+	/* As in coro_destroy: an abandoned run's redzones must not stay behind. */
+	__asan_unpoison_memory_region(c->stack, c->stack_size);
+#endif
+	coro_prepare(c, fn, arg);
+}
+
 void coro_destroy(struct coro *c)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);

@@ -35,6 +35,12 @@ void coro_fini_thread(struct coro *self);
  */
 int coro_create(struct coro *c, size_t stack_size, void (*fn)(void *arg), void *arg);
 void coro_destroy(struct coro *c);
+/*
+ * Make @c, which ended or was abandoned and is not running, run @fn(@arg) the next
+ * time it is switched to, on the same stack: coro_destroy and coro_create without
+ * unmapping, mapping and faulting in a stack again.
+ */
+void coro_recycle(struct coro *c, void (*fn)(void *arg), void *arg);
 
 /* Save the running context into @from and run @to. */
 void coro_switch(struct coro *from, struct coro *to);

@@ -285,6 +285,8 @@ struct explorer {
 
 	/* this execution */
 	struct actor *act[MAXA];
+	struct actor *spare[MAXA];	/* ended actors, their stacks kept for the next */
+	int nspare;
 	int nact, cur;
 	uint64_t vclock;
 	struct event *ev;
@@ -2065,6 +2067,28 @@ static void actor_main(void *p)
 	__builtin_trap();	/* an ended actor is never chosen */
 }
 
+/* A spare actor made new, with its stack and acquisitions' array kept. */
+static struct actor *actor_recycle(struct actor *a)
+{
+	struct coro co = a->co;
+	struct hold *acqs = a->acqs;
+	size_t capacqs = a->capacqs;
+
+	memset(a, 0, sizeof(*a));
+	a->co = co;
+	a->acqs = acqs;
+	a->capacqs = capacqs;
+	coro_recycle(&a->co, actor_main, a);
+	return a;
+}
+
+static void actor_free(struct actor *a)
+{
+	coro_destroy(&a->co);
+	free(a->acqs);
+	free(a);
+}
+
 static int ex_spawn(void *arg, struct sched_thread *t)
 {
 	struct explorer *ex = arg;
@@ -2073,13 +2097,17 @@ static int ex_spawn(void *arg, struct sched_thread *t)
 
 	if (ex->nact == MAXA || (ex->cfg->store_buffers && ex->nact == FLUSH0))
 		return -EAGAIN;		/* under store_buffers the flushers take the rest */
-	a = calloc(1, sizeof(*a));
-	if (!a)
-		return -ENOMEM;
-	err = coro_create(&a->co, ex->stack_size, actor_main, a);
-	if (err) {
-		free(a);
-		return err;
+	if (ex->nspare) {
+		a = actor_recycle(ex->spare[--ex->nspare]);
+	} else {
+		a = calloc(1, sizeof(*a));
+		if (!a)
+			return -ENOMEM;
+		err = coro_create(&a->co, ex->stack_size, actor_main, a);
+		if (err) {
+			free(a);
+			return err;
+		}
 	}
 	a->t = t;
 	a->id = ex->nact;
@@ -2246,9 +2274,10 @@ static void exec_run(struct explorer *ex)
 static void exec_free_actors(struct explorer *ex)
 {
 	for (int i = 0; i < ex->nact; i++) {
-		coro_destroy(&ex->act[i]->co);
-		free(ex->act[i]->acqs);
-		free(ex->act[i]);
+		if (ex->nspare < MAXA)
+			ex->spare[ex->nspare++] = ex->act[i];
+		else
+			actor_free(ex->act[i]);
 		ex->act[i] = NULL;
 	}
 	ex->nact = 0;
@@ -2332,6 +2361,8 @@ static void explorer_free(struct explorer *ex)
 	free(ex->forget);
 	for (int i = FLUSH0; ex->cfg->store_buffers && i < MAXA; i++)
 		free(ex->act[i]);
+	while (ex->nspare)
+		actor_free(ex->spare[--ex->nspare]);
 }
 
 int explore_run(const struct explore_config *cfg, const struct explore_ops *ops, void *arg,
