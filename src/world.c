@@ -87,7 +87,8 @@ static void zero_page_init(struct gup_world *w)
 	memset(page_data(&w->arena, zp), 0, PAGE_SIZE);
 }
 
-GUP_API int gup_world_create(const struct gup_world_config *cfg, struct gup_world **out)
+int world_create(const struct gup_world_config *cfg, struct frame_arena_store *store,
+		 struct gup_world **out)
 {
 	struct gup_world *w;
 	struct gup_policy policy;
@@ -103,7 +104,8 @@ GUP_API int gup_world_create(const struct gup_world_config *cfg, struct gup_worl
 	if (!w)
 		return -ENOMEM;
 	memset(w, 0, sizeof(*w));
-	ret = frame_arena_init(&w->arena, cfg->nr_frames, cfg->nr_movable, cfg->prepopulate);
+	ret = frame_arena_init(&w->arena, cfg->nr_frames, cfg->nr_movable, cfg->prepopulate,
+			       store);
 	if (ret) {
 		free(w);
 		return ret;
@@ -126,6 +128,11 @@ GUP_API int gup_world_create(const struct gup_world_config *cfg, struct gup_worl
 	zero_page_init(w);
 	*out = w;
 	return 0;
+}
+
+GUP_API int gup_world_create(const struct gup_world_config *cfg, struct gup_world **out)
+{
+	return world_create(cfg, NULL, out);
 }
 
 /* Report every frame still referenced; returns how many. */
@@ -181,7 +188,7 @@ static void report_open_files(struct gup_world *w)
 			fprintf(w->report, "libgup: file %u never closed\n", f->id);
 }
 
-GUP_API int gup_world_destroy(struct gup_world *w)
+int world_destroy(struct gup_world *w, struct frame_arena_store *store)
 {
 	int leaks;
 
@@ -202,12 +209,17 @@ GUP_API int gup_world_destroy(struct gup_world *w)
 		waitqueue_destroy(&w->page_wait[i]);
 	waitqueue_destroy(&w->dax_wq);
 	pgtable_pool_destroy(&w->pgtables);
-	frame_arena_destroy(&w->arena);
+	frame_arena_destroy(&w->arena, store);
 	free(w);
 	return leaks;
 }
 
-void world_abandon(struct gup_world *w)
+GUP_API int gup_world_destroy(struct gup_world *w)
+{
+	return world_destroy(w, NULL);
+}
+
+void world_abandon(struct gup_world *w, struct frame_arena_store *store)
 {
 	/*
 	 * Every actor that could reach the world is gone for good (its coroutine
@@ -215,7 +227,7 @@ void world_abandon(struct gup_world *w)
 	 * no object is walked, the frames need no accounting.
 	 */
 	pgtable_pool_destroy(&w->pgtables);
-	frame_arena_destroy(&w->arena);
+	frame_arena_destroy(&w->arena, store);
 }
 
 GUP_API const char *gup_world_policy(const struct gup_world *w)

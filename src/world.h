@@ -97,11 +97,20 @@ static inline struct page *zero_page(struct gup_world *w)
 int world_check(struct gup_world *w, FILE *out);
 
 /*
+ * gup_world_create and gup_world_destroy, with the host memory of the frame
+ * arena taken from and kept in @store (NULL: none): for a caller that builds
+ * and destroys many worlds of one size, the litmus runner.
+ */
+int world_create(const struct gup_world_config *cfg, struct frame_arena_store *store,
+		 struct gup_world **out);
+int world_destroy(struct gup_world *w, struct frame_arena_store *store);
+
+/*
  * world_abandon - free the bulk of a world nobody will touch again: the explorer
  * abandoned its execution with actors stuck inside the engine (explore.h), so it
  * cannot be torn down (their locks are held, their tasks alive).  The frame arena
  * and the page-table memory go; the small objects are leaked.
  */
-void world_abandon(struct gup_world *w);
+void world_abandon(struct gup_world *w, struct frame_arena_store *store);
 
 #endif /* GUP_WORLD_H */

@@ -253,6 +253,69 @@ static void test_alloc_zero(void **state)
 	fx_world_done(w);
 }
 
+/*
+ * A world built from a store's arena (the litmus runner's, between executions)
+ * is the same host memory made new: frames zero, descriptors fresh, counts
+ * empty.  Another size maps its own and leaves the store alone.
+ */
+static void test_arena_store_reuse(void **state)
+{
+	enum { N = 64 };
+	FILE *rep = tmpfile();
+	struct gup_world_config cfg = { .nr_frames = N, .nr_movable = 16, .report = rep };
+	struct frame_arena_store store = { 0 };
+	struct gup_world *w;
+	struct page *got[N];
+	uint8_t *data;
+	size_t n = 0;
+
+	(void)state;
+	assert_non_null(rep);
+	assert_int_equal(world_create(&cfg, &store, &w), 0);
+	assert_null(store.data);			/* nothing to take yet */
+	while ((got[n] = alloc_page(w, GFP_MOVABLE)) != NULL) {
+		memset(page_data(&w->arena, got[n]), 0xa5, PAGE_SIZE);
+		page_ref_add(got[n], 1);		/* kept: a leak the store must not see */
+		n++;
+	}
+	assert_int_equal(n, N - 1);
+	data = w->arena.data;
+	for (size_t i = 0; i < n / 2; i++)
+		put_page(w, got[i]);
+	assert_int_equal(world_destroy(w, &store), (int)(n - n / 2));	/* reported */
+	assert_ptr_equal(store.data, data);
+	assert_int_equal(store.nr_frames, N);
+
+	assert_int_equal(world_create(&cfg, &store, &w), 0);
+	assert_ptr_equal(w->arena.data, data);		/* taken, */
+	assert_null(store.data);			/* so no longer kept */
+	for (uint64_t pfn = 0; pfn < N; pfn++) {
+		struct page *p = pfn_to_page(&w->arena, pfn);
+
+		assert_true(fx_frame_is_zero(w, p));
+		if (pfn != ZERO_PFN) {
+			assert_true(PageFree(p));
+			assert_int_equal(page_count_word(p), 0);
+		}
+	}
+	assert_int_equal(frame_arena_nr_free(&w->arena, ZONE_NORMAL) +
+			 frame_arena_nr_free(&w->arena, ZONE_MOVABLE), N - 1);
+	assert_int_equal(gup_world_check(w, NULL), 0);
+	assert_int_equal(world_destroy(w, &store), 0);
+	assert_ptr_equal(store.data, data);
+
+	cfg.nr_frames = 2 * N;				/* another size: not taken */
+	assert_int_equal(world_create(&cfg, &store, &w), 0);
+	assert_ptr_not_equal(w->arena.data, data);
+	assert_ptr_equal(store.data, data);
+	assert_int_equal(world_destroy(w, &store), 0);	/* the store is full: unmapped */
+	assert_ptr_equal(store.data, data);
+	frame_arena_store_release(&store);
+	assert_null(store.data);
+	frame_arena_store_release(&store);		/* empty: nothing to do */
+	fclose(rep);
+}
+
 /* ---- reference counts ---------------------------------------------------- */
 
 static void test_ref_try_add(void **state)
@@ -834,6 +897,7 @@ int main(void)
 		cmocka_unit_test(test_alloc_kernel_never_movable),
 		cmocka_unit_test(test_alloc_no_movable_zone),
 		cmocka_unit_test(test_alloc_zero),
+		cmocka_unit_test(test_arena_store_reuse),
 		cmocka_unit_test(test_ref_try_add),
 		cmocka_unit_test(test_ref_map_packing),
 		cmocka_unit_test(test_maybe_dma_pinned),

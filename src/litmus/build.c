@@ -18,6 +18,7 @@
 
 #include "io/io.h"
 #include "litmus/run_internal.h"
+#include "world.h"
 
 struct xrun *xrun_alloc(struct runner *r)
 {
@@ -215,7 +216,7 @@ int xrun_build(struct xrun *x)
 				       .policy = x->r->res->policy,
 				       .knobs = x->r->o->knobs,
 				       .report = x->report, .debug = true };
-	int err = gup_world_create(&wc, &x->w);
+	int err = world_create(&wc, &x->r->arenas, &x->w);
 
 	for (unsigned i = 0; !err && i < t->nr_disks; i++)
 		err = build_disk(x, i);
@@ -279,7 +280,7 @@ int xrun_release(struct xrun *x)
 	for (unsigned i = 0; i < t->nr_files; i++)
 		if (x->files[i])
 			gup_file_close(x->files[i]);
-	leaks = gup_world_destroy(x->w);
+	leaks = world_destroy(x->w, &x->r->arenas);
 	if (leaks < 0)
 		fprintf(x->report, "litmus: the world would not go: %s\n", strerror(-leaks));
 	bad += leaks ? 1 : 0;

@@ -260,6 +260,7 @@ static void runner_free(struct runner *r)
 		free_array(r->op_pat[i], t->threads[i].nr_ops);
 	free(r->locs);
 	free(r->vals);
+	frame_arena_store_release(&r->arenas);
 	free(r->sched);
 }
 
@@ -475,7 +476,7 @@ static void run_teardown(void *arg, bool abandoned)
 			sched_thread_join(x->threads[i].st);	/* -EDEADLK if stuck: freed */
 	if (abandoned && x->w) {
 		/* Stuck actors hold its locks: the bulk is freed, the rest leaked. */
-		world_abandon(x->w);
+		world_abandon(x->w, &r->arenas);
 		x->w = NULL;
 	} else if (!abandoned) {
 		misuse = x->w ? gup_world_misuse_count(x->w) : 0;

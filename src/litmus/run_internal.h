@@ -19,6 +19,7 @@
 #include "gup/io.h"
 #include "gup/uffd.h"
 #include "litmus/run.h"
+#include "mm/page.h"
 #include "sched/sched.h"
 
 /* Where the interpreter puts the mappings: region i at region_addr[i]. */
@@ -112,6 +113,7 @@ struct runner {
 	uint8_t **op_pat[LITMUS_MAX_THREADS];	/* each op's pattern argument, expanded */
 	uint8_t **disk_init, **file_init, **region_init;
 	size_t nr_frames;
+	struct frame_arena_store arenas;	/* one world's frames, between executions */
 	struct rloc *locs;
 	unsigned nr_locs;
 	struct rval *vals;			/* this execution's value of each loc */

@@ -73,13 +73,29 @@ static bool shard_take_locked(struct free_shard *s, uint64_t *ent)
 
 #define PAGES_ALIGN	((size_t)2 << 20)	/* a huge host page */
 
+/* Take @store's host memory for @a, zeroed: true if it holds @nr_frames frames. */
+static bool arena_take_stored(struct frame_arena *a, size_t nr_frames,
+			      struct frame_arena_store *store)
+{
+	if (!store || !store->data || store->nr_frames != nr_frames)
+		return false;
+	a->data = store->data;
+	a->pages = store->pages;
+	a->pages_bytes = store->pages_bytes;
+	memset(a->pages, 0, a->pages_bytes);	/* as a fresh mapping reads */
+	store->data = NULL;
+	return true;
+}
+
 int frame_arena_init(struct frame_arena *a, size_t nr_frames, size_t nr_movable,
-		     bool prepopulate)
+		     bool prepopulate, struct frame_arena_store *store)
 {
 	size_t bytes = nr_frames << PAGE_SHIFT;
 	int mflags = MAP_PRIVATE | MAP_ANONYMOUS | (prepopulate ? MAP_POPULATE : 0);
 
 	memset(a, 0, sizeof(*a));
+	if (!prepopulate && arena_take_stored(a, nr_frames, store))
+		goto fill;
 	a->data = mmap(NULL, bytes, PROT_READ | PROT_WRITE, mflags, -1, 0);
 	if (a->data == MAP_FAILED)
 		return -ENOMEM;
@@ -100,6 +116,7 @@ int frame_arena_init(struct frame_arena *a, size_t nr_frames, size_t nr_movable,
 		goto out_unmap;
 	if (a->pages_bytes >= PAGES_ALIGN)
 		madvise(a->pages, a->pages_bytes, MADV_HUGEPAGE);	/* a hint; may fail */
+fill:
 	a->nr_frames = nr_frames;
 	a->movable_start = nr_frames - nr_movable;
 	for (int z = 0; z < NR_ZONES; z++)
@@ -140,13 +157,30 @@ void frame_arena_set_world(struct frame_arena *a, struct gup_world *w)
 		a->pages[pfn].w = w;
 }
 
-void frame_arena_destroy(struct frame_arena *a)
+void frame_arena_destroy(struct frame_arena *a, struct frame_arena_store *store)
 {
+	size_t bytes = a->nr_frames << PAGE_SHIFT;
+
 	for (int z = 0; z < NR_ZONES; z++)
 		for (int i = 0; i < NR_ALLOC_SHARDS; i++)
 			free(a->shards[z][i].ents);
-	munmap(a->data, a->nr_frames << PAGE_SHIFT);
+	/* The frames the world used read as zeros again: fresh ones start known-zero. */
+	if (store && !store->data && !madvise(a->data, bytes, MADV_DONTNEED)) {
+		*store = (struct frame_arena_store){ a->data, a->pages, a->nr_frames,
+						     a->pages_bytes };
+		return;
+	}
+	munmap(a->data, bytes);
 	munmap(a->pages, a->pages_bytes);
+}
+
+void frame_arena_store_release(struct frame_arena_store *store)
+{
+	if (!store->data)
+		return;
+	munmap(store->data, store->nr_frames << PAGE_SHIFT);
+	munmap(store->pages, store->pages_bytes);
+	store->data = NULL;
 }
 
 /* Lockless "is it empty?"; the locked take and zone_alloc_slow are authoritative. */

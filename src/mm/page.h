@@ -331,11 +331,28 @@ struct frame_arena {
 #define GFP_MOVABLE	0x1	/* prefer ZONE_MOVABLE, fall back to NORMAL       */
 #define GFP_ZERO	0x2	/* zero the frame                                */
 
+/*
+ * The host memory of a destroyed arena, kept for the next arena of the same
+ * size: a caller that builds and destroys many worlds (the litmus runner, a
+ * world per explored execution) saves mapping, faulting in and unmapping it
+ * every time.  Its frames read as zeros again (MADV_DONTNEED).  Owned by that
+ * caller and used by one thread at a time; empty when zeroed.
+ */
+struct frame_arena_store {
+	uint8_t *data;
+	struct page *pages;
+	size_t nr_frames, pages_bytes;
+};
+
+/* @store: NULL, or where to take the host memory from if it holds this size. */
 int frame_arena_init(struct frame_arena *a, size_t nr_frames, size_t nr_movable,
-		     bool prepopulate);
+		     bool prepopulate, struct frame_arena_store *store);
 /* Point every struct page at its world (public page handles carry no world). */
 void frame_arena_set_world(struct frame_arena *a, struct gup_world *w);
-void frame_arena_destroy(struct frame_arena *a);
+/* @store: NULL, or where to keep the host memory if it is empty. */
+void frame_arena_destroy(struct frame_arena *a, struct frame_arena_store *store);
+/* Unmap what @store keeps. */
+void frame_arena_store_release(struct frame_arena_store *store);
 /* Free frames of zone @z (sums the shards under their locks). */
 size_t frame_arena_nr_free(struct frame_arena *a, enum zone_type z);
 
