@@ -304,6 +304,8 @@ struct explorer {
 	uint32_t gen, nobj;
 	struct objrec *objs;
 	size_t objcap;
+	uint32_t *slot;			/* this execution's object names: their slots in objs */
+	size_t slotcap;
 	char *sched;
 	size_t schedlen, schedcap;
 	int run_actor;
@@ -408,6 +410,7 @@ static void obj_grow(struct explorer *ex)
 			n = &ex->objs[i2];
 			if (n->gen != ex->gen) {
 				*n = *o;
+				ex->slot[n->id] = (uint32_t)i2;
 				break;
 			}
 		}
@@ -436,11 +439,22 @@ static struct objrec *obj_find(struct explorer *ex, const void *ptr)
 			o->gen = ex->gen;
 			o->id = ++ex->nobj;
 			o->lastw = -1;
+			if (o->id >= ex->slotcap) {
+				ex->slotcap = ex->slotcap ? ex->slotcap * 2 : 1024;
+				ex->slot = xrealloc(ex->slot, ex->slotcap * sizeof(*ex->slot));
+			}
+			ex->slot[o->id] = (uint32_t)i;
 			return o;
 		}
 		if (o->ptr == ptr)
 			return o;
 	}
+}
+
+/* The record of the object named @id in this execution (no hashing). */
+static struct objrec *obj_named(struct explorer *ex, uint32_t id)
+{
+	return &ex->objs[ex->slot[id]];
 }
 
 static struct objrec *obj_get(struct explorer *ex, const void *ptr)
@@ -959,13 +973,13 @@ static void dpor_close(struct explorer *ex, size_t k)
 	memcpy(before, a->vc, sizeof(before));
 	memcpy(clock, a->vc, sizeof(clock));
 	for (size_t i = 0; i < e->acc_n; i++)
-		dpor_access(ex, e, ex->acc[e->acc_off + i],
-			    obj_find(ex, ex->accptr[e->acc_off + i]), before, clock);
+		dpor_access(ex, e, ex->acc[e->acc_off + i], obj_named(ex, ex->acc[e->acc_off + i].obj),
+			    before, clock);
 	clock[e->actor] = e->local;
 	memcpy(a->vc, clock, sizeof(clock));
 	memcpy(e->vc, clock, sizeof(clock));
 	for (size_t i = 0; i < e->acc_n; i++)
-		dpor_remember(obj_find(ex, ex->accptr[e->acc_off + i]), ex->acc[e->acc_off + i],
+		dpor_remember(obj_named(ex, ex->acc[e->acc_off + i].obj), ex->acc[e->acc_off + i],
 			      k, clock);
 }
 
@@ -2351,6 +2365,7 @@ static void explorer_free(struct explorer *ex)
 		free(ex->objs[i].ups);
 	}
 	free(ex->objs);
+	free(ex->slot);
 	free(ex->ev);
 	free(ex->acc);
 	free(ex->holds);
