@@ -91,10 +91,18 @@ static int check_pte_table(struct pgtable *pt, uint64_t addr, uint64_t end, void
 
 static void check_mm(struct checker *c, struct gup_mm *mm)
 {
+	size_t tables;
+
 	mmap_read_lock(mm);
 	c->mm = mm;
 	c->rss = 0;
-	walk_pte_tables(mm, 0, GUP_TASK_SIZE, check_pte_table, c);
+	/* Every table reached and counted: a directory's nr_pde too low would hide some. */
+	tables = walk_all_pte_tables(mm, check_pte_table, c);
+	if (tables != stat_read(&mm->nr_pgtables))
+		violation(c, "mm %u: %s: %llu tables counted", mm->id,
+			  tables == SIZE_MAX ? "a directory holds fewer tables than it counts"
+					     : "page tables reached differ from the count",
+			  (unsigned long long)stat_read(&mm->nr_pgtables));
 	if ((int64_t)c->rss != mm_rss(mm))
 		violation(c, "mm %u: rss counter %lld but %zu pages mapped", mm->id,
 			  (long long)mm_rss(mm), c->rss);

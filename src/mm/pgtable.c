@@ -195,6 +195,37 @@ int walk_pte_tables(struct gup_mm *mm, uint64_t start, uint64_t end, pte_table_f
 	return walk_level(mm->pgd, 3, start, end, fn, arg);
 }
 
+static size_t walk_all_level(struct pgtable *pt, int level, uint64_t base, pte_table_fn fn,
+			     void *arg)
+{
+	uint64_t size = UINT64_C(1) << level_shift[level];
+	unsigned left = pt->nr_pde;
+	size_t tables = 1;
+
+	if (level == 0) {
+		fn(pt, base, base + PTRS_PER_TABLE * size, arg);
+		return 1;
+	}
+	for (unsigned i = 0; left && i < PTRS_PER_TABLE; i++) {
+		struct pgtable *child = pde_next(&pt->ent[i]);
+		size_t below;
+
+		if (!child)
+			continue;
+		left--;
+		below = walk_all_level(child, level - 1, base + i * size, fn, arg);
+		if (below == SIZE_MAX)
+			return SIZE_MAX;
+		tables += below;
+	}
+	return left ? SIZE_MAX : tables;
+}
+
+size_t walk_all_pte_tables(struct gup_mm *mm, pte_table_fn fn, void *arg)
+{
+	return walk_all_level(mm->pgd, 3, 0, fn, arg);
+}
+
 /* ---- freeing ---- */
 
 static void gather_table(struct mmu_gather *tlb, struct pgtable *pt)
@@ -219,7 +250,9 @@ static bool pte_table_is_empty(struct pgtable *pt)
  * [floor, ceiling) and meet [start, end); then report whether @pt itself became
  * empty.  A child's span outside [floor, ceiling) may still hold PTEs of a
  * neighbouring VMA and is kept.  Only the entries that meet [start, end) are
- * read: exit's range is everything, an unmap's a few entries a level.
+ * read, and none past the directory's last table (nr_pde: nobody installs one
+ * meanwhile, the mmap lock is held for write): exit's range is everything, an
+ * unmap's a few entries a level.
  */
 static bool free_level(struct mmu_gather *tlb, struct pgtable *pt, int level,
 		       uint64_t base, uint64_t start, uint64_t end, uint64_t floor,
@@ -229,15 +262,17 @@ static bool free_level(struct mmu_gather *tlb, struct pgtable *pt, int level,
 	uint64_t size = UINT64_C(1) << shift;
 	uint64_t first = start > base ? (start - base) >> shift : 0;
 	uint64_t last = (end - 1 - base) >> shift;	/* end > base: the caller's span meets it */
+	unsigned left = pt->nr_pde;	/* tables still to meet: none past the last */
 
 	if (last >= PTRS_PER_TABLE)
 		last = PTRS_PER_TABLE - 1;
-	for (uint64_t i = first; i <= last; i++) {
+	for (uint64_t i = first; left && i <= last; i++) {
 		uint64_t lo = base + i * size, hi = lo + size;
 		struct pgtable *child = pde_next(&pt->ent[i]);
 
 		if (!child)
 			continue;
+		left--;
 		if (level > 1 &&
 		    !free_level(tlb, child, level - 1, lo, start, end, floor, ceiling))
 			continue;

@@ -149,6 +149,13 @@ pte_t *pte_alloc_map(struct gup_mm *mm, uint64_t addr, struct pgtable **ptp);
 typedef int (*pte_table_fn)(struct pgtable *pt, uint64_t start, uint64_t end, void *arg);
 int walk_pte_tables(struct gup_mm *mm, uint64_t start, uint64_t end, pte_table_fn fn,
 		    void *arg);
+/*
+ * walk_all_pte_tables - @fn (its return ignored) for every PTE table of an mm
+ * nobody changes (the invariant checker's), each directory read only up to its
+ * last table (nr_pde).  Return: the tables met, the PGD included, to compare
+ * with the mm's count; SIZE_MAX if a directory holds fewer than its nr_pde.
+ */
+size_t walk_all_pte_tables(struct gup_mm *mm, pte_table_fn fn, void *arg);
 
 struct mmu_gather;
 /*
