@@ -178,6 +178,7 @@ GUP_API void gup_put_page(struct gup_page *page)
 {
 	struct page *p = page ? gup_page_to_page(page) : NULL;
 	const void *site = __builtin_return_address(0);
+	bool dax;
 
 	if (!p)
 		return;
@@ -187,7 +188,13 @@ GUP_API void gup_put_page(struct gup_page *page)
 			   page_maybe_dma_pinned(p) ? " (it is pinned: release it with unpin)" : "");
 		return;
 	}
+	/*
+	 * PG_dax never changes while we hold the reference, and after the put
+	 * the page may be another's: ask first (as unpin_one does), so that the
+	 * question does not race with the free of the page.
+	 */
+	dax = PageDax(p);
 	gup_put_ref(p->w, NULL, p, FOLL_GET);
-	if (unlikely(PageDax(p)))
+	if (unlikely(dax))
 		dax_page_released(p);
 }

@@ -63,8 +63,7 @@ int dax_file_init(struct gup_file *f)
 
 void dax_page_released(struct page *page)
 {
-	if (PageDax(page))
-		wake_up_all(&page->w->dax_wq);
+	wake_up_all(&page->w->dax_wq);
 }
 
 /* ---- the fault: map the block itself ---- */

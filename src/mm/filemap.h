@@ -82,7 +82,8 @@ void file_vma_close(struct gup_vma *vma);
 int dax_file_init(struct gup_file *f);
 /* Empty every slot: the cache's (or the storage's) references go, pins keep frames. */
 void file_drop_pages(struct gup_file *f);
-/* A GUP reference on @page went away: wake truncate waiting for a DAX range. */
+/* A GUP reference on @page, a DAX block (the caller asked PageDax while it still
+ * held it), went away: wake truncate waiting for a DAX range. */
 void dax_page_released(struct page *page);
 long dax_rw(struct gup_file *f, void *buf, size_t len, uint64_t off, bool write);
 /* Unmap [first, end), break its leases, wait for its pins (invalidate_lock (w)). */
