@@ -394,33 +394,39 @@ static uint64_t out_freer(struct scen *s)
 	return atomic_load(&s->x) * 100 + atomic_load(&s->y);
 }
 
+/*
+ * Actor 0 runs @first and actor 1 a put, from a count of @n: a complete search
+ * finds @nout outcomes summing to @sum, in @execs interleavings (0: any).
+ */
+static void assert_puts(void (*first)(void *), uint64_t n, int nout, uint64_t sum,
+			unsigned long execs)
+{
+	struct scen s = { .nactors = 2, .body = { first, put_count }, .outcome = out_freer,
+			  .init = init_count, .n = (int)n };
+	struct explore_stats st = run(&s, EXPLORE_DFS, true);
+	uint64_t got = 0;
+
+	assert_true(st.complete);
+	if (execs)
+		assert_int_equal(st.execs - st.redundant, execs);
+	assert_int_equal(s.nout, nout);
+	for (int i = 0; i < s.nout; i++)
+		got += s.outs[i];
+	assert_int_equal(got, sum);
+}
+
 /* Two puts that both keep the count above zero commute: one interleaving. */
 static void test_por_kept_puts_commute(void **state)
 {
-	struct scen s = { .nactors = 2, .body = { put_count, put_count }, .outcome = out_freer,
-			  .init = init_count, .n = 3 };
-	struct explore_stats st;
-
 	(void)state;
-	st = run(&s, EXPLORE_DFS, true);
-	assert_true(st.complete);
-	assert_int_equal(st.execs - st.redundant, 1);
-	assert_int_equal(s.nout, 1);
-	assert_int_equal(s.outs[0], 1);
+	assert_puts(put_count, 3, 1, 1, 1);
 }
 
 /* When one of them takes it to zero the order decides who frees: both run. */
 static void test_por_last_put_ordered(void **state)
 {
-	struct scen s = { .nactors = 2, .body = { put_count, put_count }, .outcome = out_freer,
-			  .init = init_count, .n = 2 };
-	struct explore_stats st;
-
 	(void)state;
-	st = run(&s, EXPLORE_DFS, true);
-	assert_true(st.complete);
-	assert_int_equal(s.nout, 2);
-	assert_int_equal(s.outs[0] + s.outs[1], 100 + 200);
+	assert_puts(put_count, 2, 2, 100 + 200, 0);
 }
 
 /*
@@ -429,15 +435,8 @@ static void test_por_last_put_ordered(void **state)
  */
 static void test_por_kept_put_not_with_get(void **state)
 {
-	struct scen s = { .nactors = 2, .body = { get_count, put_count }, .outcome = out_freer,
-			  .init = init_count, .n = 1 };
-	struct explore_stats st;
-
 	(void)state;
-	st = run(&s, EXPLORE_DFS, true);
-	assert_true(st.complete);
-	assert_int_equal(s.nout, 2);
-	assert_int_equal(s.outs[0] + s.outs[1], 1 + 201);
+	assert_puts(get_count, 1, 2, 1 + 201, 0);
 }
 
 /* A bit lock is its bit: a test of that bit sees it held or not, as it was. */

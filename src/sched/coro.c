@@ -258,18 +258,28 @@ int coro_create(struct coro *c, size_t stack_size, void (*fn)(void *arg), void *
 	return 0;
 }
 
-void coro_recycle(struct coro *c, void (*fn)(void *arg), void *arg)
+/* What a coroutine's run leaves besides its stack: the sanitizers' state, its context. */
+static void coro_end_run(struct coro *c)
 {
+	(void)c;	/* nothing to do on x86-64 without sanitizers */
 #ifdef CORO_TSAN
 	__tsan_destroy_fiber(c->tsan_fiber);
-	c->tsan_fiber = __tsan_create_fiber(0);
 #endif
 #if !defined(__x86_64__)
 	free(c->sp);
 #endif
 #ifdef CORO_ASAN
-	/* As in coro_destroy: an abandoned run's redzones must not stay behind. */
+	/* An abandoned coroutine's frames leave poisoned redzones behind; the next
+	 * run on this stack, or stack mapped at this address, must not inherit them. */
 	__asan_unpoison_memory_region(c->stack, c->stack_size);
+#endif
+}
+
+void coro_recycle(struct coro *c, void (*fn)(void *arg), void *arg)
+{
+	coro_end_run(c);
+#ifdef CORO_TSAN
+	c->tsan_fiber = __tsan_create_fiber(0);
 #endif
 	coro_prepare(c, fn, arg);
 }
@@ -280,17 +290,7 @@ void coro_destroy(struct coro *c)
 
 	if (!c->stack)
 		return;
-#ifdef CORO_TSAN
-	__tsan_destroy_fiber(c->tsan_fiber);
-#endif
-#if !defined(__x86_64__)
-	free(c->sp);
-#endif
-#ifdef CORO_ASAN
-	/* An abandoned coroutine's frames leave poisoned redzones behind; the next
-	 * stack mapped at this address must not inherit them. */
-	__asan_unpoison_memory_region(c->stack, c->stack_size);
-#endif
+	coro_end_run(c);
 	munmap((char *)c->stack - page, c->stack_size + page);
 	c->stack = NULL;
 }
