@@ -30,8 +30,9 @@
  * reads; updates commute with updates of a compatible class: adds whose result
  * nobody reads (SP_ADD), bit operations on different bits or the same operation
  * on one bit (SP_BITS), decrements that kept a count above zero (a write until
- * sched_dec_kept says so: a put_page that did not free), lock operations (below).  A frame's bytes are 64 objects,
- * one per line (the point's detail), so a DMA into one half of a page does not
+ * sched_dec_kept says so: a put_page that did not free), lock operations
+ * (below).  A frame's bytes are 64 objects, one per line (the point's
+ * detail), so a DMA into one half of a page does not
  * conflict with a store to the other; a bit word's bits are 64 (SCHED_BIT_OBJ),
  * so a test of one page flag does not conflict with setting another (and a
  * word's fields are objects the same way).  Once an execution's outcome is
@@ -1796,17 +1797,6 @@ static void ex_point_quiet(void *arg, enum sched_point_kind kind, const void *ob
 	ex->st->points++;
 }
 
-static void ex_point_at_quiet(void *arg, enum sched_point_kind kind, const void *obj,
-			      uint64_t detail)
-{
-	struct explorer *ex = arg;
-
-	(void)kind;
-	(void)obj;
-	(void)detail;
-	ex->st->points++;
-}
-
 /*
  * Who runs: actor @c, or the scheduler context (-1), and the hook for its points.
  * Both hooks are the explorer's, with the same cooperative interface: an engine
@@ -2428,7 +2418,7 @@ int explore_run(const struct explore_config *cfg, const struct explore_ops *ops,
 	ex.hook.coop = &explore_coop;
 	ex.quiet = ex.hook;
 	ex.quiet.point = ex_point_quiet;
-	ex.quiet.point_at = ex_point_at_quiet;
+	ex.quiet.point_at = NULL;	/* points with a detail come to point() */
 	coro_init_thread(&ex.main);
 	old = sched_hook_install(&ex.quiet);
 
