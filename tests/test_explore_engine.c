@@ -210,7 +210,7 @@ static void test_r1_replay_wp_page_race(void **state)
 {
 	struct r1 r = { .policy = "linux-2.6.29" };
 	struct explore_config cfg = { .strategy = EXPLORE_REPLAY,
-				      .replay = "0:13,1:61,0:4,1:24,0:33,2:13,0:34,1:1828,2:4" };
+				      .replay = "1:82,2:12,0:78,1:1828,2:2" };
 	struct explore_stats st;
 
 	(void)state;

@@ -709,6 +709,53 @@ static void test_sched_points_of_store(void **state)
 	fx_world_done(w);
 }
 
+/* Log what @t's store of @v at @addr does. */
+static void sp_log_store(struct sp_log *l, struct gup_task *t, uint64_t addr, uint64_t v)
+{
+	const struct sched_hook *old;
+
+	memset(l, 0, sizeof(*l));
+	l->hook.point = sp_log_point;
+	l->hook.arg = l;
+	old = sched_hook_install(&l->hook);
+	fx_store_u64(t, addr, v);
+	sched_hook_install(old);
+	assert_int_equal(l->dropped, 0);
+}
+
+/*
+ * A COW copy drops both of its references to the old page - the caller's and
+ * the replaced mapping's - in one decrement, as Linux's two folio_puts with
+ * nothing between them: a second put would be one more access for the
+ * explorer to order against every other put of the page (fault.c wp_page_copy).
+ */
+static void test_sched_points_of_cow_copy(void **state)
+{
+	struct gup_world *w = fx_world_new(NULL, 64, 0);
+	static struct sp_log log;
+	struct gup_task *t = fx_task_new(w), *child;
+	uint64_t addr = fx_map_private(t, 1);
+	struct page *old;
+
+	(void)state;
+	fx_store_u64(t, addr, 1);
+	child = fx_fork(t);
+	old = fx_page_at(t, addr);
+	assert_int_equal(page_ref_count(old), 2);		/* two mappings */
+
+	sp_log_store(&log, t, addr, 2);
+	assert_ptr_not_equal(fx_page_at(t, addr), old);	/* copied */
+	/* get_page, page_remove_rmap: adds; the puts: one decrement, not two */
+	assert_int_equal(sp_count(&log, SP_ADD, &old->count), 2);
+	assert_int_equal(sp_count(&log, SP_WRITE_BITS, &old->count), 1);
+	assert_int_equal(page_ref_count(old), 1);		/* the child's mapping */
+	assert_int_equal(fx_load_u64(child, addr), 1);
+
+	gup_task_exit(child);
+	gup_task_exit(t);
+	fx_world_done(w);
+}
+
 /*
  * The lock-order rule "an irq-off section never takes a lock" (mm.h), checked
  * over a workload: faults, COW after fork, mprotect, munmap, all logged.
@@ -767,6 +814,7 @@ int main(void)
 		cmocka_unit_test(test_new_task_starts_empty),
 		cmocka_unit_test(test_shootdown_reaches_all_tasks),
 		cmocka_unit_test(test_sched_points_of_store),
+		cmocka_unit_test(test_sched_points_of_cow_copy),
 		FX_POLICY_STATE_TESTS(test_no_lock_inside_irq_off),
 	};
 

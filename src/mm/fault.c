@@ -142,7 +142,7 @@ static unsigned do_shmem_fault(struct vm_fault *vmf)
 	return 0;
 }
 
-static unsigned wp_page_copy(struct vm_fault *vmf, struct page *old);
+static unsigned wp_page_copy(struct vm_fault *vmf, struct page *old, bool put_old);
 
 /* Drop what a fault handler handed over: the page lock if it said LOCKED, the reference. */
 static void fault_release_page(struct vm_fault *vmf, unsigned ret)
@@ -172,7 +172,7 @@ static unsigned do_file_fault(struct vm_fault *vmf)
 	if ((vmf->flags & FAULT_FLAG_WRITE) && !(vma->vm_flags & VM_SHARED)) {
 		/* do_cow_fault: a private write gets its own anon copy at once. */
 		vmf->orig_pte = 0;
-		mk = wp_page_copy(vmf, vmf->page);
+		mk = wp_page_copy(vmf, vmf->page, false);
 		fault_release_page(vmf, ret);
 		return mk & ~VM_FAULT_WRITE;	/* not do_wp_page's (2.6.29 __do_fault) */
 	}
@@ -213,11 +213,18 @@ static unsigned do_file_fault(struct vm_fault *vmf)
 
 /*
  * wp_page_copy - give this mapping its own copy of @old (NULL: the zero page).
- * Entered without the PT lock and with a reference on @old (the caller's, which
- * it keeps); the copy is made unlocked, then installed only if the PTE is
- * unchanged.  Unshare maps the copy R/O (linux_anchor 1.10).
+ * Entered without the PT lock and with a reference on @old (the caller's); the
+ * copy is made unlocked, then installed only if the PTE is unchanged.  Unshare
+ * maps the copy R/O (linux_anchor 1.10).
+ *
+ * @put_old: drop the caller's reference too (do_wp_page's), in one decrement
+ * with the mapping's when the copy replaced it.  Linux drops the two with
+ * consecutive folio_puts at the end of wp_page_copy, and nothing between them
+ * reads the count: one decrement shows nobody a state the two did not, and the
+ * explorer has one put fewer to order against every other (docs/explore.md,
+ * "The reduction on the corpus").
  */
-static unsigned wp_page_copy(struct vm_fault *vmf, struct page *old)
+static unsigned wp_page_copy(struct vm_fault *vmf, struct page *old, bool put_old)
 {
 	struct gup_world *w = vmf->w;
 	bool unshare = vmf->flags & FAULT_FLAG_UNSHARE;
@@ -228,6 +235,8 @@ static unsigned wp_page_copy(struct vm_fault *vmf, struct page *old)
 	new = alloc_page(w, GFP_MOVABLE | (old ? 0 : GFP_ZERO));
 	if (!new) {
 		count_task_event(w, vmf->task, GUP_STAT_FAULT_OOM);
+		if (put_old)
+			put_page(w, old);
 		return VM_FAULT_OOM;
 	}
 	if (old)
@@ -243,6 +252,8 @@ static unsigned wp_page_copy(struct vm_fault *vmf, struct page *old)
 	if (!pte_same_locked(vmf)) {
 		spin_unlock(&vmf->pt->ptl);
 		discard_new_page(w, new);
+		if (put_old)
+			put_page(w, old);
 		return 0;	/* someone else resolved it; the access retries */
 	}
 	/* ptep_clear_flush: no task may keep using the old page through its TLB. */
@@ -258,8 +269,8 @@ static unsigned wp_page_copy(struct vm_fault *vmf, struct page *old)
 
 	if (!mapped_old)	/* the zero page, or nothing, became a counted page */
 		add_mm_rss_task(vmf->mm, vmf->task, 1);
-	if (mapped_old)
-		put_page(w, old);	/* the mapping's reference; the caller drops its own */
+	if (mapped_old || put_old)	/* the mapping's reference, the caller's */
+		page_ref_sub(w, old, (uint32_t)mapped_old + (uint32_t)put_old);
 	if (!old)
 		count_task_event(w, vmf->task, GUP_STAT_COW_ZERO);
 	count_task_event(w, vmf->task, unshare ? GUP_STAT_UNSHARE_COPY : GUP_STAT_COW_COPY);
@@ -358,7 +369,6 @@ static unsigned do_wp_page(struct vm_fault *vmf)
 {
 	struct gup_vma *vma = vmf->vma;
 	struct page *page = vm_normal_page(vma, vmf->address, vmf->orig_pte);
-	unsigned ret;
 
 	count_task_event(vmf->w, vmf->task, (vmf->flags & FAULT_FLAG_UNSHARE) ? GUP_STAT_FAULT_UNSHARE
 								 : GUP_STAT_FAULT_WP);
@@ -367,7 +377,7 @@ static unsigned do_wp_page(struct vm_fault *vmf)
 	if (vma->vm_flags & (VM_SHARED | VM_MAYSHARE))
 		return wp_page_shared(vmf, page);
 	if (!page)
-		return wp_page_copy(vmf, NULL);		/* the zero page */
+		return wp_page_copy(vmf, NULL, false);	/* the zero page */
 	spin_lock(&vmf->pt->ptl);
 	if (!pte_same_locked(vmf)) {
 		spin_unlock(&vmf->pt->ptl);
@@ -384,9 +394,7 @@ static unsigned do_wp_page(struct vm_fault *vmf)
 	 */
 	get_page(page);
 	spin_unlock(&vmf->pt->ptl);
-	ret = wp_page_copy(vmf, page);
-	put_page(vmf->w, page);
-	return ret;
+	return wp_page_copy(vmf, page, true);
 }
 
 /* ---- dispatch ---- */
