@@ -222,7 +222,7 @@ static unsigned do_file_fault(struct vm_fault *vmf)
  * consecutive folio_puts at the end of wp_page_copy, and nothing between them
  * reads the count: one decrement shows nobody a state the two did not, and the
  * explorer has one put fewer to order against every other (docs/explore.md,
- * "The reduction on the corpus").
+ * "Limits").
  */
 static unsigned wp_page_copy(struct vm_fault *vmf, struct page *old, bool put_old)
 {
